@@ -1,0 +1,117 @@
+"""Loading a config file: TOML -> `AppConfig` -> `Settings`, with one-line problems on failure.
+
+This is the only module that reads config files and the environment for configuration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from rebalancer.config.model import AppConfig, Mode
+from rebalancer.config.secrets import Credentials, MissingSecretError, read_credentials
+from rebalancer.config.strategy import to_strategy
+from rebalancer.domain.strategy import Strategy
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The one config object built at start-up and passed down."""
+
+    source: str
+    config: AppConfig
+    strategy: Strategy
+    credentials: Credentials | None
+
+    @property
+    def mode(self) -> Mode:
+        return self.config.mode
+
+
+def load_settings(path: str | Path, env: Mapping[str, str]) -> Settings:
+    """Read, validate and resolve a config file; raise `ConfigError` listing every problem."""
+    source = str(path)
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(source, ["file not found; pass an existing file with -c"]) from None
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot be read ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, ["is not UTF-8 text; save it as UTF-8"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"is not valid TOML: {exc}"]) from None
+    return settings_from_mapping(raw, env, source)
+
+
+def settings_from_mapping(raw: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
+    try:
+        config = AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
+    credentials, problems = _credentials(config, env)
+    try:
+        strategy = to_strategy(config)
+    except ValueError as exc:
+        problems.append(f"hedging: {exc}")
+    if problems:
+        raise ConfigError(source, problems)
+    return Settings(source, config, strategy, credentials)
+
+
+def _credentials(config: AppConfig, env: Mapping[str, str]) -> tuple[Credentials | None, list[str]]:
+    ex = config.exchange
+    try:
+        return read_credentials(ex.api_key_env, ex.api_secret_env, ex.password_env, env), []
+    except MissingSecretError as exc:
+        if config.mode is Mode.PAPER:
+            return None, []
+        return None, [f"exchange: {exc} ({config.mode.value} mode needs credentials)"]
+
+
+def _describe(err: ErrorDetails) -> str:
+    loc = [str(part) for part in err["loc"]]
+    field = ".".join(loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent, key = loc[:-1], loc[-1]
+        hint = _suggest(parent, key)
+        return f"{field}: unknown key{hint}; remove it or fix the spelling"
+    if kind == "missing":
+        return f"{field}: required but missing; add it"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "value_error" and not loc:
+        return message
+    return f"{field}: {message}"
+
+
+def _suggest(parent: list[str], key: str) -> str:
+    model: type[BaseModel] | None = AppConfig
+    for part in parent:
+        field = model.model_fields.get(part) if model else None
+        annotation = field.annotation if field else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,322 @@
+"""The config file's schema: frozen pydantic models, unknown keys rejected, values checked.
+
+Every validator message says what is wrong and how to fix it; `load.py` prefixes the field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from rebalancer.config.values import to_decimal, to_seconds
+
+WEIGHT_TOLERANCE = Decimal("1e-9")
+CASH = "cash"
+
+Num = Annotated[Decimal, BeforeValidator(to_decimal)]
+Seconds = Annotated[float, BeforeValidator(to_seconds)]
+
+
+class Mode(Enum):
+    LIVE = "live"
+    PAPER = "paper"
+    DRY_RUN = "dry-run"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class GroupConfig(_Model):
+    name: str = Field(min_length=1)
+    members: tuple[str, ...] = Field(min_length=1)
+    index: str | None = None
+
+    @field_validator("members")
+    @classmethod
+    def _upper(cls, members: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(m.strip().upper() for m in members)
+
+
+class PortfolioConfig(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    quote: str = Field(default="USDT", pattern=r"^[A-Z0-9]{2,10}$")
+    targets: dict[str, Num]
+    off_exchange: dict[str, Num] = Field(default_factory=dict)
+    groups: tuple[GroupConfig, ...] = ()
+
+    @field_validator("targets", "off_exchange", mode="before")
+    @classmethod
+    def _unique_upper(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        seen: dict[str, str] = {}
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            norm = CASH if key.strip().lower() == CASH else key.strip().upper()
+            if norm in seen:
+                raise ValueError(
+                    f"{key!r} and {seen[norm]!r} name the same asset (case is ignored); keep one"
+                )
+            seen[norm] = key
+            out[norm] = value
+        return out
+
+    @field_validator("targets")
+    @classmethod
+    def _weights(cls, targets: dict[str, Decimal]) -> dict[str, Decimal]:
+        for asset, weight in targets.items():
+            if weight < 0:
+                raise ValueError(f"weight of {asset} is negative ({weight}); use a value >= 0")
+            if weight > 1:
+                raise ValueError(f"weight of {asset} is above 1 ({weight}); weights are fractions")
+        total = sum(targets.values(), Decimal(0))
+        if abs(total - 1) > WEIGHT_TOLERANCE:
+            raise ValueError(
+                f"weights sum to {total}, not 1; adjust them (include `cash`) so they add up to 1"
+            )
+        if not any(a != CASH for a in targets):
+            raise ValueError("no asset targets; list at least one asset besides cash")
+        return targets
+
+    @field_validator("off_exchange")
+    @classmethod
+    def _holdings(cls, holdings: dict[str, Decimal]) -> dict[str, Decimal]:
+        for asset, quantity in holdings.items():
+            if quantity < 0:
+                raise ValueError(f"{asset} holding is negative ({quantity}); use a quantity >= 0")
+        return holdings
+
+    @model_validator(mode="after")
+    def _groups(self) -> PortfolioConfig:
+        assets = set(self.asset_weights)
+        seen: dict[str, str] = {}
+        names: set[str] = set()
+        for group in self.groups:
+            if group.name.upper() in names:
+                raise ValueError(f"group name {group.name!r} is used twice; rename one")
+            names.add(group.name.upper())
+            for member in group.members:
+                if member not in assets:
+                    raise ValueError(
+                        f"group {group.name!r} member {member} is not a target asset; "
+                        f"add {member} to portfolio.targets or remove it from the group"
+                    )
+                if member in seen:
+                    raise ValueError(
+                        f"{member} is in groups {seen[member]!r} and {group.name!r}; keep it in one"
+                    )
+                seen[member] = group.name
+        return self
+
+    @property
+    def asset_weights(self) -> dict[str, Decimal]:
+        return {a: w for a, w in self.targets.items() if a != CASH}
+
+    @property
+    def cash_weight(self) -> Decimal:
+        return self.targets.get(CASH, Decimal(0))
+
+
+class ExchangeConfig(_Model):
+    id: str = Field(default="binance", pattern=r"^[a-z0-9_]+$")
+    api_key_env: str = Field(default="REBALANCER_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    api_secret_env: str = Field(
+        default="REBALANCER_API_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
+    )
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    sandbox: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
+    urls: dict[str, Any] = Field(default_factory=dict)
+    accept_withdrawal_permission: bool = False
+
+    @field_validator("options", "urls")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if key.lower() in {"apikey", "secret", "password", "privatekey", "uid"}:
+                raise ValueError(
+                    f"{key!r} looks like a credential; credentials come only from the environment "
+                    "(api_key_env / api_secret_env)"
+                )
+        return value
+
+
+class ProxyConfig(_Model):
+    instrument: str = Field(min_length=1)
+    beta: Num = Decimal(1)
+
+    @field_validator("beta")
+    @classmethod
+    def _beta(cls, beta: Decimal) -> Decimal:
+        if not Decimal(0) < beta <= Decimal(10):
+            raise ValueError(f"beta {beta} is out of range; use a value in (0, 10]")
+        return beta
+
+
+class HedgingConfig(_Model):
+    max_leverage: Num = Decimal(1)
+    margin_mode: Literal["cross", "isolated"] = "cross"
+    rebalance_to: Literal["target", "band"] = "target"
+    min_trade_notional: Num = Decimal(0)
+    instruments: dict[str, str] = Field(default_factory=dict)
+    proxies: dict[str, ProxyConfig] = Field(default_factory=dict)
+
+    @field_validator("max_leverage")
+    @classmethod
+    def _leverage(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= Decimal(1):
+            raise ValueError(
+                f"max_leverage {value} is out of range; use a value in (0, 1] (1 means 1x)"
+            )
+        return value
+
+    @field_validator("min_trade_notional")
+    @classmethod
+    def _min_trade(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError(f"min_trade_notional {value} is negative; use 0 or more")
+        return value
+
+    @field_validator("instruments", "proxies", mode="before")
+    @classmethod
+    def _upper_keys(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            return {str(k).strip().upper(): v for k, v in raw.items()}
+        return raw
+
+
+class ScheduleConfig(_Model):
+    trigger: Literal["calendar", "threshold", "both"] = "both"
+    cron: str | None = "0 0 1 */3 *"
+    timezone: str = "UTC"
+    drift_check_interval: Seconds = 3600.0
+    drift_abs: Num | None = Decimal("0.05")
+    drift_rel: Num | None = Decimal("0.25")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a cron expression ({exc}); use 5 fields, "
+                "e.g. '0 0 1 */3 *' for quarterly"
+            ) from None
+        return value
+
+    @field_validator("drift_check_interval")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if not 1 <= value <= 7 * 86400:
+            raise ValueError(f"{value:g}s is out of range; use between 1s and 7d")
+        return value
+
+    @field_validator("drift_abs")
+    @classmethod
+    def _abs(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and not Decimal(0) < value < Decimal(1):
+            raise ValueError(
+                f"drift_abs {value} is out of range; use weight points in (0, 1), e.g. 0.05"
+            )
+        return value
+
+    @field_validator("drift_rel")
+    @classmethod
+    def _rel(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and not Decimal(0) < value <= Decimal(10):
+            raise ValueError(
+                f"drift_rel {value} is out of range; use a fraction of the weight in (0, 10], "
+                "e.g. 0.25"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScheduleConfig:
+        if self.trigger in ("calendar", "both") and self.cron is None:
+            raise ValueError(f"trigger {self.trigger!r} needs a cron expression; set cron")
+        if (
+            self.trigger in ("threshold", "both")
+            and self.drift_abs is None
+            and (self.drift_rel is None)
+        ):
+            raise ValueError(f"trigger {self.trigger!r} needs drift_abs or drift_rel; set one")
+        return self
+
+
+class StorageConfig(_Model):
+    url: str = "sqlite:///rebalancer.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL; use sqlite:///path.db or postgresql+psycopg://user@host/db"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"backend {url.get_backend_name()!r} is not supported; use sqlite or postgresql"
+            )
+        return value
+
+
+class AppConfig(_Model):
+    """The whole config file."""
+
+    mode: Mode = Mode.PAPER
+    confirm_live: bool = False
+    portfolio: PortfolioConfig
+    exchange: ExchangeConfig = Field(default_factory=ExchangeConfig)
+    hedging: HedgingConfig = Field(default_factory=HedgingConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> AppConfig:
+        assets = set(self.portfolio.asset_weights)
+        for section in ("instruments", "proxies"):
+            for asset in getattr(self.hedging, section):
+                if asset not in assets:
+                    raise ValueError(
+                        f"hedging.{section}.{asset}: {asset} is not a target asset; "
+                        f"add it to portfolio.targets or remove this entry"
+                    )
+        both = sorted(set(self.hedging.instruments) & set(self.hedging.proxies))
+        if both:
+            raise ValueError(
+                f"hedging: {both[0]} is in both instruments and proxies; keep one of them"
+            )
+        if self.hedging.rebalance_to == "band" and (
+            self.schedule.drift_abs is None and self.schedule.drift_rel is None
+        ):
+            raise ValueError(
+                "hedging.rebalance_to = 'band' needs schedule.drift_abs or schedule.drift_rel"
+            )
+        return self
+
+    def instrument_for(self, asset: str) -> str:
+        """The perp that hedges an asset: configured, else `<ASSET>/<QUOTE>:<QUOTE>`."""
+        proxy = self.hedging.proxies.get(asset)
+        if proxy is not None:
+            return proxy.instrument
+        quote = self.portfolio.quote
+        return self.hedging.instruments.get(asset, f"{asset}/{quote}:{quote}")

@@ -1,0 +1,71 @@
+"""A readable summary of a valid config, for `check-config`. Never shows a secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from apscheduler.triggers.cron import CronTrigger
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import make_url
+
+from rebalancer.config.load import Settings
+
+
+def render_summary(settings: Settings) -> RenderableType:
+    cfg = settings.config
+    head = Text()
+    head.append(f"{settings.source}: OK\n", style="bold green")
+    head.append(f"portfolio {cfg.portfolio.name!r}, quote {cfg.portfolio.quote}, ")
+    head.append(f"mode {cfg.mode.value}")
+    if cfg.mode.value == "live":
+        head.append(" (confirmed in config)" if cfg.confirm_live else " (needs --yes to trade)")
+    head.append("\n")
+
+    table = Table(title="Targets", title_justify="left")
+    for header in ("asset", "weight", "hedged with", "group", "off-exchange"):
+        table.add_column(header)
+    groups = {m: g.name for g in cfg.portfolio.groups for m in g.members}
+    for asset, weight in sorted(cfg.portfolio.asset_weights.items()):
+        hedge = settings.strategy.hedges[asset]
+        how = hedge.instrument + (f" (proxy, beta {hedge.beta})" if hedge.is_proxy else "")
+        table.add_row(
+            asset,
+            f"{weight * 100:.2f}%",
+            how,
+            groups.get(asset, ""),
+            str(cfg.portfolio.off_exchange.get(asset, "")),
+        )
+    table.add_row("cash", f"{cfg.portfolio.cash_weight * 100:.2f}%", "", "", "")
+
+    tail = Text()
+    for group in cfg.portfolio.groups:
+        how = f"index {group.index}" if group.index else "pro rata on members"
+        tail.append(f"group {group.name}: {', '.join(group.members)}, hedged via {how}\n")
+    h = cfg.hedging
+    tail.append(
+        f"hedging: max leverage {h.max_leverage}x, {h.margin_mode} margin, rebalance to "
+        f"{h.rebalance_to}, minimum trade {h.min_trade_notional} {cfg.portfolio.quote}\n"
+    )
+    s = cfg.schedule
+    tail.append(
+        f"schedule: trigger {s.trigger}, drift check every {s.drift_check_interval:g}s, "
+        f"thresholds abs {s.drift_abs if s.drift_abs is not None else '-'} / "
+        f"rel {s.drift_rel if s.drift_rel is not None else '-'}\n"
+    )
+    if s.cron:
+        trigger = CronTrigger.from_crontab(s.cron, timezone="UTC")
+        nxt = trigger.get_next_fire_time(None, datetime.now(UTC))
+        tail.append(f"calendar: {s.cron!r} (UTC), next {nxt:%Y-%m-%d %H:%M} UTC\n")
+    ex = cfg.exchange
+    creds = (
+        f"credentials from ${ex.api_key_env} ({settings.credentials.fingerprint()})"
+        if settings.credentials
+        else f"no credentials (${ex.api_key_env} not set)"
+    )
+    extra = ", custom urls" if ex.urls else ""
+    tail.append(f"exchange: {ex.id}{' sandbox' if ex.sandbox else ''}{extra}; {creds}\n")
+    url = make_url(cfg.storage.url)
+    tail.append(f"storage: {url.render_as_string(hide_password=True)}\n")
+    return Group(head, table, tail)

@@ -1,0 +1,46 @@
+"""Allocating a scarce gross notional across hedge lines (the 1x cap of DESIGN §2).
+
+When the wanted hedges do not fit under the cap, each line's hedge is pulled towards zero by
+the same amount (water-filling). That allocation minimises the largest shortfall from the
+wanted hedges, and so the largest remaining drift; lines whose wanted hedge is smaller than
+the common shortfall end up unhedged rather than reversed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from rebalancer.domain.market import ZERO
+
+
+def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
+    """The smallest level L >= 0 with sum(max(|w| - L, 0)) <= budget."""
+    sizes = sorted((abs(w) for w in wanted), reverse=True)
+    if sum(sizes, ZERO) <= budget:
+        return ZERO
+    if budget <= 0:
+        return sizes[0]
+    prefix = ZERO
+    for k, size in enumerate(sizes, start=1):
+        prefix += size
+        level = (prefix - budget) / k
+        following = sizes[k] if k < len(sizes) else ZERO
+        if level >= following:
+            return level
+    raise AssertionError("unreachable: the last level always qualifies")  # pragma: no cover
+
+
+def allocate(wanted: Sequence[Decimal], budget: Decimal) -> tuple[Decimal, ...]:
+    """Shrink each wanted hedge towards zero by a common level so the gross fits the budget."""
+    level = shortfall_level(wanted, budget)
+    if level == 0:
+        return tuple(wanted)
+    return tuple(_shrink(w, level) for w in wanted)
+
+
+def _shrink(value: Decimal, level: Decimal) -> Decimal:
+    size = abs(value) - level
+    if size <= 0:
+        return ZERO
+    return size if value > 0 else -size

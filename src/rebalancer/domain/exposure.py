@@ -1,0 +1,69 @@
+"""Net exposure and drift of each hedge line (DESIGN §2: e = s p + h m, d = e / V - w).
+
+Used by the planner and by the trigger policies, so both read drift the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rebalancer.domain.market import ZERO
+from rebalancer.domain.snapshot import Snapshot
+from rebalancer.domain.strategy import HedgeLine, Strategy, hedge_lines
+
+
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """A hedge line valued against one snapshot."""
+
+    line: HedgeLine
+    spot_value: Decimal  # beta-weighted sum of the members' s p
+    hedge: Decimal  # signed notional of the line's legs
+    target_exposure: Decimal  # W V
+
+    @property
+    def exposure(self) -> Decimal:
+        return self.spot_value + self.hedge
+
+    @property
+    def target_hedge(self) -> Decimal:
+        """h* x m: the hedge notional that puts the line exactly on target."""
+        return self.target_exposure - self.spot_value
+
+    def drift(self, equity: Decimal) -> Decimal:
+        return (self.exposure - self.target_exposure) / equity
+
+    def relative_drift(self, equity: Decimal) -> Decimal | None:
+        weight = self.line.weight
+        return self.drift(equity) / weight if weight else None
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    """All lines of a strategy valued against a snapshot, plus positions no line manages."""
+
+    equity: Decimal
+    lines: tuple[LineState, ...]
+    unmanaged: tuple[str, ...]  # perp symbols holding a position that no line manages
+    unmanaged_gross: Decimal
+
+
+def valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
+    equity = snapshot.equity
+    if equity <= 0:
+        raise ValueError(f"portfolio equity is not positive ({equity}); nothing can be planned")
+    states = []
+    managed: set[str] = set()
+    for line in hedge_lines(strategy, frozenset(snapshot.perps)):
+        spot = ZERO
+        for member in line.members:
+            holding = snapshot.holding(member.asset)
+            if holding is not None:
+                spot += member.beta * holding.value
+        hedge = sum((snapshot.perps[leg.instrument].notional for leg in line.legs), ZERO)
+        managed.update(leg.instrument for leg in line.legs)
+        states.append(LineState(line, spot, hedge, line.weight * equity))
+    stray = sorted(s for s, p in snapshot.perps.items() if s not in managed and p.position != 0)
+    stray_gross = sum((abs(snapshot.perps[s].notional) for s in stray), ZERO)
+    return Valuation(equity, tuple(states), tuple(stray), stray_gross)

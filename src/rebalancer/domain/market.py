@@ -1,0 +1,58 @@
+"""Exchange market rules for one perpetual instrument, and the rounding they impose.
+
+Amounts are in contracts (what the exchange takes); a position in base units is
+contracts x contract_size. Rounding never adds exposure: see `round_position`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRules:
+    """What the exchange allows on one perpetual market."""
+
+    symbol: str
+    amount_step: Decimal
+    min_amount: Decimal = ZERO
+    min_notional: Decimal = ZERO
+    contract_size: Decimal = ONE
+    taker_fee: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        if self.amount_step <= 0:
+            raise ValueError(f"{self.symbol}: amount_step must be > 0")
+        if self.contract_size <= 0:
+            raise ValueError(f"{self.symbol}: contract_size must be > 0")
+        for name in ("min_amount", "min_notional", "taker_fee"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{self.symbol}: {name} must be >= 0")
+
+    @property
+    def base_step(self) -> Decimal:
+        """The smallest position change in base units."""
+        return self.amount_step * self.contract_size
+
+
+def round_position(current: Decimal, wanted: Decimal, step: Decimal) -> Decimal:
+    """The position on `current + k*step` nearest `wanted` without being further from zero.
+
+    Orders move a position in whole steps from where it is. Of the two reachable positions
+    bracketing `wanted`, we take the one whose absolute size does not exceed |wanted|, so that
+    rounding never adds leverage. If neither qualifies (only possible when the bracket
+    straddles zero off the step grid), the smaller absolute size wins.
+    """
+    offset = (wanted - current) / step
+    low = current + offset.to_integral_value(ROUND_FLOOR) * step
+    high = current + offset.to_integral_value(ROUND_CEILING) * step
+    if low == high:
+        return low
+    candidates = [p for p in (low, high) if abs(p) <= abs(wanted)]
+    if candidates:
+        return min(candidates, key=lambda p: abs(wanted - p))
+    return min((low, high), key=abs)

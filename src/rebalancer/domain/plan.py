@@ -1,0 +1,162 @@
+"""The planner's output: what to trade and why, line by line, in execution order.
+
+A plan explains itself: for every hedge line the spot value, exposure and drift before, the
+target hedge, what the leverage cap allowed, the orders, and the expected drift after; every
+skipped or reduced leg carries its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
+
+class Side(Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class LineStatus(Enum):
+    REBALANCED = "rebalanced"
+    ON_TARGET = "on_target"
+    IN_BAND = "in_band"
+    CAPPED = "capped"
+    SKIPPED = "skipped"
+    UNHEDGEABLE = "unhedgeable"
+
+
+class CapState(Enum):
+    WITHIN = "within"  # a full rebalance fits under the cap
+    BINDING = "binding"  # collateral is short: hedges were allocated to minimise the largest drift
+    OVER = "over"  # the account was over the cap before the plan: it de-levers first
+
+
+class SkipReason(Enum):
+    BELOW_MIN_AMOUNT = "below the exchange's minimum amount"
+    BELOW_MIN_NOTIONAL = "below the exchange's minimum notional"
+    BELOW_MIN_TRADE = "below the configured minimum trade"
+    OVER_CAP = "would exceed the leverage cap because a reduction could not be placed"
+    NO_IMPROVEMENT = "no allocation within the cap improves the largest drift"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """One market order on a perp, in the order it must be sent (reductions first)."""
+
+    leg: int
+    line: str
+    instrument: str
+    side: Side
+    amount: Decimal  # contracts, as the exchange takes them
+    base_quantity: Decimal
+    reduce_only: bool
+    mark: Decimal
+    position_before: Decimal  # base units
+    position_after: Decimal
+
+    @property
+    def notional(self) -> Decimal:
+        return self.base_quantity * self.mark
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        return self.base_quantity if self.side is Side.BUY else -self.base_quantity
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedLeg:
+    """A wanted position change that the plan does not place, and why."""
+
+    line: str
+    instrument: str
+    base_quantity: Decimal  # signed change that was wanted
+    notional: Decimal
+    reason: SkipReason
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLine:
+    """One hedge line before and after the plan. Money in the quote, drift in weight points."""
+
+    name: str
+    assets: tuple[str, ...]
+    instruments: tuple[str, ...]
+    target_weight: Decimal
+    spot_value: Decimal
+    hedge_before: Decimal
+    drift_before: Decimal
+    target_hedge: Decimal  # full rebalance: w V - s p (beta-weighted for proxies)
+    desired_hedge: Decimal  # after the band rule (equal to target_hedge when rebalancing to target)
+    allowed_hedge: Decimal  # after the leverage cap, before exchange rounding
+    hedge_after: Decimal  # after rounding and skips: what the orders lead to
+    drift_after: Decimal
+    status: LineStatus
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def exposure_before(self) -> Decimal:
+        return self.spot_value + self.hedge_before
+
+    @property
+    def exposure_after(self) -> Decimal:
+        return self.spot_value + self.hedge_after
+
+    @property
+    def relative_drift_before(self) -> Decimal | None:
+        return self.drift_before / self.target_weight if self.target_weight else None
+
+    @property
+    def hedge_change(self) -> Decimal:
+        return self.hedge_after - self.hedge_before
+
+
+@dataclass(frozen=True, slots=True)
+class CashLine:
+    """Stablecoins plus futures equity, net of the hedges' notional: what is left as cash."""
+
+    target_weight: Decimal
+    exposure_before: Decimal
+    exposure_after: Decimal
+    drift_before: Decimal
+    drift_after: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything one planning step decided, in the quote currency."""
+
+    as_of: datetime
+    quote: str
+    equity: Decimal
+    futures_equity: Decimal
+    max_leverage: Decimal
+    leverage_budget: Decimal  # the gross notional the plan may end with
+    gross_before: Decimal
+    gross_after: Decimal
+    required_collateral: Decimal  # futures equity a full rebalance would need
+    collateral_shortfall: Decimal
+    cap: CapState
+    lines: tuple[PlanLine, ...]
+    cash: CashLine
+    orders: tuple[OrderIntent, ...]
+    skipped: tuple[SkippedLeg, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def largest_drift_before(self) -> Decimal:
+        return max((abs(line.drift_before) for line in self.lines), default=Decimal(0))
+
+    @property
+    def largest_drift_after(self) -> Decimal:
+        return max((abs(line.drift_after) for line in self.lines), default=Decimal(0))
+
+    @property
+    def leverage_after(self) -> Decimal | None:
+        """Gross notional over futures equity once the orders fill (None without equity)."""
+        return self.gross_after / self.futures_equity if self.futures_equity > 0 else None
+
+    @property
+    def traded_notional(self) -> Decimal:
+        return sum((o.notional for o in self.orders), Decimal(0))

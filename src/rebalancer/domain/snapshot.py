@@ -1,0 +1,96 @@
+"""A point-in-time picture of the account: what the planner sees, and all it sees.
+
+`s_a`, `p_a`, `h_a`, `m_a`, `C` and `F` of DESIGN §2 live here; `V` is derived. A snapshot is
+validated on construction so that the planner can trust it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from rebalancer.domain.market import ZERO, MarketRules
+
+
+@dataclass(frozen=True, slots=True)
+class SpotHolding:
+    """Spot quantity of one asset (exchange wallet free+locked, plus off-exchange) and its price."""
+
+    asset: str
+    price: Decimal
+    exchange: Decimal = ZERO
+    off_exchange: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        if self.price <= 0:
+            raise ValueError(f"spot.{self.asset}.price must be > 0, got {self.price}")
+        if self.exchange < 0 or self.off_exchange < 0:
+            raise ValueError(f"spot.{self.asset}: quantities must be >= 0")
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.exchange + self.off_exchange
+
+    @property
+    def value(self) -> Decimal:
+        return self.quantity * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class PerpState:
+    """One perpetual market: its rules, the signed position (base units) and the mark price."""
+
+    rules: MarketRules
+    mark: Decimal
+    position: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        if self.mark <= 0:
+            raise ValueError(f"perps.{self.rules.symbol}.mark must be > 0, got {self.mark}")
+
+    @property
+    def notional(self) -> Decimal:
+        """Signed exposure of the position in the quote currency (h x m)."""
+        return self.position * self.mark
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Balances, positions and prices at one instant. Mappings are treated as read-only."""
+
+    taken_at: datetime
+    quote: str
+    cash: Decimal
+    futures_equity: Decimal
+    spot: Mapping[str, SpotHolding] = field(default_factory=dict)
+    perps: Mapping[str, PerpState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.taken_at.utcoffset() != timedelta(0):
+            raise ValueError("taken_at must be an aware UTC time")
+        if self.cash < 0:
+            raise ValueError(f"cash must be >= 0, got {self.cash}")
+        for key, holding in self.spot.items():
+            if key != holding.asset:
+                raise ValueError(f"spot key {key!r} does not match asset {holding.asset!r}")
+        for key, perp in self.perps.items():
+            if key != perp.rules.symbol:
+                raise ValueError(f"perps key {key!r} does not match symbol {perp.rules.symbol!r}")
+
+    @property
+    def spot_value(self) -> Decimal:
+        return sum((h.value for h in self.spot.values()), ZERO)
+
+    @property
+    def equity(self) -> Decimal:
+        """V = sum(s_a p_a) + C + F."""
+        return self.spot_value + self.cash + self.futures_equity
+
+    @property
+    def gross_notional(self) -> Decimal:
+        return sum((abs(p.notional) for p in self.perps.values()), ZERO)
+
+    def holding(self, asset: str) -> SpotHolding | None:
+        return self.spot.get(asset)

@@ -1,0 +1,1 @@
+"""Presenting domain values to people (rich tables) and to scripts (stable JSON)."""

@@ -1,0 +1,124 @@
+"""A plan as rich tables for a terminal: lines, orders, and a summary that says why."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from rebalancer.domain.plan import CapState, Plan, Side
+from rebalancer.render.numbers import money, percent, points, quantity
+
+
+def render_plan(plan: Plan) -> RenderableType:
+    return Group(_lines(plan), _orders(plan), _summary(plan))
+
+
+def print_plan(plan: Plan, console: Console) -> None:
+    console.print(render_plan(plan))
+
+
+def _lines(plan: Plan) -> Table:
+    table = Table(
+        title=f"Plan at {plan.as_of:%Y-%m-%d %H:%M} UTC ({plan.quote})", title_justify="left"
+    )
+    for header in (
+        "line",
+        "target",
+        "spot value",
+        "hedge now",
+        "drift now",
+        "target hedge",
+        "hedge after",
+        "drift after",
+        "status",
+    ):
+        table.add_column(header, justify="left" if header in ("line", "status") else "right")
+    for line in plan.lines:
+        status = line.status.value.replace("_", " ")
+        table.add_row(
+            line.name,
+            percent(line.target_weight),
+            money(line.spot_value),
+            money(line.hedge_before, signed=True),
+            points(line.drift_before),
+            money(line.target_hedge, signed=True),
+            money(line.hedge_after, signed=True),
+            points(line.drift_after),
+            status,
+        )
+    cash = plan.cash
+    table.add_row(
+        "cash",
+        percent(cash.target_weight),
+        money(cash.exposure_before),
+        "",
+        points(cash.drift_before),
+        "",
+        "",
+        points(cash.drift_after),
+        "residual",
+        style="dim",
+    )
+    return table
+
+
+def _orders(plan: Plan) -> RenderableType:
+    if not plan.orders:
+        return Text("No orders: nothing to trade.", style="bold")
+    table = Table(title="Orders (sent in this sequence: reductions first)", title_justify="left")
+    for header in ("#", "instrument", "side", "amount", "notional", "reduce-only", "position"):
+        table.add_column(
+            header, justify="right" if header in ("#", "amount", "notional") else "left"
+        )
+    for order in plan.orders:
+        action = "short" if order.side is Side.SELL else "long"
+        table.add_row(
+            str(order.leg + 1),
+            order.instrument,
+            f"{order.side.value} ({action})",
+            quantity(order.amount),
+            money(order.notional),
+            "yes" if order.reduce_only else "no",
+            f"{quantity(order.position_before)} -> {quantity(order.position_after)}",
+        )
+    return table
+
+
+def _summary(plan: Plan) -> Text:
+    text = Text()
+    lev = plan.leverage_after
+    text.append(
+        f"Equity {money(plan.equity)} {plan.quote}; futures equity {money(plan.futures_equity)}; "
+        f"gross hedge {money(plan.gross_before)} -> {money(plan.gross_after)}"
+        + (f" ({lev:.2f}x of futures equity, cap {plan.max_leverage}x)" if lev is not None else "")
+        + "\n"
+    )
+    text.append(
+        f"Largest drift {points(plan.largest_drift_before)} -> {points(plan.largest_drift_after)}\n"
+    )
+    if plan.cap is CapState.BINDING:
+        text.append(
+            f"Leverage cap binds: a full rebalance needs {money(plan.required_collateral)} of "
+            f"futures equity, {money(plan.collateral_shortfall)} more than there is; hedges were "
+            "allocated to make the largest drift as small as possible.\n",
+            style="yellow",
+        )
+    elif plan.cap is CapState.OVER:
+        text.append(
+            f"Account is over the leverage cap: the plan de-levers first. A full rebalance needs "
+            f"{money(plan.required_collateral)} of futures equity.\n",
+            style="red",
+        )
+    for line in plan.lines:
+        for reason in line.reasons:
+            text.append(f"{line.name}: {reason}\n", style="yellow")
+    for skipped in plan.skipped:
+        text.append(
+            f"skipped {skipped.instrument} {quantity(skipped.base_quantity)} "
+            f"({money(skipped.notional)}): {skipped.reason.value}\n",
+            style="dim",
+        )
+    for note in plan.notes:
+        text.append(f"note: {note}\n", style="yellow")
+    return text
