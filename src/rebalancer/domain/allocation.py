@@ -9,9 +9,14 @@ the common shortfall end up unhedged rather than reversed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 from rebalancer.domain.market import ZERO
+
+# Decimal division rounds; rounding the level up and the sizes down keeps the total within
+# the budget to the last digit.
+_UP = Context(prec=28, rounding=ROUND_CEILING)
+_DOWN = Context(prec=28, rounding=ROUND_FLOOR)
 
 
 def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
@@ -24,7 +29,7 @@ def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
     prefix = ZERO
     for k, size in enumerate(sizes, start=1):
         prefix += size
-        level = (prefix - budget) / k
+        level = _UP.divide(prefix - budget, Decimal(k))
         following = sizes[k] if k < len(sizes) else ZERO
         if level >= following:
             return level
@@ -40,7 +45,7 @@ def allocate(wanted: Sequence[Decimal], budget: Decimal) -> tuple[Decimal, ...]:
 
 
 def _shrink(value: Decimal, level: Decimal) -> Decimal:
-    size = abs(value) - level
+    size = _DOWN.subtract(abs(value), level)
     if size <= 0:
         return ZERO
     return size if value > 0 else -size

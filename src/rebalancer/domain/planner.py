@@ -76,6 +76,9 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
             skips = {m.key: SkipReason.NO_IMPROVEMENT for m in moves}
 
     after = _positions_after(snapshot, moves, skips)
+    moves_by_line: dict[str, list[Move]] = {}
+    for move in moves:
+        moves_by_line.setdefault(move.line, []).append(move)
     notes = tuple(
         f"position on {s} is not managed by any target line and counts against the cap"
         for s in value.unmanaged
@@ -101,7 +104,7 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
                 after=after,
                 snapshot=snapshot,
                 equity=equity,
-                moves=moves,
+                moves=moves_by_line.get(state.line.name, []),
                 skips=skips,
             )
             for state, wanted, allot in zip(value.lines, desired, allowed, strict=True)
@@ -241,7 +244,7 @@ def _plan_line(
     skips: dict[tuple[str, int], SkipReason],
 ) -> PlanLine:
     line = state.line
-    parts = [m for m in moves if m.line == line.name]
+    parts = moves
     placed = [m for m in parts if m.key not in skips]
     reasons: list[str] = [line.note] if line.note else []
     if not line.hedgeable:
