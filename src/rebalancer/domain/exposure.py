@@ -55,14 +55,17 @@ def valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
         raise ValueError(f"portfolio equity is not positive ({equity}); nothing can be planned")
     states = []
     managed: set[str] = set()
-    for line in hedge_lines(strategy, frozenset(snapshot.perps)):
+    perps = snapshot.perps
+    for line in hedge_lines(strategy, frozenset(perps)):
         spot = ZERO
         for member in line.members:
-            holding = snapshot.holding(member.asset)
+            holding = snapshot.spot.get(member.asset)
             if holding is not None:
                 spot += member.beta * holding.value
-        hedge = sum((snapshot.perps[leg.instrument].notional for leg in line.legs), ZERO)
-        managed.update(leg.instrument for leg in line.legs)
+        hedge = ZERO
+        for leg in line.legs:
+            hedge += perps[leg.instrument].notional
+            managed.add(leg.instrument)
         states.append(LineState(line, spot, hedge, line.weight * equity))
     stray = sorted(s for s, p in snapshot.perps.items() if s not in managed and p.position != 0)
     stray_gross = sum((abs(snapshot.perps[s].notional) for s in stray), ZERO)

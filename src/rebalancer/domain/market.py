@@ -7,7 +7,7 @@ contracts x contract_size. Rounding never adds exposure: see `round_position`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -47,6 +47,9 @@ def round_position(current: Decimal, wanted: Decimal, step: Decimal) -> Decimal:
     rounding never adds leverage. If neither qualifies (only possible when the bracket
     straddles zero off the step grid), the smaller absolute size wins.
     """
+    if not current % step:
+        # On the grid (the normal case): the grid point towards zero from `wanted`.
+        return (wanted / step).to_integral_value(ROUND_DOWN) * step
     offset = (wanted - current) / step
     low = current + offset.to_integral_value(ROUND_FLOOR) * step
     high = current + offset.to_integral_value(ROUND_CEILING) * step

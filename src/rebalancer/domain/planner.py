@@ -215,14 +215,19 @@ def _positions_after(
 
 
 def _gross(after: dict[str, Decimal], snapshot: Snapshot) -> Decimal:
-    return sum((abs(q) * snapshot.perps[s].mark for s, q in after.items()), ZERO)
+    gross = ZERO
+    perps = snapshot.perps
+    for symbol, quantity in after.items():
+        if quantity:
+            gross += abs(quantity) * perps[symbol].mark
+    return gross
 
 
 def _line_hedge(state: LineState, after: dict[str, Decimal], snapshot: Snapshot) -> Decimal:
-    return sum(
-        (after[leg.instrument] * snapshot.perps[leg.instrument].mark for leg in state.line.legs),
-        ZERO,
-    )
+    hedge = ZERO
+    for leg in state.line.legs:
+        hedge += after[leg.instrument] * snapshot.perps[leg.instrument].mark
+    return hedge
 
 
 def _drift_after(
@@ -245,6 +250,7 @@ def _plan_line(
 ) -> PlanLine:
     line = state.line
     parts = moves
+    hedge_after = _line_hedge(state, after, snapshot)
     placed = [m for m in parts if m.key not in skips]
     reasons: list[str] = [line.note] if line.note else []
     if not line.hedgeable:
@@ -271,8 +277,8 @@ def _plan_line(
         target_hedge=state.target_hedge if line.hedgeable else ZERO,
         desired_hedge=desired,
         allowed_hedge=allowed,
-        hedge_after=_line_hedge(state, after, snapshot),
-        drift_after=_drift_after(state, after, snapshot, equity),
+        hedge_after=hedge_after,
+        drift_after=(state.spot_value + hedge_after - state.target_exposure) / equity,
         status=status,
         reasons=tuple(reasons),
     )

@@ -111,10 +111,13 @@ class HedgeLine:
     members: tuple[Member, ...]
     legs: tuple[Leg, ...]
     note: str = ""
+    weight: Decimal = field(init=False)  # beta-weighted sum of the members' weights
 
-    @property
-    def weight(self) -> Decimal:
-        return sum((m.beta * m.weight for m in self.members), ZERO)
+    def __post_init__(self) -> None:
+        weight = ZERO
+        for member in self.members:
+            weight += member.beta * member.weight
+        object.__setattr__(self, "weight", weight)
 
     @property
     def hedgeable(self) -> bool:
@@ -144,7 +147,7 @@ def hedge_lines(strategy: Strategy, listed: frozenset[str]) -> tuple[HedgeLine, 
                 HedgeLine(asset, (member,), (), note=f"no perp market {hedge.instrument} listed")
             )
     for instrument, members in by_instrument.items():
-        name = "+".join(m.asset for m in members)
+        name = members[0].asset if len(members) == 1 else "+".join([m.asset for m in members])
         lines.append(HedgeLine(name, tuple(members), (Leg(instrument, ONE),)))
     return tuple(sorted(lines, key=lambda line: line.name))
 
