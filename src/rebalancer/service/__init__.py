@@ -1,0 +1,1 @@
+"""Services: one rebalance cycle, order execution and reconciliation around the pure core."""
