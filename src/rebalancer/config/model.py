@@ -172,6 +172,7 @@ class HedgingConfig(_Model):
     margin_mode: Literal["cross", "isolated"] = "cross"
     rebalance_to: Literal["target", "band"] = "target"
     min_trade_notional: Num = Decimal(0)
+    collateral_buffer: Num = Decimal(0)
     instruments: dict[str, str] = Field(default_factory=dict)
     proxies: dict[str, ProxyConfig] = Field(default_factory=dict)
 
@@ -189,6 +190,15 @@ class HedgingConfig(_Model):
     def _min_trade(cls, value: Decimal) -> Decimal:
         if value < 0:
             raise ValueError(f"min_trade_notional {value} is negative; use 0 or more")
+        return value
+
+    @field_validator("collateral_buffer")
+    @classmethod
+    def _buffer(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) <= value <= Decimal("0.5"):
+            raise ValueError(
+                f"collateral_buffer {value} is out of range; use a fraction in [0, 0.5], e.g. 0.02"
+            )
         return value
 
     @field_validator("instruments", "proxies", mode="before")

@@ -24,4 +24,5 @@ def to_strategy(config: AppConfig) -> Strategy:
         rebalance_to=RebalanceTo(hedging.rebalance_to),
         band=Band(config.schedule.drift_abs, config.schedule.drift_rel),
         min_trade_notional=hedging.min_trade_notional,
+        collateral_buffer=hedging.collateral_buffer,
     )

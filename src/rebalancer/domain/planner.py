@@ -142,7 +142,8 @@ def _desired_hedge(state: LineState, strategy: Strategy, equity: Decimal) -> Dec
 def _budget(
     snapshot: Snapshot, strategy: Strategy, value: Valuation, desired: Iterable[Decimal]
 ) -> _Budget:
-    cap = max(ZERO, strategy.max_leverage * snapshot.futures_equity)
+    usable = snapshot.futures_equity * (1 - strategy.collateral_buffer)
+    cap = max(ZERO, strategy.max_leverage * usable)
     # Any hedge between zero and the wanted one trades at most max(|h|, |wanted - h|).
     reserve = ZERO
     for state, wanted in zip(value.lines, desired, strict=True):

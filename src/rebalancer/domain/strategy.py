@@ -70,10 +70,13 @@ class Strategy:
     rebalance_to: RebalanceTo = RebalanceTo.TARGET
     band: Band = field(default_factory=Band)
     min_trade_notional: Decimal = ZERO
+    collateral_buffer: Decimal = ZERO  # fraction of futures equity the cap leaves unused
 
     def __post_init__(self) -> None:
         if not ZERO < self.max_leverage <= ONE:
             raise ValueError("max_leverage must be in (0, 1]")
+        if not ZERO <= self.collateral_buffer < ONE:
+            raise ValueError("collateral_buffer must be in [0, 1)")
         missing = set(self.weights) - set(self.hedges)
         if missing:
             raise ValueError(f"no hedge rule for {sorted(missing)}")
