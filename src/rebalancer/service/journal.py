@@ -1,0 +1,124 @@
+"""The journal port: what a cycle records, and what recovery reads back.
+
+Every step of a run is written through this interface; the SQL store implements it (SQLite or
+PostgreSQL), and `MemoryJournal` is the in-process fake used by service tests. Order intents are
+committed before their request leaves; each exchange answer is recorded in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from rebalancer.domain.lifecycle import OrderStatus, RunState
+from rebalancer.domain.plan import Plan, Side
+from rebalancer.domain.snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    run_id: str
+    portfolio: str
+    mode: str  # live | paper | dry-run
+    trigger: str  # calendar | drift_check | manual
+    reason: str
+    started_at: datetime
+    strategy: Mapping[str, Any] = field(default_factory=dict)  # JSON form, to recompute the plan
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntentRecord:
+    """An order as planned, with the client id it is sent under."""
+
+    client_id: str
+    run_id: str
+    leg: int
+    line: str
+    instrument: str
+    side: Side
+    amount: Decimal  # contracts
+    reduce_only: bool
+    mark: Decimal  # price the plan expected
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """What the exchange said about an order (or what reconciliation concluded)."""
+
+    client_id: str
+    status: OrderStatus
+    at: datetime
+    exchange_id: str | None = None
+    filled: Decimal = Decimal(0)  # cumulative, contracts
+    average_price: Decimal | None = None
+    fee: Decimal | None = None
+    fee_currency: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    run_id: str
+    at: datetime
+    kind: str  # snake_case past tense, e.g. "leverage_set", "order_unresolved"
+    message: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOrder:
+    """An order as the journal holds it."""
+
+    intent: OrderIntentRecord
+    status: OrderStatus
+    exchange_id: str | None
+    filled: Decimal
+    average_price: Decimal | None
+    fee: Decimal | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    run_id: str
+    portfolio: str
+    mode: str
+    state: RunState
+    started_at: datetime
+
+
+class Journal(Protocol):
+    """Write-ahead record of runs; every method commits before it returns."""
+
+    def start_run(self, run: RunStart) -> None: ...
+
+    def advance_run(
+        self, run_id: str, state: RunState, at: datetime, *, error: str | None = None
+    ) -> None:
+        """Move a run through its state machine (an illegal move raises)."""
+        ...
+
+    def record_snapshot(self, run_id: str, snapshot: Snapshot, *, phase: str) -> None:
+        """phase: "before" (what was planned from) or "after" (post-trade)."""
+        ...
+
+    def record_plan(self, run_id: str, plan: Plan) -> None: ...
+
+    def record_intents(self, intents: Sequence[OrderIntentRecord], at: datetime) -> None:
+        """Commit orders as SUBMITTING, in one transaction, before any of them is sent."""
+        ...
+
+    def record_update(self, update: OrderUpdate) -> None:
+        """Commit one exchange answer (an illegal status move raises)."""
+        ...
+
+    def record_event(self, event: Event) -> None: ...
+
+    def unfinished_runs(self, portfolio: str) -> list[StoredRun]:
+        """Runs not in a terminal state, oldest first."""
+        ...
+
+    def run_orders(self, run_id: str) -> list[StoredOrder]: ...
