@@ -53,7 +53,7 @@ from rebalancer.emulator.config import API_PATHS, ccxt_config
 from rebalancer.emulator.control import EmulatorControl
 from rebalancer.emulator.errors import BinanceError
 from rebalancer.emulator.exchange import Exchange
-from rebalancer.emulator.faults import BodyKind, Fault, FaultKind, FaultPlan
+from rebalancer.emulator.faults import BodyKind, Fault, FaultKind, FaultPlan, malformed
 from rebalancer.emulator.server import Emulator, RequestRecord
 from rebalancer.emulator.state import (
     DEFAULT_API_KEY,
@@ -82,4 +82,5 @@ __all__ = [
     "build_account",
     "ccxt_config",
     "default_state",
+    "malformed",
 ]

@@ -10,21 +10,25 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from rebalancer.emulator.config import exchange_section
 from rebalancer.emulator.server import Emulator
-from rebalancer.emulator.state import EmulatorState, default_state
+from rebalancer.emulator.state import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    EmulatorState,
+    default_state,
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rebalancer.emulator", description=__doc__)
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: ephemeral)")
-    parser.add_argument("--state", type=Path, help="JSON file with the initial state")
-    args = parser.parse_args(argv)
+def serve(port: int, state_path: Path | None, announce: Callable[[str], None]) -> None:
+    """Run until SIGTERM/SIGINT; `announce` receives the base URL once listening."""
     state = (
-        EmulatorState.from_json(json.loads(args.state.read_text(encoding="utf-8")))
-        if args.state
+        EmulatorState.from_json(json.loads(state_path.read_text(encoding="utf-8")))
+        if state_path
         else default_state()
     )
     stop = threading.Event()
@@ -34,9 +38,27 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with Emulator(state, port=args.port) as emulator:
-        print(emulator.base_url, flush=True)
+    with Emulator(state, port=port) as emulator:
+        announce(emulator.base_url)
         stop.wait()
+
+
+def usage_text(base_url: str) -> str:
+    """What a user needs to point the bot at a running emulator."""
+    return (
+        f"emulator listening on {base_url} (Ctrl-C stops it)\n\n"
+        f"# credentials the emulator accepts:\n"
+        f"export REBALANCER_API_KEY={DEFAULT_API_KEY} REBALANCER_API_SECRET={DEFAULT_API_SECRET}\n"
+        f"\n# put this [exchange] section in your config:\n{exchange_section(base_url)}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rebalancer.emulator", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: ephemeral)")
+    parser.add_argument("--state", type=Path, help="JSON file with the initial state")
+    args = parser.parse_args(argv)
+    serve(args.port, args.state, lambda url: print(url, flush=True))
     print("stopped", file=sys.stderr, flush=True)
     return 0
 

@@ -49,3 +49,18 @@ def ccxt_config(base_url: str) -> dict[str, Any]:
             "fetchOpenOrders": {"warnWithoutSymbol": False},
         },
     }
+
+
+def exchange_section(base_url: str) -> str:
+    """The `[exchange]` TOML section that points a futures-rebalancer config at the emulator."""
+    lines = [
+        "[exchange]",
+        'id = "binance"',
+        'api_key_env = "REBALANCER_API_KEY"',
+        'api_secret_env = "REBALANCER_API_SECRET"',
+        "",
+        "[exchange.urls.api]",
+    ]
+    base = base_url.rstrip("/")
+    lines += [f'{name} = "{base}{path}"' for name, path in API_PATHS.items()]
+    return "\n".join(lines) + "\n"

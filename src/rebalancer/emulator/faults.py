@@ -18,6 +18,7 @@ class FaultKind(Enum):
     BINANCE_ERROR = "binance_error"
     TIMEOUT_UNKNOWN = "timeout_unknown"
     RESPONSE_LOST = "response_lost"
+    MALFORMED = "malformed"
 
 
 class BodyKind(Enum):
@@ -37,6 +38,7 @@ class Fault:
     code: int = -1000
     msg: str = ""
     executed: bool = False
+    raw_body: str = ""
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path is None or self.path == path) and (
@@ -110,6 +112,11 @@ class Fault:
     ) -> Fault:
         """The request executes, then the connection closes without an answer."""
         return cls(FaultKind.RESPONSE_LOST, count=count, path=path, method=method, executed=True)
+
+
+def malformed(body: str, *, path: str, method: str = "GET", count: int = 1) -> Fault:
+    """A 200 answer whose JSON body is `body` (garbage, missing or absurd fields)."""
+    return Fault(FaultKind.MALFORMED, count=count, path=path, method=method, raw_body=body)
 
 
 class FaultPlan:

@@ -118,6 +118,10 @@ class OrderStore:
             return None
         return order
 
+    def all_orders(self) -> list[Order]:
+        """Every order ever accepted, in id order (tests count duplicates with it)."""
+        return [self._orders[k] for k in sorted(self._orders)]
+
     def open_orders(self, segment: Segment, symbol: str | None = None) -> list[Order]:
         return [
             o

@@ -232,6 +232,8 @@ class Emulator:
 def _fault_reply(fault: Fault) -> _Reply:
     if fault.kind is FaultKind.RESPONSE_LOST:
         return DROP
+    if fault.kind is FaultKind.MALFORMED:
+        return _Reply(200, fault.raw_body)
     if fault.kind is FaultKind.TIMEOUT_UNKNOWN:
         error = unknown_execution()
         return _json_reply(error.status, error.body())

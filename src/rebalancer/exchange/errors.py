@@ -99,6 +99,10 @@ class CancelRejected(PermanentError):
     """Binance -2011: the order is not open (filled, cancelled or unknown); fetch it to know."""
 
 
+class MalformedResponse(PermanentError):
+    """The exchange answered, but not with something we can trust (missing or absurd fields)."""
+
+
 class OrderNotFound(PermanentError):
     """The exchange has no order with that id or client id."""
 

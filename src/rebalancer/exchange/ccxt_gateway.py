@@ -1,0 +1,421 @@
+"""The exchange gateway over ccxt: the only module that talks to ccxt's methods.
+
+Reads of a snapshot run concurrently with the fewest calls the exchange allows (on Binance:
+spot account, futures account with its positions, all mark prices, all spot prices: four
+calls) and are retried on transient failures. Orders are never retried: an ambiguous answer
+is resolved by looking the order up by client id, allowing for the exchange's lag, and an
+order that cannot be confirmed is reported UNKNOWN rather than sent again. ccxt's dicts and
+floats stop here; callers get domain values in `Decimal`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from rebalancer.domain.market import MarketRules
+from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
+from rebalancer.exchange.ccxt_client import LAST_ANSWER
+from rebalancer.exchange.errors import (
+    AmbiguousOutcome,
+    ExchangeFailure,
+    MalformedResponse,
+    NoChangeNeeded,
+    OrderNotFound,
+    PermanentError,
+    classify,
+)
+from rebalancer.exchange.parse import (
+    is_quote_linear_perp,
+    market_rules,
+    number,
+    order_report,
+)
+from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
+from rebalancer.exchange.retry import RetryPolicy, retry_reads
+
+Clock = Callable[[], datetime]
+BINANCE_IDS = frozenset({"binance", "binanceusdm"})
+BINANCE_BATCH = 5
+LOOKUP_DELAYS = (0.0, 0.25, 0.5, 1.0, 2.0)  # seconds before each lookup of an unknown order
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CcxtGateway:
+    """`ExchangeGateway` for ccxt exchanges with linear perpetuals (Binance first-class)."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        quote: str,
+        policy: RetryPolicy | None = None,
+        clock: Clock = _utcnow,
+        lookup_delays: Sequence[float] = LOOKUP_DELAYS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._quote = quote
+        self._policy = policy or RetryPolicy()
+        self._clock = clock
+        self._lookup_delays = tuple(lookup_delays)
+        self._sleep = sleep
+        self._raw_markets: dict[str, Mapping[str, Any]] | None = None
+        self._rules: dict[str, MarketRules] = {}
+        self._ids: dict[str, str] = {}  # exchange market id -> unified perp symbol
+        self._prepared: set[str] = set()
+
+    @property
+    def exchange_id(self) -> str:
+        return str(self._client.id)
+
+    @property
+    def _binance(self) -> bool:
+        return self.exchange_id in BINANCE_IDS
+
+    async def _read(self, name: str, *args: Any) -> Any:
+        """Call a ccxt read with bounded retries; failures come out as `ExchangeFailure`."""
+        method = getattr(self._client, name)
+
+        async def call(*call_args: Any) -> Any:
+            LAST_ANSWER.set(None)
+            try:
+                return await method(*call_args)
+            except ExchangeFailure:
+                raise
+            except Exception as exc:
+                raise _classified(exc, placing_order=False) from None
+
+        call.__name__ = name
+        resync = getattr(self._client, "load_time_difference", None)
+        return await retry_reads(self._policy, on_resync_clock=resync, sleep=self._sleep)(call)(
+            *args
+        )
+
+    # -- markets --------------------------------------------------------------------------
+
+    async def markets(self) -> Mapping[str, MarketRules]:
+        raw = await self._load_markets()
+        return {symbol: self.rules(symbol) for symbol in raw}
+
+    async def _load_markets(self) -> Mapping[str, Mapping[str, Any]]:
+        if self._raw_markets is None:
+            loaded = await self._read("load_markets")
+            if not isinstance(loaded, Mapping):
+                raise MalformedResponse("exchange answer to load_markets is not a mapping")
+            perps = {s: m for s, m in loaded.items() if is_quote_linear_perp(m, self._quote)}
+            self._raw_markets = perps
+            self._ids = {str(m.get("id")): s for s, m in perps.items()}
+        return self._raw_markets
+
+    def rules(self, symbol: str) -> MarketRules:
+        """Rules of a loaded perp market (parsed once, checked)."""
+        if symbol not in self._rules:
+            if self._raw_markets is None:
+                raise RuntimeError("markets are loaded before rules are read")
+            self._rules[symbol] = market_rules(
+                self._raw_markets[symbol], int(self._client.precisionMode)
+            )
+        return self._rules[symbol]
+
+    # -- snapshot -------------------------------------------------------------------------
+
+    async def snapshot(
+        self,
+        assets: Sequence[str],
+        instruments: Sequence[str],
+        off_exchange: Mapping[str, Decimal],
+    ) -> Snapshot:
+        markets = await self._load_markets()
+        spot, (equity, positions), marks, prices = await asyncio.gather(
+            self._read("fetch_balance", {"type": "spot"}),
+            self._futures_account(instruments),
+            self._read("fetch_mark_prices"),
+            self._read("fetch_last_prices", None, {"type": "spot"}),
+        )
+        # ccxt turns an unparsable answer into an empty balance: insist on the raw account.
+        info = _mapping(spot.get("info") if isinstance(spot, Mapping) else None, "spot account")
+        if self._binance and not isinstance(info.get("balances"), list):
+            raise MalformedResponse("exchange answer has no spot account balances")
+        totals = _mapping(spot.get("total"), "spot total")
+        held = {s for s, q in positions.items() if q != 0}
+        wanted = [s for s in dict.fromkeys([*instruments, *sorted(held)]) if s in markets]
+        perps = {
+            s: PerpState(self.rules(s), _mark(marks, s), positions.get(s, Decimal(0)))
+            for s in wanted
+        }
+        holdings = {}
+        for asset in assets:
+            quantity = number(totals.get(asset) or 0, f"spot balance {asset}")
+            price = self._spot_price(asset, prices, perps)
+            holdings[asset] = SpotHolding(
+                asset, price, quantity, off_exchange.get(asset, Decimal(0))
+            )
+        cash = number(totals.get(self._quote) or 0, f"spot balance {self._quote}")
+        return Snapshot(self._clock(), self._quote, cash, equity, holdings, perps)
+
+    async def _futures_account(
+        self, instruments: Sequence[str]
+    ) -> tuple[Decimal, dict[str, Decimal]]:
+        """Futures equity F (wallet + unrealized PnL) and signed positions in base units."""
+        if self._binance:
+            # One call: /fapi/v3/account carries the margin balance and every open position.
+            account = await self._read("fetch_balance", {"type": "future"})
+            info = _mapping(account.get("info"), "futures account")
+            equity = number(info.get("totalMarginBalance"), "totalMarginBalance", signed=True)
+            positions: dict[str, Decimal] = {}
+            for row in info.get("positions") or []:
+                symbol = self._ids.get(str(row.get("symbol")))
+                if symbol is None:
+                    continue
+                size = number(
+                    row.get("positionAmt"), f"positions[{symbol}].positionAmt", signed=True
+                )
+                if size:
+                    positions[symbol] = size * self.rules(symbol).contract_size
+            return equity, positions
+        # Elsewhere: wallet balance in the quote plus the positions' unrealized PnL.
+        balance, raw_positions = await asyncio.gather(
+            self._read("fetch_balance", {"type": "swap"}),
+            self._read("fetch_positions", list(instruments) or None),
+        )
+        wallet = number(
+            _mapping(balance.get("total"), "swap total").get(self._quote) or 0,
+            f"swap balance {self._quote}",
+        )
+        positions, unrealized = {}, Decimal(0)
+        for row in raw_positions or []:
+            symbol = str(row.get("symbol"))
+            contracts = number(row.get("contracts") or 0, f"positions[{symbol}].contracts")
+            sign = -1 if row.get("side") == "short" else 1
+            size = (
+                sign
+                * contracts
+                * number(row.get("contractSize") or 1, "contractSize", positive=True)
+            )
+            if size:
+                positions[symbol] = size
+            unrealized += number(row.get("unrealizedPnl") or 0, "unrealizedPnl", signed=True)
+        return wallet + unrealized, positions
+
+    def _spot_price(self, asset: str, prices: Any, perps: Mapping[str, PerpState]) -> Decimal:
+        symbol = f"{asset}/{self._quote}"
+        entry = prices.get(symbol) if isinstance(prices, Mapping) else None
+        if isinstance(entry, Mapping) and entry.get("price") is not None:
+            return number(entry.get("price"), f"spot price {symbol}", positive=True)
+        if symbol in (self._client.markets or {}):
+            raise MalformedResponse(f"exchange answer has no spot price for {symbol}")
+        perp = perps.get(f"{symbol}:{self._quote}")
+        if perp is not None:
+            return perp.mark  # no spot market at all: value the holding at the perp's mark
+        raise MalformedResponse(f"no spot price for {symbol} on {self.exchange_id}")
+
+    # -- account settings -----------------------------------------------------------------
+
+    async def prepare(self, instruments: Sequence[str], margin_mode: str) -> list[str]:
+        """Leverage 1x and `margin_mode` on each instrument, changed only where needed."""
+        todo = [s for s in instruments if s not in self._prepared]
+        if not todo:
+            return []
+        await self._load_markets()
+        changes: list[str] = []
+        if self._binance:
+            mode = await self._read("fetch_position_mode", None)
+            if isinstance(mode, Mapping) and mode.get("hedged"):
+                raise PermanentError(
+                    "the futures account is in hedge (dual-side) position mode; "
+                    "switch it to one-way mode before running the bot"
+                )
+        current = await self._read("fetch_leverages", todo)
+        for symbol in todo:
+            row = current.get(symbol) if isinstance(current, Mapping) else None
+            leverage = row.get("longLeverage") if isinstance(row, Mapping) else None
+            margin = row.get("marginMode") if isinstance(row, Mapping) else None
+            if leverage is None or int(leverage) != 1:
+                await self._setting("set_leverage", 1, symbol)
+                changes.append(f"{symbol}: leverage {leverage} -> 1")
+            if margin != margin_mode:
+                await self._setting("set_margin_mode", margin_mode, symbol)
+                changes.append(f"{symbol}: margin {margin} -> {margin_mode}")
+            self._prepared.add(symbol)
+        return changes
+
+    async def _setting(self, name: str, *args: Any) -> None:
+        with contextlib.suppress(NoChangeNeeded):  # already so: exactly what we wanted
+            await self._read(name, *args)
+
+    # -- orders ---------------------------------------------------------------------------
+
+    async def place(self, orders: Sequence[OrderRequest]) -> list[OrderReport]:
+        """Send market orders; batches of five on Binance, concurrently otherwise."""
+        await self._load_markets()
+        if self._binance:
+            batches = [orders[i : i + BINANCE_BATCH] for i in range(0, len(orders), BINANCE_BATCH)]
+            results = await asyncio.gather(*(self._send_batch(b) for b in batches))
+            return [report for batch in results for report in batch]
+        singles = await asyncio.gather(*(self._send_one(o) for o in orders))
+        return list(singles)
+
+    def _request(self, order: OrderRequest) -> tuple[str, str, str, str, dict[str, Any]]:
+        params: dict[str, Any] = {"clientOrderId": order.client_id}
+        if order.reduce_only:
+            params["reduceOnly"] = True
+        if self._binance:
+            params["newOrderRespType"] = "RESULT"  # the fill in the answer, not just an ack
+        return order.instrument, "market", order.side.value, str(order.amount), params
+
+    async def _send_batch(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
+        client = self._client
+        requests = []
+        for order in batch:
+            symbol, kind, side, amount, params = self._request(order)
+            requests.append(client.create_order_request(symbol, kind, side, amount, None, params))
+        try:
+            raw = await client.fapiPrivatePostBatchOrders({"batchOrders": requests})
+        except Exception as exc:
+            return await self._after_failure(batch, _classified(exc, placing_order=True))
+        if not isinstance(raw, list) or len(raw) != len(batch):
+            failure = MalformedResponse("batch order answer does not match the request")
+            return await self._after_failure(batch, AmbiguousOutcome(failure.message))
+        reports = []
+        for order, item in zip(batch, raw, strict=True):
+            if isinstance(item, Mapping) and "code" in item and "orderId" not in item:
+                reports.append(_rejected(order, item))
+                continue
+            parsed = client.parse_order(item, client.market(order.instrument))
+            reports.append(await self._settle(order, parsed))
+        return reports
+
+    async def _send_one(self, order: OrderRequest) -> OrderReport:
+        symbol, kind, side, amount, params = self._request(order)
+        try:
+            parsed = await self._client.create_order(symbol, kind, side, amount, None, params)
+        except Exception as exc:
+            (report,) = await self._after_failure([order], _classified(exc, placing_order=True))
+            return report
+        return await self._settle(order, parsed)
+
+    async def _settle(self, order: OrderRequest, parsed: Mapping[str, Any]) -> OrderReport:
+        report = self._with_fee(order_report(parsed, order.instrument, order.client_id))
+        if report.state is OrderState.OPEN:
+            # A market order acknowledged but not yet reported filled: ask once more.
+            found = await self.lookup(order.instrument, order.client_id)
+            return found or report
+        return report
+
+    async def _after_failure(
+        self, batch: Sequence[OrderRequest], failure: ExchangeFailure
+    ) -> list[OrderReport]:
+        if isinstance(failure, AmbiguousOutcome):
+            return list(await asyncio.gather(*(self._resolve(o, failure) for o in batch)))
+        # Anything else proves nothing executed (refused, throttled before execution).
+        return [
+            OrderReport(
+                o.client_id,
+                o.instrument,
+                OrderState.REJECTED,
+                error_code=failure.code,
+                error=f"{type(failure).__name__}: {failure.message}",
+            )
+            for o in batch
+        ]
+
+    async def _resolve(self, order: OrderRequest, failure: ExchangeFailure) -> OrderReport:
+        """Look an order of unknown outcome up by client id, allowing for the exchange's lag."""
+        for delay in self._lookup_delays:
+            await self._sleep(delay)
+            try:
+                found = await self.lookup(order.instrument, order.client_id)
+            except ExchangeFailure:
+                continue
+            if found is not None:
+                return found
+        return OrderReport(
+            order.client_id,
+            order.instrument,
+            OrderState.UNKNOWN,
+            error_code=failure.code,
+            error=f"no answer ({failure.message}); not found by client id after "
+            f"{sum(self._lookup_delays):g}s",
+        )
+
+    async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
+        await self._load_markets()
+        try:
+            parsed = await self._read(
+                "fetch_order", "", instrument, {"origClientOrderId": client_id}
+            )
+        except OrderNotFound:
+            return None
+        return self._with_fee(order_report(parsed, instrument, client_id))
+
+    def _with_fee(self, report: OrderReport) -> OrderReport:
+        if report.fee is not None or not report.filled or report.average_price is None:
+            return report
+        rules = self.rules(report.instrument)
+        fee = report.filled * rules.contract_size * report.average_price * rules.taker_fee
+        return _replace_fee(report, fee, self._quote)
+
+    # -- key ------------------------------------------------------------------------------
+
+    async def key_permissions(self) -> KeyPermissions | None:
+        if not self._binance:
+            return None
+        raw = await self._read("sapi_get_account_apirestrictions")
+        if not isinstance(raw, Mapping):
+            raise MalformedResponse("apiRestrictions answer is not a mapping")
+        return KeyPermissions(
+            can_trade=bool(raw.get("enableSpotAndMarginTrading") or raw.get("enableFutures")),
+            can_withdraw=bool(raw.get("enableWithdrawals")),
+            can_trade_futures=bool(raw.get("enableFutures")),
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def _classified(exc: BaseException, *, placing_order: bool) -> ExchangeFailure:
+    answer = LAST_ANSWER.get()
+    return classify(
+        exc,
+        placing_order=placing_order,
+        http_status=answer.status if answer else None,
+        retry_after=answer.retry_after if answer else None,
+    )
+
+
+def _rejected(order: OrderRequest, item: Mapping[str, Any]) -> OrderReport:
+    code = item.get("code")
+    return OrderReport(
+        order.client_id,
+        order.instrument,
+        OrderState.REJECTED,
+        error_code=int(code)
+        if isinstance(code, int | str) and str(code).lstrip("-").isdigit()
+        else None,
+        error=str(item.get("msg", "rejected")),
+    )
+
+
+def _replace_fee(report: OrderReport, fee: Decimal, currency: str) -> OrderReport:
+    return replace(report, fee=fee, fee_currency=currency, fee_estimated=True)
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MalformedResponse(f"exchange answer has no {where}")
+    return value
+
+
+def _mark(marks: object, symbol: str) -> Decimal:
+    entry = marks.get(symbol) if isinstance(marks, Mapping) else None
+    value = entry.get("markPrice") if isinstance(entry, Mapping) else None
+    return number(value, f"mark price {symbol}", positive=True)

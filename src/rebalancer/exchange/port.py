@@ -1,0 +1,115 @@
+"""What the services need from an exchange (the port), in domain terms only.
+
+The ccxt gateway implements it for real exchanges and the local emulator; tests may use a
+fake. Nothing here knows ccxt: amounts and prices are `Decimal`, times aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
+
+from rebalancer.domain.market import MarketRules
+from rebalancer.domain.plan import Side
+from rebalancer.domain.snapshot import Snapshot
+
+
+class OrderState(Enum):
+    """An order as the exchange reports it (UNKNOWN: not confirmed either way)."""
+
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    OPEN = "open"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A market order to send: amount in contracts, identified by our client order id."""
+
+    client_id: str
+    instrument: str
+    side: Side
+    amount: Decimal
+    reduce_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReport:
+    """The exchange's answer about one order."""
+
+    client_id: str
+    instrument: str
+    state: OrderState
+    exchange_id: str | None = None
+    filled: Decimal = Decimal(0)  # contracts
+    average_price: Decimal | None = None
+    fee: Decimal | None = None
+    fee_currency: str | None = None
+    fee_estimated: bool = False  # the exchange did not report it; taker rate x notional
+    error_code: int | None = None
+    error: str | None = None  # why it was rejected or is unknown (no secrets)
+
+    @property
+    def settled(self) -> bool:
+        """The exchange has confirmed a final or working state."""
+        return self.state is not OrderState.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPermissions:
+    """What the API key may do, where the exchange tells."""
+
+    can_trade: bool
+    can_withdraw: bool
+    can_trade_futures: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentSettings:
+    """Leverage and margin mode of one perp, as set on the exchange."""
+
+    instrument: str
+    leverage: Decimal | None
+    margin_mode: str | None
+
+
+class ExchangeGateway(Protocol):
+    """The exchange as the services see it."""
+
+    @property
+    def exchange_id(self) -> str: ...
+
+    async def markets(self) -> Mapping[str, MarketRules]:
+        """Rules of the quote's linear perps, loaded once."""
+        ...
+
+    async def snapshot(
+        self, assets: Sequence[str], instruments: Sequence[str], off_exchange: Mapping[str, Decimal]
+    ) -> Snapshot:
+        """Balances, positions and prices now, read concurrently."""
+        ...
+
+    async def prepare(self, instruments: Sequence[str], margin_mode: str) -> list[str]:
+        """Set leverage 1x and the margin mode where they differ; return what was changed."""
+        ...
+
+    async def place(self, orders: Sequence[OrderRequest]) -> list[OrderReport]:
+        """Send orders (batched where possible); ambiguous outcomes come back UNKNOWN."""
+        ...
+
+    async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
+        """Find an order by client id (None: the exchange does not know it)."""
+        ...
+
+    async def key_permissions(self) -> KeyPermissions | None:
+        """The key's permissions, or None where the exchange does not say."""
+        ...
+
+    async def close(self) -> None: ...

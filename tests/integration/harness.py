@@ -1,0 +1,96 @@
+"""The seed portfolio on a local emulator, with the real ccxt client and zero-wait retries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from rebalancer.config import Settings, load_settings
+from rebalancer.config.secrets import Credentials
+from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator, EmulatorState
+from rebalancer.emulator.config import exchange_section
+from rebalancer.exchange.ccxt_client import build_client
+from rebalancer.exchange.ccxt_gateway import CcxtGateway
+from rebalancer.exchange.retry import RetryPolicy
+
+ENV = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
+NO_WAIT = RetryPolicy(max_attempts=4, base_backoff=0, max_backoff=0, jitter=0)
+
+
+def seed_state(
+    *, futures_wallet: str = "2000", leverage: int = 1, extra: Mapping[str, Any] | None = None
+) -> EmulatorState:
+    """DESIGN §2 example 1 at BTC 50,000 and ETH 2,500: $7,000 BTC, $3,000 ETH, $2,000 USDT."""
+    doc: dict[str, Any] = {
+        "spot_markets": [
+            {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.00001", "min_notional": "5"},
+            {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.0001", "min_notional": "5"},
+        ],
+        "perp_markets": [
+            {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.001", "min_notional": "100"},
+            {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.001", "min_notional": "20"},
+        ],
+        "spot_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
+        "mark_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
+        "funding_rates": {"BTCUSDT": "0.0001", "ETHUSDT": "0.0001"},
+        "spot_balances": {"BTC": "0.14", "ETH": "1.2", "USDT": "0"},
+        "futures_wallet": futures_wallet,
+        "default_leverage": leverage,
+    }
+    doc.update(extra or {})
+    return EmulatorState.from_json(doc)
+
+
+def write_config(tmp: Path, emulator: Emulator, *, extra: str = "") -> Path:
+    path = tmp / "seed.toml"
+    path.write_text(
+        f"""
+mode = "live"
+[portfolio]
+name = "seed-60-40"
+targets = {{ BTC = "1/2", ETH = "1/3", cash = "1/6" }}
+[hedging]
+min_trade_notional = 10
+{extra}
+{exchange_section(emulator.base_url)}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def settings_for(tmp: Path, emulator: Emulator, *, extra: str = "") -> Settings:
+    return load_settings(write_config(tmp, emulator, extra=extra), ENV)
+
+
+def gateway_for(settings: Settings) -> CcxtGateway:
+    credentials = Credentials(SecretStr(DEFAULT_API_KEY), SecretStr(DEFAULT_API_SECRET))
+    client = build_client(settings.config.exchange, credentials)
+    return CcxtGateway(
+        client, quote="USDT", policy=NO_WAIT, lookup_delays=(0, 0, 0), sleep=_no_sleep
+    )
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def position(emulator: Emulator, symbol: str) -> Decimal:
+    return emulator.exchange.account.position(symbol).size
+
+
+def order_count(emulator: Emulator) -> int:
+    return len(emulator.exchange.store.all_orders())
+
+
+def posts(emulator: Emulator, path: str = "/fapi/v1/batchOrders") -> int:
+    return sum(1 for r in emulator.requests() if r.method == "POST" and r.path == path)

@@ -1,0 +1,244 @@
+"""One live cycle end to end: the real ccxt client against the local Binance emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rebalancer.domain.lifecycle import OrderStatus, RunState
+from rebalancer.emulator import Emulator, Fault
+from rebalancer.emulator.faults import BodyKind, malformed
+from rebalancer.service.cycle import CycleResult, run_cycle
+from rebalancer.service.memory_journal import MemoryJournal
+from tests.integration.harness import (
+    ENV,
+    gateway_for,
+    order_count,
+    position,
+    posts,
+    seed_state,
+    settings_for,
+    utcnow,
+    write_config,
+)
+
+D = Decimal
+STEP = D("0.001")
+
+
+def cycle(tmp: Path, emulator: Emulator, journal: MemoryJournal | None = None) -> CycleResult:
+    settings = settings_for(tmp, emulator)
+    gateway = gateway_for(settings)
+
+    async def go() -> CycleResult:
+        try:
+            return await run_cycle(
+                settings, gateway, journal or MemoryJournal(), utcnow, mode="live"
+            )
+        finally:
+            await gateway.close()
+
+    return asyncio.run(go())
+
+
+def test_the_seed_example_ends_short_btc_and_long_eth_of_about_1000_each(tmp_path: Path) -> None:
+    with Emulator(seed_state(leverage=20)) as emu:
+        result = cycle(tmp_path, emu)
+
+        assert result.ok, result.error
+        # $1,000 each, less the taker fees the plan reserves: within one 0.001 step.
+        assert abs(position(emu, "BTCUSDT") - D("-0.02")) <= STEP
+        assert abs(position(emu, "ETHUSDT") - D("0.4")) <= STEP
+        assert emu.exchange.account.leverage("BTCUSDT") == 1
+        assert emu.exchange.account.leverage("ETHUSDT") == 1
+        account = emu.exchange.account
+        assert account.initial_margin() <= account.margin_balance()  # gross leverage <= 1
+        assert result.residual is not None
+        assert result.residual.largest_drift_before < D("0.005")
+
+
+def test_a_second_cycle_without_drift_places_nothing(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        assert cycle(tmp_path, emu).ok
+        orders = order_count(emu)
+        emu.clear_requests()
+
+        second = cycle(tmp_path, emu)
+
+        assert second.ok
+        assert second.plan is not None
+        assert second.plan.orders == ()
+        assert order_count(emu) == orders
+        assert posts(emu) == 0
+
+
+def test_after_prices_move_hedges_are_adjusted_reductions_first(tmp_path: Path) -> None:
+    # Hedged at yesterday's prices: BTC short 0.01 too small, ETH long 0.6 too big.
+    positions = [
+        {"symbol": "BTCUSDT", "size": "-0.01", "entry_price": "50000"},
+        {"symbol": "ETHUSDT", "size": "0.6", "entry_price": "2500"},
+    ]
+    with Emulator(seed_state(extra={"positions": positions})) as emu:
+        result = cycle(tmp_path, emu)
+
+        assert result.ok, result.error
+        new = emu.exchange.store.all_orders()
+        assert [(o.symbol, o.reduce_only) for o in new] == [("ETHUSDT", True), ("BTCUSDT", False)]
+        assert new[0].updated_ms <= new[1].created_ms  # the reduction filled before the increase
+        assert abs(position(emu, "BTCUSDT") - D("-0.02")) <= STEP
+        assert abs(position(emu, "ETHUSDT") - D("0.4")) <= STEP
+
+
+def test_a_lost_response_gives_exactly_one_order(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        emu.inject(Fault.response_lost(path="/fapi/v1/batchOrders"))
+        journal = MemoryJournal()
+
+        result = cycle(tmp_path, emu, journal)
+
+        assert result.ok, result.error
+        assert order_count(emu) == 2
+        assert posts(emu) == 1  # looked up by client id, never re-sent
+        assert {o.status for o in journal.orders.values()} == {OrderStatus.FILLED}
+
+
+@pytest.mark.parametrize("executed", [True, False])
+def test_send_status_unknown_is_resolved_by_lookup(tmp_path: Path, executed: bool) -> None:
+    with Emulator(seed_state()) as emu:
+        emu.inject(Fault.unknown_execution(executed=executed, path="/fapi/v1/batchOrders"))
+
+        result = cycle(tmp_path, emu)
+
+        assert order_count(emu) == (2 if executed else 0)
+        assert posts(emu) == 1
+        if executed:
+            assert result.ok
+        else:
+            assert result.state is RunState.FAILED
+            assert "unknown outcome" in (result.error or "")
+
+
+def test_a_429_storm_on_reads_is_retried_and_the_cycle_completes(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        emu.inject(Fault.http_status(429, count=3, path="/fapi/v1/premiumIndex"))
+
+        result = cycle(tmp_path, emu)
+
+        assert result.ok, result.error
+        assert order_count(emu) == 2
+
+
+def test_a_429_on_orders_places_nothing_and_fails_cleanly(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        emu.inject(Fault.http_status(429, path="/fapi/v1/batchOrders"))
+
+        result = cycle(tmp_path, emu)
+
+        assert result.state is RunState.FAILED
+        assert order_count(emu) == 0
+        assert posts(emu) == 1
+
+
+@pytest.mark.parametrize("body", [BodyKind.HTML, BodyKind.JSON])
+def test_a_5xx_on_orders_is_looked_up_not_resent(tmp_path: Path, body: BodyKind) -> None:
+    with Emulator(seed_state()) as emu:
+        emu.inject(Fault.http_status(503, body=body, path="/fapi/v1/batchOrders"))
+
+        result = cycle(tmp_path, emu)
+
+        assert result.state is RunState.FAILED
+        assert "unknown outcome" in (result.error or "")
+        assert posts(emu) == 1
+        assert order_count(emu) == 0
+
+
+def test_short_collateral_plans_within_the_cap_and_the_exchange_accepts_it(
+    tmp_path: Path,
+) -> None:
+    with Emulator(seed_state(futures_wallet="1000")) as emu:
+        result = cycle(tmp_path, emu)
+
+        assert result.ok, result.error
+        assert result.plan is not None
+        assert result.plan.collateral_shortfall > D(800)
+        assert all(r.state.value == "filled" for r in result.reports)  # no -2019
+        account = emu.exchange.account
+        assert account.initial_margin() <= account.margin_balance()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/fapi/v1/premiumIndex", '[{"symbol": "BTCUSDT", "markPrice": "abc"}]'),
+        ("/fapi/v3/account", '{"assets": [], "positions": []}'),
+        ("/api/v3/account", "not json at all"),
+        ("/api/v3/ticker/price", "[]"),
+        ("/fapi/v1/premiumIndex", "{}"),
+    ],
+)
+def test_a_malformed_answer_fails_the_cycle_and_places_nothing(
+    tmp_path: Path, path: str, body: str
+) -> None:
+    with Emulator(seed_state()) as emu:
+        emu.inject(malformed(body, path=path, count=10))  # more than the retries of a read
+
+        result = cycle(tmp_path, emu)
+
+        assert result.state is RunState.FAILED
+        assert result.error
+        assert posts(emu) == 0
+
+
+def test_once_live_through_the_cli_exits_0_and_prints_the_orders(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("rebalancer")
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu)
+        refused = subprocess.run(
+            [str(exe), "once", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 2
+        assert "pass --yes" in refused.stderr
+        assert order_count(emu) == 0
+
+        done = subprocess.run(
+            [str(exe), "once", "-c", str(config), "--mode", "live", "--yes"],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "key#" in done.stdout
+        assert "filled" in done.stdout
+        assert "completed" in done.stdout
+        assert abs(position(emu, "BTCUSDT") - D("-0.02")) <= STEP
+
+
+def test_dry_run_places_nothing_and_touches_no_setting(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("rebalancer")
+    with Emulator(seed_state(leverage=20)) as emu:
+        config = write_config(tmp_path, emu)
+        done = subprocess.run(
+            [str(exe), "once", "-c", str(config), "--mode", "dry-run"],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "dry-run: nothing placed" in done.stdout
+        writes = [r for r in emu.requests() if r.method in ("POST", "DELETE", "PUT")]
+        assert writes == []
+        assert emu.exchange.account.leverage("BTCUSDT") == 20
