@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import structlog
+
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
 from rebalancer.exchange.ccxt_client import LAST_ANSWER
@@ -40,6 +42,7 @@ from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, 
 from rebalancer.exchange.retry import RetryPolicy, retry_reads
 
 Clock = Callable[[], datetime]
+log = structlog.get_logger(__name__)
 BINANCE_IDS = frozenset({"binance", "binanceusdm"})
 BINANCE_BATCH = 5
 LOOKUP_DELAYS = (0.0, 0.25, 0.5, 1.0, 2.0)  # seconds before each lookup of an unknown order
@@ -161,6 +164,16 @@ class CcxtGateway:
             )
         cash = number(totals.get(self._quote) or 0, f"spot balance {self._quote}")
         return Snapshot(self._clock(), self._quote, cash, equity, holdings, perps)
+
+    async def refresh_positions(self, previous: Snapshot) -> Snapshot:
+        equity, positions = await self._futures_account(list(previous.perps))
+        perps = dict(previous.perps)
+        stray = sorted(set(positions) - set(perps))
+        if stray:  # opened by someone else meanwhile; the next full snapshot will include it
+            log.warning("positions_appeared", symbols=stray)
+        for symbol, perp in perps.items():
+            perps[symbol] = replace(perp, position=positions.get(symbol, Decimal(0)))
+        return replace(previous, taken_at=self._clock(), futures_equity=equity, perps=perps)
 
     async def _futures_account(
         self, instruments: Sequence[str]

@@ -96,6 +96,14 @@ class ExchangeGateway(Protocol):
         """Balances, positions and prices now, read concurrently."""
         ...
 
+    async def refresh_positions(self, previous: Snapshot) -> Snapshot:
+        """`previous` with positions and futures equity read again (a post-trade check).
+
+        Spot balances do not move when perps trade, and prices are those of `previous`, so on
+        Binance this costs one call.
+        """
+        ...
+
     async def prepare(self, instruments: Sequence[str], margin_mode: str) -> list[str]:
         """Set leverage 1x and the margin mode where they differ; return what was changed."""
         ...

@@ -91,7 +91,7 @@ async def run_cycle(
         for change in await gateway.prepare(traded, settings.config.hedging.margin_mode):
             journal.record_event(Event(run_id, clock(), "instrument_prepared", change))
         execution = await execute(planned, run_id, gateway, journal, clock)
-        after = await gateway.snapshot(assets, instruments, portfolio.off_exchange)
+        after = await gateway.refresh_positions(before)
         journal.record_snapshot(run_id, after, phase="after")
         residual = plan(after, strategy)
         error = _execution_error(execution)

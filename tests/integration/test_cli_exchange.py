@@ -1,0 +1,105 @@
+"""`snapshot`, `once` safety checks and `emulator`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from rebalancer.emulator import Emulator
+from rebalancer.snapshot_file import parse_snapshot
+from tests.integration.harness import ENV, order_count, seed_state, write_config
+
+EXE = str(Path(sys.executable).with_name("rebalancer"))
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXE, *args], capture_output=True, text=True, env=env or ENV, timeout=60, check=False
+    )
+
+
+def test_snapshot_writes_a_file_that_plan_reads(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu)
+        out = tmp_path / "snap.json"
+        done = _run("snapshot", "-c", str(config), "-o", str(out))
+        assert done.returncode == 0, done.stderr
+        snap = parse_snapshot(out.read_text(encoding="utf-8"))
+        assert snap.futures_equity == 2000
+        assert snap.spot["BTC"].exchange == snap.spot["BTC"].quantity
+        assert set(snap.perps) == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
+
+        planned = _run("plan", "-c", str(config), "--snapshot", str(out), "--json")
+        assert planned.returncode == 0, planned.stderr
+        assert len(json.loads(planned.stdout)["orders"]) == 2
+        writes = [r for r in emu.requests() if r.method != "GET"]
+        assert writes == []
+
+
+def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path) -> None:
+    state = seed_state(
+        extra={"api_restrictions": {"enableWithdrawals": True, "enableFutures": True}}
+    )
+    with Emulator(state) as emu:
+        config = write_config(tmp_path, emu)
+        refused = _run("once", "-c", str(config), "--yes")
+        assert refused.returncode == 2
+        assert "can withdraw funds" in refused.stderr
+        assert order_count(emu) == 0
+
+        accepted = write_config(tmp_path, emu, extra="")
+        text = accepted.read_text(encoding="utf-8").replace(
+            'id = "binance"', 'id = "binance"\naccept_withdrawal_permission = true'
+        )
+        accepted.write_text(text, encoding="utf-8")
+        done = _run("once", "-c", str(accepted), "--yes")
+        assert done.returncode == 0, done.stderr
+        assert order_count(emu) == 2
+
+
+def test_missing_credentials_are_a_one_line_usage_error(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
+        done = _run("snapshot", "-c", str(config), env=env)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1
+        assert "REBALANCER_API_KEY" in done.stderr
+
+
+def test_an_unreachable_exchange_fails_with_exit_1_and_a_reason(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu)
+    done = _run("once", "-c", str(config), "--mode", "dry-run")  # the emulator is gone
+    assert done.returncode == 1
+    assert "FAILED" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_the_emulator_command_prints_a_config_section_and_stops_on_sigterm() -> None:
+    with subprocess.Popen(
+        [EXE, "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        _read_section_then_stop(proc)
+
+
+def _read_section_then_stop(proc: subprocess.Popen[str]) -> None:
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("emulator listening on http://127.0.0.1:")
+        lines = []
+        while not lines or not lines[-1].startswith("papiV2"):  # the section's last line
+            lines.append(proc.stdout.readline())
+        assert any(line.startswith("[exchange.urls.api]") for line in lines)
+        assert any(line.startswith("export REBALANCER_API_KEY=") for line in lines)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
