@@ -342,15 +342,13 @@ class CcxtGateway:
         ]
 
     async def _resolve(self, order: OrderRequest, failure: ExchangeFailure) -> OrderReport:
-        """Look an order of unknown outcome up by client id, allowing for the exchange's lag."""
-        for delay in self._lookup_delays:
-            await self._sleep(delay)
-            try:
-                found = await self.lookup(order.instrument, order.client_id)
-            except ExchangeFailure:
-                continue
-            if found is not None:
-                return found
+        """An order of unknown outcome, looked up by client id (UNKNOWN if still not found)."""
+        try:
+            found = await self.lookup_patiently(order.instrument, order.client_id)
+        except AmbiguousOutcome:
+            found = None
+        if found is not None:
+            return found
         return OrderReport(
             order.client_id,
             order.instrument,
@@ -359,6 +357,23 @@ class CcxtGateway:
             error=f"no answer ({failure.message}); not found by client id after "
             f"{sum(self._lookup_delays):g}s",
         )
+
+    async def lookup_patiently(self, instrument: str, client_id: str) -> OrderReport | None:
+        """`lookup`, repeated over the lag allowance; None only if never found (or never
+        answered: then the caller cannot tell, and must treat the order as unknown)."""
+        answered = False
+        for delay in self._lookup_delays:
+            await self._sleep(delay)
+            try:
+                found = await self.lookup(instrument, client_id)
+            except ExchangeFailure:
+                continue
+            answered = True
+            if found is not None:
+                return found
+        if not answered:
+            raise AmbiguousOutcome(f"no answer to any lookup of {client_id}")
+        return None
 
     async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
         await self._load_markets()

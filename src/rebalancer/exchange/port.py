@@ -116,6 +116,13 @@ class ExchangeGateway(Protocol):
         """Find an order by client id (None: the exchange does not know it)."""
         ...
 
+    async def lookup_patiently(self, instrument: str, client_id: str) -> OrderReport | None:
+        """`lookup` repeated over the exchange's lag allowance; None: never found.
+
+        Raises `AmbiguousOutcome` when no lookup got an answer at all.
+        """
+        ...
+
     async def key_permissions(self) -> KeyPermissions | None:
         """The key's permissions, or None where the exchange does not say."""
         ...

@@ -1,0 +1,134 @@
+"""The executor with a fake exchange: write-ahead, phases, and the re-check of the cap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from rebalancer.domain.lifecycle import OrderStatus
+from rebalancer.domain.market import MarketRules
+from rebalancer.domain.plan import Plan
+from rebalancer.domain.planner import plan
+from rebalancer.domain.snapshot import Snapshot
+from rebalancer.exchange.port import (
+    KeyPermissions,
+    OrderReport,
+    OrderRequest,
+    OrderState,
+)
+from rebalancer.service.executor import UnsafePlan, check_plan, execute
+from rebalancer.service.memory_journal import MemoryJournal
+from tests.unit.domain.builders import perp, seed_strategy, snapshot
+
+D = Decimal
+
+
+def clock() -> datetime:
+    return datetime(2026, 1, 5, tzinfo=UTC)
+
+
+@dataclass
+class FakeGateway:
+    """Answers orders from a script; records what was sent and what the journal held then."""
+
+    journal: MemoryJournal
+    answer: dict[str, OrderState] = field(default_factory=dict)
+    fill_ratio: Decimal = D(1)
+    sent: list[list[str]] = field(default_factory=list)
+    committed_before_send: list[bool] = field(default_factory=list)
+
+    @property
+    def exchange_id(self) -> str:
+        return "fake"
+
+    async def place(self, orders: Sequence[OrderRequest]) -> list[OrderReport]:
+        self.sent.append([o.client_id for o in orders])
+        self.committed_before_send.append(all(o.client_id in self.journal.orders for o in orders))
+        reports = []
+        for o in orders:
+            state = self.answer.get(o.instrument, OrderState.FILLED)
+            filled = o.amount * self.fill_ratio if state is OrderState.FILLED else D(0)
+            reports.append(OrderReport(o.client_id, o.instrument, state, "x", filled, D(1)))
+        return reports
+
+    async def markets(self) -> Mapping[str, MarketRules]:
+        raise NotImplementedError
+
+    async def snapshot(self, *_: object) -> Snapshot:
+        raise NotImplementedError
+
+    async def refresh_positions(self, previous: Snapshot) -> Snapshot:
+        raise NotImplementedError
+
+    async def prepare(self, *_: object) -> list[str]:
+        return []
+
+    async def lookup(self, *_: object) -> OrderReport | None:
+        return None
+
+    async def lookup_patiently(self, *_: object) -> OrderReport | None:
+        return None
+
+    async def key_permissions(self) -> KeyPermissions | None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def mixed_plan() -> Plan:
+    snap = snapshot(
+        {"BTC": ("50000", "0.14"), "ETH": ("2500", "1.2")},
+        [perp("BTC/USDT:USDT", "50000", "-0.01"), perp("ETH/USDT:USDT", "2500", "0.6")],
+        futures_equity="2000",
+    )
+    return plan(snap, seed_strategy())
+
+
+def test_intents_are_committed_before_each_phase_is_sent_reductions_first() -> None:
+    journal = MemoryJournal()
+    gateway = FakeGateway(journal)
+    result = asyncio.run(execute(mixed_plan(), "r1", gateway, journal, clock))
+
+    assert gateway.sent == [["rb-r1-0"], ["rb-r1-1"]]  # ETH reduction, then BTC increase
+    assert gateway.committed_before_send == [True, True]
+    assert result.complete
+    assert {o.status for o in journal.orders.values()} == {OrderStatus.FILLED}
+
+
+def test_increases_are_withheld_while_a_reduction_is_unknown() -> None:
+    journal = MemoryJournal()
+    gateway = FakeGateway(journal, answer={"ETH/USDT:USDT": OrderState.UNKNOWN})
+    result = asyncio.run(execute(mixed_plan(), "r1", gateway, journal, clock))
+
+    assert gateway.sent == [["rb-r1-0"]]
+    assert result.unresolved == ("rb-r1-0",)
+    assert result.withheld == ("rb-r1-1",)
+    assert journal.events[-1].kind == "increases_withheld"
+
+
+def test_increases_are_withheld_when_reductions_fill_short_and_the_cap_would_break() -> None:
+    snap = snapshot(
+        {"BTC": ("50000", "0.14"), "ETH": ("2500", "1.2")},
+        [perp("BTC/USDT:USDT", "50000", "-0.01"), perp("ETH/USDT:USDT", "2500", "0.6")],
+        futures_equity="1500",
+    )
+    tight = plan(snap, seed_strategy())
+    journal = MemoryJournal()
+    gateway = FakeGateway(journal, fill_ratio=D(0))  # the reduction "fills" nothing
+    result = asyncio.run(execute(tight, "r1", gateway, journal, clock))
+
+    assert len(gateway.sent) == 1
+    assert result.withheld
+    assert "over the cap" in journal.events[-1].message
+
+
+def test_the_executor_refuses_a_plan_over_the_cap() -> None:
+    bad = mixed_plan()
+    with pytest.raises(UnsafePlan, match="exceeds the cap"):
+        check_plan(replace(bad, gross_after=bad.leverage_budget * 2))
