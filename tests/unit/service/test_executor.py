@@ -38,7 +38,7 @@ class FakeGateway:
 
     journal: MemoryJournal
     answer: dict[str, OrderState] = field(default_factory=dict)
-    fill_ratio: Decimal = Decimal(1)  # noqa: RUF009 - Decimal is immutable
+    fill_ratio: Decimal = Decimal(1)
     sent: list[list[str]] = field(default_factory=list)
     committed_before_send: list[bool] = field(default_factory=list)
 
