@@ -289,6 +289,48 @@ class StorageConfig(_Model):
         return value
 
 
+class SafetyConfig(_Model):
+    """Limits that refuse a plan, stop trading, or raise an alert."""
+
+    max_order_notional: Num | None = None
+    max_cycle_notional: Num | None = None
+    max_consecutive_failures: int = Field(default=3, ge=1, le=100)
+    margin_alert_distance: Num = Decimal("0.25")
+    maintenance_margin_rate: Num = Decimal("0.005")
+    top_up_from_spot: bool = False
+    top_up_max: Num = Decimal(0)
+
+    @field_validator("max_order_notional", "max_cycle_notional")
+    @classmethod
+    def _positive(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"{value} is not a positive amount; use a quote amount > 0 or omit it")
+        return value
+
+    @field_validator("margin_alert_distance", "maintenance_margin_rate")
+    @classmethod
+    def _fraction(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value < Decimal(1):
+            raise ValueError(f"{value} is out of range; use a fraction in (0, 1), e.g. 0.25")
+        return value
+
+    @model_validator(mode="after")
+    def _top_up(self) -> SafetyConfig:
+        if self.top_up_from_spot and self.top_up_max <= 0:
+            raise ValueError(
+                "top_up_from_spot needs top_up_max > 0 (the most moved per alert, in the quote)"
+            )
+        return self
+
+
+class DaemonConfig(_Model):
+    """How the long-lived process presents itself."""
+
+    health_port: int | None = Field(default=None, ge=0, le=65535)
+    health_max_age: Seconds = 7200.0
+    log_format: Literal["json", "console"] = "json"
+
+
 class AppConfig(_Model):
     """The whole config file."""
 
@@ -299,6 +341,8 @@ class AppConfig(_Model):
     hedging: HedgingConfig = Field(default_factory=HedgingConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AppConfig:

@@ -1,20 +1,22 @@
-"""One rebalance cycle: snapshot -> plan -> execute -> post-trade snapshot, all journaled.
+"""One rebalance cycle: snapshot -> plan -> execute -> post-trade check, all journaled.
 
-Modes: `live` places orders; `dry-run` reads the real account, plans and journals, and calls no
-order, leverage or margin endpoint. Any failure ends the run FAILED with its reason; nothing is
-retried blindly (the next cycle plans from the exchange's truth).
+Modes: `live` and `paper` place orders (paper on a simulated account); `dry-run` reads the
+real account, plans and journals, and calls no order, leverage or margin endpoint. Any failure
+ends the run FAILED with its reason; nothing is retried blindly (the next cycle plans from the
+exchange's truth).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
 
 from rebalancer.config import Settings
 from rebalancer.domain.lifecycle import RunState
+from rebalancer.domain.limits import limit_violations
 from rebalancer.domain.plan import Plan
 from rebalancer.domain.planner import PlanningError, plan
 from rebalancer.domain.snapshot import Snapshot
@@ -53,6 +55,31 @@ def instruments_of(strategy: Strategy) -> list[str]:
     return sorted(set(names))
 
 
+@dataclass
+class _Run:
+    """The context of one run: where it is recorded and how far it got."""
+
+    run_id: str
+    journal: Journal
+    clock: Clock
+    state: RunState = RunState.STARTED
+
+    def advance(self, state: RunState, error: str | None = None) -> None:
+        self.journal.advance_run(self.run_id, state, self.clock(), error=error)
+        self.state = state
+
+    def event(self, kind: str, message: str) -> None:
+        self.journal.record_event(Event(self.run_id, self.clock(), kind, message))
+
+    def fail(self, error: str, partial: CycleResult | None = None) -> CycleResult:
+        """Close the run FAILED (if still open); `partial` carries what it got as far as."""
+        if not self.state.terminal:
+            self.advance(RunState.FAILED, error)
+        log.error("run_failed", error=error)
+        base = partial or CycleResult(self.run_id, RunState.FAILED)
+        return replace(base, state=RunState.FAILED, error=error)
+
+
 async def run_cycle(
     settings: Settings,
     gateway: ExchangeGateway,
@@ -62,66 +89,69 @@ async def run_cycle(
     mode: str,
     trigger: str = "manual",
     reason: str = "requested by the user",
+    snapshot: Snapshot | None = None,
 ) -> CycleResult:
-    strategy = settings.strategy
+    """Run one cycle; `snapshot`, when given, is a fresh read to plan from (no second read)."""
     portfolio = settings.config.portfolio
-    run_id = new_run_id(clock())
-    structlog.contextvars.bind_contextvars(run_id=run_id)
-    journal.start_run(RunStart(run_id, portfolio.name, mode, trigger, reason, clock()))
+    run = _Run(new_run_id(clock()), journal, clock)
+    structlog.contextvars.bind_contextvars(run_id=run.run_id)
+    journal.start_run(RunStart(run.run_id, portfolio.name, mode, trigger, reason, clock()))
     log.info("run_started", mode=mode, trigger=trigger, reason=reason)
-    stage = RunState.STARTED
-    before = planned = None
+    before: Snapshot | None = None
+    planned: Plan | None = None
     try:
-        instruments = instruments_of(strategy)
-        assets = sorted(strategy.weights)
-        before = await gateway.snapshot(assets, instruments, portfolio.off_exchange)
-        journal.record_snapshot(run_id, before, phase="before")
-        stage = _advance(journal, run_id, RunState.SNAPSHOT, clock)
+        strategy = settings.strategy
+        before = snapshot or await gateway.snapshot(
+            sorted(strategy.weights), instruments_of(strategy), portfolio.off_exchange
+        )
+        journal.record_snapshot(run.run_id, before, phase="before")
+        run.advance(RunState.SNAPSHOT)
         planned = plan(before, strategy)
-        journal.record_plan(run_id, planned)
-        stage = _advance(journal, run_id, RunState.PLANNED, clock)
+        journal.record_plan(run.run_id, planned)
+        run.advance(RunState.PLANNED)
         log.info("plan_made", orders=len(planned.orders), cap=planned.cap.value)
+        safety = settings.config.safety
+        refused = limit_violations(
+            planned, max_order=safety.max_order_notional, max_cycle=safety.max_cycle_notional
+        )
+        if refused:
+            why = "plan refused by safety limits: " + "; ".join(refused)
+            run.event("plan_refused", why)
+            return run.fail(why, CycleResult(run.run_id, RunState.FAILED, planned, before))
         if mode == "dry-run" or not planned.orders:
             note = "dry-run: nothing placed" if mode == "dry-run" else "nothing to trade"
-            journal.record_event(Event(run_id, clock(), "run_completed", note))
-            _advance(journal, run_id, RunState.COMPLETED, clock)
-            return CycleResult(run_id, RunState.COMPLETED, planned, before, notes=(note,))
-        stage = _advance(journal, run_id, RunState.EXECUTING, clock)
-        traded = sorted({o.instrument for o in planned.orders})
-        for change in await gateway.prepare(traded, settings.config.hedging.margin_mode):
-            journal.record_event(Event(run_id, clock(), "instrument_prepared", change))
-        execution = await execute(planned, run_id, gateway, journal, clock)
-        after = await gateway.refresh_positions(before)
-        journal.record_snapshot(run_id, after, phase="after")
-        residual = plan(after, strategy)
-        error = _execution_error(execution)
-        if error is not None:
-            _advance(journal, run_id, RunState.FAILED, clock, error=error)
-            log.error("run_failed", error=error)
-            return CycleResult(
-                run_id, RunState.FAILED, planned, before, after, residual, execution.reports, error
-            )
-        _advance(journal, run_id, RunState.COMPLETED, clock)
-        log.info("run_completed", orders=len(execution.reports))
-        notes = ("increases withheld: see events",) if execution.withheld else ()
-        return CycleResult(
-            run_id,
-            RunState.COMPLETED,
-            planned,
-            before,
-            after,
-            residual,
-            execution.reports,
-            notes=notes,
-        )
+            run.event("run_completed", note)
+            run.advance(RunState.COMPLETED)
+            return CycleResult(run.run_id, RunState.COMPLETED, planned, before, notes=(note,))
+        return await _trade(run, settings, gateway, planned, before)
     except (ExchangeFailure, PlanningError, UnsafePlan) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if not stage.terminal:
-            _advance(journal, run_id, RunState.FAILED, clock, error=error)
-        log.error("run_failed", error=error)
-        return CycleResult(run_id, RunState.FAILED, planned, before, error=error)
+        partial = CycleResult(run.run_id, RunState.FAILED, planned, before)
+        return run.fail(f"{type(exc).__name__}: {exc}", partial)
     finally:
         structlog.contextvars.unbind_contextvars("run_id")
+
+
+async def _trade(
+    run: _Run, settings: Settings, gateway: ExchangeGateway, planned: Plan, before: Snapshot
+) -> CycleResult:
+    run.advance(RunState.EXECUTING)
+    traded = sorted({o.instrument for o in planned.orders})
+    for change in await gateway.prepare(traded, settings.config.hedging.margin_mode):
+        run.event("instrument_prepared", change)
+    execution = await execute(planned, run.run_id, gateway, run.journal, run.clock)
+    after = await gateway.refresh_positions(before)
+    run.journal.record_snapshot(run.run_id, after, phase="after")
+    residual = plan(after, settings.strategy)
+    done = CycleResult(
+        run.run_id, RunState.COMPLETED, planned, before, after, residual, execution.reports
+    )
+    failure = _execution_error(execution)
+    if failure is not None:
+        return run.fail(failure, done)
+    run.advance(RunState.COMPLETED)
+    log.info("run_completed", orders=len(execution.reports))
+    notes = ("increases withheld: see events",) if execution.withheld else ()
+    return replace(done, notes=notes)
 
 
 def _execution_error(execution: Execution) -> str | None:
@@ -137,10 +167,3 @@ def _execution_error(execution: Execution) -> str | None:
             f"{r.client_id} {r.error}" for r in refused
         )
     return None
-
-
-def _advance(
-    journal: Journal, run_id: str, state: RunState, clock: Clock, *, error: str | None = None
-) -> RunState:
-    journal.advance_run(run_id, state, clock(), error=error)
-    return state

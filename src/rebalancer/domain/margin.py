@@ -1,0 +1,56 @@
+"""Margin health: how far prices may move against the hedges before liquidation.
+
+With cross margin every position draws on the same futures equity F. For each position alone,
+the adverse move that would bring F down to the maintenance margin is (F - MM) / |h m|; for all
+positions moving against the account together it is (F - MM) / gross. The smaller is the
+distance the daemon watches. Maintenance margin is the notional times a maintenance rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rebalancer.domain.snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRisk:
+    instrument: str
+    notional: Decimal  # signed
+    distance: Decimal  # adverse price move, as a fraction, that alone would liquidate
+
+
+@dataclass(frozen=True, slots=True)
+class MarginHealth:
+    futures_equity: Decimal
+    gross: Decimal
+    maintenance: Decimal
+    leverage: Decimal | None  # gross / F; None without positive equity
+    distance: Decimal | None  # the smallest adverse move to liquidation (None: no positions)
+    positions: tuple[PositionRisk, ...]
+
+    def below(self, threshold: Decimal) -> bool:
+        return self.distance is not None and self.distance < threshold
+
+
+def margin_health(snapshot: Snapshot, maintenance_rate: Decimal) -> MarginHealth:
+    equity = snapshot.futures_equity
+    gross = snapshot.gross_notional
+    maintenance = gross * maintenance_rate
+    buffer = equity - maintenance
+    risks = tuple(
+        PositionRisk(symbol, perp.notional, max(buffer, Decimal(0)) / abs(perp.notional))
+        for symbol, perp in sorted(snapshot.perps.items())
+        if perp.position != 0
+    )
+    together = max(buffer, Decimal(0)) / gross if gross else None
+    distances = [r.distance for r in risks] + ([together] if together is not None else [])
+    return MarginHealth(
+        futures_equity=equity,
+        gross=gross,
+        maintenance=maintenance,
+        leverage=gross / equity if equity > 0 else None,
+        distance=min(distances) if distances else None,
+        positions=risks,
+    )
