@@ -392,6 +392,20 @@ class CcxtGateway:
         fee = report.filled * rules.contract_size * report.average_price * rules.taker_fee
         return _replace_fee(report, fee, self._quote)
 
+    # -- transfers ------------------------------------------------------------------------
+
+    async def top_up_futures(self, most: Decimal) -> Decimal:
+        balance = await self._read("fetch_balance", {"type": "spot"})
+        free = _mapping(balance.get("free"), "spot free balance").get(self._quote) or 0
+        amount = min(most, number(free, f"free {self._quote}"))
+        if amount <= 0:
+            return Decimal(0)
+        try:
+            await self._client.transfer(self._quote, str(amount), "spot", "swap")
+        except Exception as exc:
+            raise _classified(exc, placing_order=True) from None
+        return amount
+
     # -- key ------------------------------------------------------------------------------
 
     async def key_permissions(self) -> KeyPermissions | None:

@@ -123,6 +123,13 @@ class ExchangeGateway(Protocol):
         """
         ...
 
+    async def top_up_futures(self, most: Decimal) -> Decimal:
+        """Move up to `most` of the quote's free spot balance to the futures wallet.
+
+        Returns what was moved. Not retried: a transfer is not idempotent.
+        """
+        ...
+
     async def key_permissions(self) -> KeyPermissions | None:
         """The key's permissions, or None where the exchange does not say."""
         ...

@@ -1,0 +1,110 @@
+"""The daemon's lifetime: reconcile, schedule, serve until a signal, stop cleanly.
+
+SIGTERM/SIGINT stop scheduling at once, let a running cycle finish its current step for up to
+`grace` seconds and then cancel it (intents are journaled before orders leave, so a cancelled
+cycle leaves nothing unrecorded; the next start reconciles it), and return 0. SIGHUP reloads
+the config: a bad file is logged and the old settings keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from rebalancer.config import ConfigError, Settings
+from rebalancer.daemon.scheduler import build_scheduler, next_wake, schedule_jobs
+from rebalancer.daemon.wake import Waker
+from rebalancer.notify import Notification, NotificationKind, Severity
+from rebalancer.service.controls import Controls
+from rebalancer.service.reconcile import reconcile
+
+log = structlog.get_logger(__name__)
+Loader = Callable[[Path], Settings]
+
+
+async def serve(waker: Waker, config_path: Path, load: Loader, *, grace: float = 8.0) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    scheduler = build_scheduler()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(waker, scheduler, config_path, load))
+    portfolio = waker.portfolio
+    done = await reconcile(portfolio, waker.gateway, waker.journal, waker.clock)
+    if done.runs_closed:
+        log.warning("runs_reconciled", runs=list(done.runs_closed))
+    if not done.clean:
+        reason = f"start-up reconciliation left {len(done.unresolved)} order(s) unresolved"
+        waker.controls.save(
+            portfolio, Controls(circuit_open=True, reason=reason, since=waker.clock())
+        )
+        log.error("circuit_opened", reason=reason)
+    schedule_jobs(scheduler, waker, waker.settings)
+    scheduler.start()
+    log.info(
+        "daemon_started", portfolio=portfolio, mode=waker.mode, next_wake=str(next_wake(scheduler))
+    )
+    waker.notifier.notify_in_background(
+        Notification(
+            NotificationKind.DAEMON_STARTED,
+            portfolio,
+            "Daemon started",
+            f"{waker.mode} mode; {waker.controls.load(portfolio).describe()}",
+            waker.clock(),
+            severity=Severity.INFO,
+        )
+    )
+    await stop.wait()
+    log.info("daemon_stopping")
+    scheduler.shutdown(wait=False)
+    await _let_cycle_finish(waker, grace)
+    waker.notifier.notify_in_background(
+        Notification(
+            NotificationKind.DAEMON_STOPPED,
+            portfolio,
+            "Daemon stopped",
+            "stopped by a signal",
+            waker.clock(),
+            severity=Severity.INFO,
+        )
+    )
+    await waker.notifier.drain(1.0)
+    log.info("daemon_stopped")
+    return 0
+
+
+async def _let_cycle_finish(waker: Waker, grace: float) -> None:
+    if not waker.lock.locked():
+        return
+    log.info("waiting_for_cycle", seconds=grace)
+    try:
+        async with asyncio.timeout(grace):
+            async with waker.lock:
+                return
+    except TimeoutError:
+        pass
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task() and "wake" in repr(task.get_coro()):
+            task.cancel()
+    log.warning("cycle_abandoned", reason="did not finish within the grace period")
+
+
+def _reload(waker: Waker, scheduler: AsyncIOScheduler, path: Path, load: Loader) -> None:
+    try:
+        settings = load(path)
+    except ConfigError as exc:
+        log.error("config_reload_failed", problems=exc.problems)
+        return
+    if settings.config.exchange != waker.settings.config.exchange:
+        log.warning("config_reload_partial", reason="exchange settings change needs a restart")
+    if settings.config.portfolio.name != waker.portfolio:
+        log.error("config_reload_failed", problems=["portfolio.name cannot change while running"])
+        return
+    waker.settings = settings
+    schedule_jobs(scheduler, waker, settings)
+    log.info("config_reloaded", source=settings.source)

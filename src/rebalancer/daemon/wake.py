@@ -1,0 +1,233 @@
+"""One wake-up of the daemon: check controls and margin, decide, and maybe run a cycle.
+
+Calendar and drift-check jobs both come here, through one lock, so two cycles never overlap.
+A drift check is a cheap snapshot; when the trigger policy fires, the cycle plans from that same
+snapshot (no second read), and the decision's reason is journaled with the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+import structlog
+
+from rebalancer.config import Settings
+from rebalancer.domain.exposure import valuation
+from rebalancer.domain.margin import MarginHealth, margin_health
+from rebalancer.domain.triggers import Decision, TriggerPolicy, Wake, decide
+from rebalancer.exchange.errors import ExchangeFailure
+from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.notify import Notification, NotificationKind, NotifierPort, Severity
+from rebalancer.service.controls import ControlStore, after_cycle
+from rebalancer.service.cycle import CycleResult, instruments_of, run_cycle
+from rebalancer.service.journal import Journal
+
+Clock = Callable[[], datetime]
+log = structlog.get_logger(__name__)
+
+
+class Metrics(Protocol):
+    """What the daemon reports to its metrics endpoint (a no-op where there is none)."""
+
+    def cycle_finished(self, state: str, at: datetime) -> None: ...
+    def drift(self, asset: str, value: float) -> None: ...
+    def gross_leverage(self, value: float) -> None: ...
+    def error(self, kind: str) -> None: ...
+    def margin_distance(self, value: float) -> None: ...
+    def set_circuit(self, is_open: bool) -> None: ...
+    def set_halted(self, halted: bool) -> None: ...
+
+
+class NoMetrics:
+    def cycle_finished(self, state: str, at: datetime) -> None: ...
+    def drift(self, asset: str, value: float) -> None: ...
+    def gross_leverage(self, value: float) -> None: ...
+    def error(self, kind: str) -> None: ...
+    def margin_distance(self, value: float) -> None: ...
+    def set_circuit(self, is_open: bool) -> None: ...
+    def set_halted(self, halted: bool) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WakeOutcome:
+    kind: Wake
+    decision: Decision | None
+    cycle: CycleResult | None = None
+    skipped: str | None = None
+
+
+class Waker:
+    """Holds what a wake-up needs; `settings` may be swapped on reload between wake-ups."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        gateway: ExchangeGateway,
+        journal: Journal,
+        controls: ControlStore,
+        notifier: NotifierPort,
+        clock: Clock,
+        mode: str,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.journal = journal
+        self.controls = controls
+        self.notifier = notifier
+        self.clock = clock
+        self.mode = mode
+        self.metrics: Metrics = metrics or NoMetrics()
+        self.lock = asyncio.Lock()
+        self._margin_alerted = False
+
+    @property
+    def portfolio(self) -> str:
+        return self.settings.config.portfolio.name
+
+    async def wake(self, kind: Wake) -> WakeOutcome:
+        if self.lock.locked():
+            log.info("wake_skipped", kind=kind.value, reason="a cycle is running")
+            return WakeOutcome(kind, None, skipped="a cycle is running")
+        async with self.lock:
+            return await self._wake(kind)
+
+    async def _wake(self, kind: Wake) -> WakeOutcome:
+        controls = self.controls.load(self.portfolio)
+        self.metrics.set_halted(controls.halted)
+        self.metrics.set_circuit(controls.circuit_open)
+        settings = self.settings
+        strategy = settings.strategy
+        try:
+            snapshot = await self.gateway.snapshot(
+                sorted(strategy.weights),
+                instruments_of(strategy),
+                settings.config.portfolio.off_exchange,
+            )
+        except ExchangeFailure as exc:
+            self.metrics.error(type(exc).__name__)
+            log.error("snapshot_failed", kind=kind.value, error=str(exc))
+            return WakeOutcome(kind, None, skipped=f"snapshot failed: {exc}")
+        value = valuation(strategy, snapshot)
+        for state in value.lines:
+            self.metrics.drift(state.line.name, float(state.drift(value.equity)))
+        health = margin_health(snapshot, settings.config.safety.maintenance_margin_rate)
+        await self._watch_margin(health)
+        policy = TriggerPolicy(settings.config.schedule.trigger)
+        decision = decide(policy, kind, value, strategy.band)
+        log.info(
+            "drift_checked", kind=kind.value, rebalance=decision.rebalance, reason=decision.reason
+        )
+        if not decision.rebalance:
+            return WakeOutcome(kind, decision)
+        if not controls.trading_allowed:
+            why = controls.describe()
+            log.warning("cycle_skipped", reason=why)
+            self._notify(
+                NotificationKind.CYCLE_SKIPPED,
+                Severity.WARNING,
+                "Rebalance skipped",
+                f"{decision.reason}; not trading: {why}",
+            )
+            return WakeOutcome(kind, decision, skipped=why)
+        cycle = await run_cycle(
+            settings,
+            self.gateway,
+            self.journal,
+            self.clock,
+            mode=self.mode,
+            trigger=kind.value,
+            reason=decision.reason,
+            snapshot=snapshot,
+        )
+        self._after(cycle)
+        return WakeOutcome(kind, decision, cycle)
+
+    def _after(self, cycle: CycleResult) -> None:
+        self.metrics.cycle_finished(cycle.state.value, self.clock())
+        before = self.controls.load(self.portfolio)
+        unresolved = bool(cycle.error and "unknown outcome" in cycle.error)
+        after = after_cycle(
+            before,
+            ok=cycle.ok,
+            unresolved=unresolved,
+            limit=self.settings.config.safety.max_consecutive_failures,
+            at=self.clock(),
+            error=cycle.error or "",
+        )
+        self.controls.save(self.portfolio, after)
+        if cycle.ok:
+            orders = len(cycle.reports)
+            self._notify(
+                NotificationKind.CYCLE_DONE,
+                Severity.INFO,
+                "Rebalance done",
+                f"run {cycle.run_id}: {orders} order(s)",
+            )
+        else:
+            self._notify(
+                NotificationKind.CYCLE_FAILED,
+                Severity.WARNING,
+                "Rebalance failed",
+                f"run {cycle.run_id}: {cycle.error}",
+            )
+        if after.circuit_open and not before.circuit_open:
+            self.metrics.set_circuit(True)
+            log.error("circuit_opened", reason=after.reason)
+            self._notify(
+                NotificationKind.CIRCUIT_OPEN,
+                Severity.CRITICAL,
+                "Trading stopped",
+                f"{after.reason}. Run `rebalancer resume` once resolved.",
+            )
+
+    async def _watch_margin(self, health: MarginHealth) -> None:
+        if health.leverage is not None:
+            self.metrics.gross_leverage(float(health.leverage))
+        if health.distance is not None:
+            self.metrics.margin_distance(float(health.distance))
+        threshold = self.settings.config.safety.margin_alert_distance
+        if not health.below(threshold):
+            self._margin_alerted = False
+            return
+        if self._margin_alerted:
+            return  # one alert per excursion below the threshold, not one per check
+        self._margin_alerted = True
+        text = (
+            f"a {health.distance:.1%} adverse move would liquidate (alert below "
+            f"{threshold:.0%}); futures equity {health.futures_equity:.2f}, gross "
+            f"{health.gross:.2f}"
+        )
+        log.warning("margin_warning", distance=str(health.distance))
+        self._notify(NotificationKind.MARGIN_WARNING, Severity.CRITICAL, "Margin warning", text)
+        await self._top_up()
+
+    async def _top_up(self) -> None:
+        safety = self.settings.config.safety
+        if not safety.top_up_from_spot or self.mode != "live":
+            return
+        try:
+            moved = await self.gateway.top_up_futures(safety.top_up_max)
+        except ExchangeFailure as exc:
+            log.error("top_up_failed", error=str(exc))
+            return
+        if moved > Decimal(0):
+            log.warning("futures_topped_up", amount=str(moved))
+            self._notify(
+                NotificationKind.MARGIN_WARNING,
+                Severity.WARNING,
+                "Collateral moved",
+                f"moved {moved} {self.settings.config.portfolio.quote} from spot to "
+                "the futures wallet",
+            )
+
+    def _notify(self, kind: NotificationKind, severity: Severity, title: str, text: str) -> None:
+        self.notifier.notify_in_background(
+            Notification(kind, self.portfolio, title, text, self.clock(), severity=severity)
+        )
