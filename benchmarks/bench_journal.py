@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import create_engine, insert, make_url, text
@@ -177,7 +178,7 @@ def main() -> None:
                 ("history, first 50 dry-runs", {"mode": "dry-run"}),
                 ("history, first 50 since a date", {"since": T0 + timedelta(days=1000)}),
             ):
-                med, p90 = median_ms(lambda kw=kwargs: history(store, limit=50, **kw), 50)
+                med, p90 = median_ms(partial(history, store, limit=50, **kwargs), 50)
                 print(f"{label:<40} median {med:7.2f} ms  p90 {p90:7.2f} ms  (goal < 200 ms)")
             journal = SqlJournal(store)
             inputs = cycle_inputs()

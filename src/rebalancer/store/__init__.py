@@ -1,0 +1,31 @@
+"""The journal's persistence: tables, engine set-up, migrations, the SQL journal and locks.
+
+Everything a caller needs is re-exported here; the modules behind it are implementation.
+"""
+
+from rebalancer.store.engine import Store, open_store
+from rebalancer.store.journal import SqlJournal
+from rebalancer.store.locks import LockHolder, WriterLockHeld, acquire_writer_lock
+from rebalancer.store.schema import (
+    SchemaError,
+    check_schema,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
+
+__all__ = [
+    "LockHolder",
+    "SchemaError",
+    "SqlJournal",
+    "Store",
+    "WriterLockHeld",
+    "acquire_writer_lock",
+    "check_schema",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "open_store",
+    "upgrade",
+]

@@ -1,0 +1,114 @@
+"""Migrating the journal's schema and checking it before use, without an alembic.ini.
+
+The one set of Alembic migrations ships inside the package (`store/migrations/`) and serves
+SQLite and PostgreSQL alike; the Alembic config is built here in code, so an installed wheel can
+upgrade its database anywhere. `check_schema` is what the daemon and the review commands call
+first: it refuses, with a one-line reason and the fix, a database that is empty, behind or ahead
+of this code, or not ours at all.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Engine, inspect
+from sqlalchemy.exc import OperationalError
+
+from rebalancer.store.engine import make_engine, normalise_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+# Our revision ids carry the project's name, so a foreign Alembic database is told apart from a
+# newer one of ours.
+_OUR_REVISION = re.compile(r"^rebalancer_(\d{4})$")
+
+
+class SchemaError(Exception):
+    """The database cannot be used by this code as it is; the message says what to do."""
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # Handed to env.py as an object: a URL in the ini text would need '%' escaped.
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships a migration
+        raise SchemaError("no migrations are packaged with this installation")
+    return head
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        command.downgrade(alembic_config(engine), revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str | URL) -> str | None:
+    """The revision the database is at (None when it has never been migrated)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def check_schema(url: str | URL) -> None:
+    """Return if the database is at this code's head revision; raise `SchemaError` otherwise."""
+    shown = normalise_url(url).render_as_string(hide_password=True)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            current = MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "no reason"
+        raise SchemaError(f"cannot open {shown}: {reason}") from None
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        if tables - {VERSION_TABLE}:
+            raise SchemaError(
+                f"{shown} has tables but no futures-rebalancer schema version: this database "
+                "was not created by futures-rebalancer; point storage.url at another database"
+            )
+        raise SchemaError(f"{shown} has no journal yet; run `rebalancer db upgrade`")
+    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    if current in known:
+        raise SchemaError(
+            f"{shown} is at schema revision {current} but this code needs {head}; "
+            "run `rebalancer db upgrade`"
+        )
+    ours, head_match = _OUR_REVISION.match(current), _OUR_REVISION.match(head)
+    if ours and head_match and int(ours.group(1)) > int(head_match.group(1)):
+        raise SchemaError(
+            f"{shown} is at schema revision {current}, newer than this code's {head}; "
+            "upgrade futures-rebalancer"
+        )
+    raise SchemaError(
+        f"{shown} is at unknown schema revision {current!r}: this database was not created by "
+        "futures-rebalancer; point storage.url at another database"
+    )
