@@ -53,7 +53,8 @@ def test_upgrade_from_empty_then_downgrade_to_base(db_url: str) -> None:
     assert current_revision(db_url) is None
 
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "rebalancer_0002"
+    assert current_revision(db_url) == head_revision()
+    assert head_revision().startswith("rebalancer_")
     assert _tables(db_url) == JOURNAL_TABLES | {"alembic_version"}
     check_schema(db_url)
 
@@ -91,7 +92,7 @@ def test_an_old_schema_names_both_revisions_and_the_fix(db_url: str) -> None:
         check_schema(db_url)
     message = str(caught.value)
     assert "rebalancer_0001" in message
-    assert "rebalancer_0002" in message
+    assert head_revision() in message
     assert "run `rebalancer db upgrade`" in message
     assert "\n" not in message
 
@@ -100,7 +101,7 @@ def test_a_newer_schema_asks_for_newer_code(db_url: str) -> None:
     upgrade(db_url)
     _execute(db_url, "UPDATE alembic_version SET version_num = 'rebalancer_0099'")
     with pytest.raises(
-        SchemaError, match="rebalancer_0099, newer than this code's rebalancer_0002"
+        SchemaError, match=f"rebalancer_0099, newer than this code's {head_revision()}"
     ):
         check_schema(db_url)
 

@@ -3,6 +3,7 @@
 Everything a caller needs is re-exported here; the modules behind it are implementation.
 """
 
+from rebalancer.store.controls import SqlControls, SqlPaperAccounts
 from rebalancer.store.engine import Store, open_store
 from rebalancer.store.journal import SqlJournal
 from rebalancer.store.locks import LockHolder, WriterLockHeld, acquire_writer_lock
@@ -18,7 +19,9 @@ from rebalancer.store.schema import (
 __all__ = [
     "LockHolder",
     "SchemaError",
+    "SqlControls",
     "SqlJournal",
+    "SqlPaperAccounts",
     "Store",
     "WriterLockHeld",
     "acquire_writer_lock",

@@ -191,3 +191,27 @@ class WriterLockRow(Base):
     pid: Mapped[int]
     host: Mapped[str] = mapped_column(String(255))
     since: Mapped[datetime]
+
+
+class ControlsRow(Base):
+    """A portfolio's kill switch and circuit breaker; they survive restarts."""
+
+    __tablename__ = "controls"
+
+    portfolio: Mapped[str] = mapped_column(String(64), primary_key=True)
+    halted: Mapped[bool]
+    circuit_open: Mapped[bool]
+    reason: Mapped[str]
+    consecutive_failures: Mapped[int]
+    since: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class PaperAccountRow(Base):
+    """A portfolio's simulated (paper) account, as one document, so a restart continues it."""
+
+    __tablename__ = "paper_accounts"
+
+    portfolio: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[Any] = mapped_column(JsonText)
+    updated_at: Mapped[datetime]
