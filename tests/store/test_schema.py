@@ -28,6 +28,8 @@ JOURNAL_TABLES = {
     "fills",
     "events",
     "writer_locks",
+    "controls",
+    "paper_accounts",
 }
 
 
