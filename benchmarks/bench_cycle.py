@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from rebalancer.config import load_settings
-from rebalancer.config.secrets import Credentials
+from rebalancer.secrets import Credentials
 from rebalancer.emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,

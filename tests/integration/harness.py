@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from rebalancer.config import Settings, load_settings
-from rebalancer.config.secrets import Credentials
+from rebalancer.secrets import Credentials
 from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator, EmulatorState
 from rebalancer.emulator.config import exchange_section
 from rebalancer.exchange.ccxt_client import build_client
@@ -57,6 +57,8 @@ targets = {{ BTC = "1/2", ETH = "1/3", cash = "1/6" }}
 [hedging]
 min_trade_notional = 10
 {extra}
+[storage]
+url = "sqlite:///{tmp / "journal.db"}"
 {exchange_section(emulator.base_url)}
 """,
         encoding="utf-8",

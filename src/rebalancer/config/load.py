@@ -16,9 +16,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from rebalancer.config.model import AppConfig, Mode
-from rebalancer.config.secrets import Credentials, MissingSecretError, read_credentials
 from rebalancer.config.strategy import to_strategy
 from rebalancer.domain.strategy import Strategy
+from rebalancer.secrets import Credentials, MissingSecretError, read_credentials
 
 
 class ConfigError(Exception):

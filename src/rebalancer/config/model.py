@@ -5,6 +5,7 @@ Every validator message says what is wrong and how to fix it; `load.py` prefixes
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from rebalancer.config.values import to_decimal, to_seconds
+from rebalancer.notify.config import NotifyConfig
 
 WEIGHT_TOLERANCE = Decimal("1e-9")
 CASH = "cash"
@@ -323,12 +325,65 @@ class SafetyConfig(_Model):
         return self
 
 
-class DaemonConfig(_Model):
-    """How the long-lived process presents itself."""
+class PaperConfig(_Model):
+    """The simulated account paper mode starts from (then kept in the journal database)."""
 
-    health_port: int | None = Field(default=None, ge=0, le=65535)
-    health_max_age: Seconds = 7200.0
-    log_format: Literal["json", "console"] = "json"
+    spot: dict[str, Num] = Field(default_factory=dict)
+    futures_wallet: Num = Decimal(0)
+    taker_fee: Num = Decimal("0.0005")
+    slippage_bps: Num = Decimal(2)
+
+    @field_validator("spot", mode="before")
+    @classmethod
+    def _upper(cls, raw: Any) -> Any:
+        return {str(k).strip().upper(): v for k, v in raw.items()} if isinstance(raw, dict) else raw
+
+    @model_validator(mode="after")
+    def _non_negative(self) -> PaperConfig:
+        for name, value in [
+            *self.spot.items(),
+            ("futures_wallet", self.futures_wallet),
+            ("taker_fee", self.taker_fee),
+            ("slippage_bps", self.slippage_bps),
+        ]:
+            if value < 0:
+                raise ValueError(f"{name} is negative ({value}); use 0 or more")
+        return self
+
+
+LOOPBACK = "127.0.0.1"
+
+
+def check_loopback(host: str) -> None:
+    """Refuse any bind address but IPv4 loopback: the endpoint has no authentication."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback and ":" not in host
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"{host!r} is not loopback; the health endpoint binds to {LOOPBACK} only")
+
+
+class HealthConfig(_Model):
+    """The `[health]` section; `max_cycle_age_seconds` should exceed the drift-check interval."""
+
+    enabled: bool = False
+    host: str = LOOPBACK
+    port: int = Field(default=9478, ge=1, le=65535)
+    max_cycle_age_seconds: float = Field(default=3 * 3600.0, gt=0)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback(cls, host: str) -> str:
+        check_loopback(host)
+        return host
+
+
+class DaemonConfig(_Model):
+    """How the long-lived process logs: JSON lines, or readable lines ("auto": JSON unless
+    standard error is a terminal)."""
+
+    log_format: Literal["auto", "json", "console"] = "auto"
 
 
 class AppConfig(_Model):
@@ -342,7 +397,10 @@ class AppConfig(_Model):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    paper: PaperConfig = Field(default_factory=PaperConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AppConfig:

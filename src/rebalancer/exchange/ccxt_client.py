@@ -16,8 +16,8 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 
 from rebalancer.config.model import ExchangeConfig
-from rebalancer.config.secrets import Credentials
 from rebalancer.exchange.errors import retry_after_from_headers
+from rebalancer.secrets import Credentials
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,18 @@ class CcxtGateway:
         return str(self._client.id)
 
     @property
+    def quote(self) -> str:
+        return self._quote
+
+    @property
+    def listed(self) -> frozenset[str]:
+        """The quote's linear perps the exchange lists (markets must be loaded)."""
+        return frozenset(self._raw_markets or ())
+
+    def has_spot_market(self, symbol: str) -> bool:
+        return symbol in (self._client.markets or {})
+
+    @property
     def _binance(self) -> bool:
         return self.exchange_id in BINANCE_IDS
 
@@ -137,33 +149,43 @@ class CcxtGateway:
         instruments: Sequence[str],
         off_exchange: Mapping[str, Decimal],
     ) -> Snapshot:
-        markets = await self._load_markets()
-        spot, (equity, positions), marks, prices = await asyncio.gather(
+        await self._load_markets()
+        spot, (equity, positions), (marks, prices) = await asyncio.gather(
             self._read("fetch_balance", {"type": "spot"}),
             self._futures_account(instruments),
-            self._read("fetch_mark_prices"),
-            self._read("fetch_last_prices", None, {"type": "spot"}),
+            self._public_prices(),
         )
         # ccxt turns an unparsable answer into an empty balance: insist on the raw account.
         info = _mapping(spot.get("info") if isinstance(spot, Mapping) else None, "spot account")
         if self._binance and not isinstance(info.get("balances"), list):
             raise MalformedResponse("exchange answer has no spot account balances")
         totals = _mapping(spot.get("total"), "spot total")
-        held = {s for s, q in positions.items() if q != 0}
-        wanted = [s for s in dict.fromkeys([*instruments, *sorted(held)]) if s in markets]
-        perps = {
-            s: PerpState(self.rules(s), _mark(marks, s), positions.get(s, Decimal(0)))
-            for s in wanted
-        }
-        holdings = {}
-        for asset in assets:
-            quantity = number(totals.get(asset) or 0, f"spot balance {asset}")
-            price = self._spot_price(asset, prices, perps)
-            holdings[asset] = SpotHolding(
-                asset, price, quantity, off_exchange.get(asset, Decimal(0))
+        quote = PriceBoard(self, marks, prices)
+        perps = quote.perps(instruments, positions)
+        holdings = {
+            asset: SpotHolding(
+                asset,
+                quote.spot_price(asset, perps),
+                number(totals.get(asset) or 0, f"spot balance {asset}"),
+                off_exchange.get(asset, Decimal(0)),
             )
+            for asset in assets
+        }
         cash = number(totals.get(self._quote) or 0, f"spot balance {self._quote}")
         return Snapshot(self._clock(), self._quote, cash, equity, holdings, perps)
+
+    async def prices(self) -> PriceBoard:
+        """Public prices only (marks with funding rates, spot last prices): no key needed."""
+        await self._load_markets()
+        marks, prices = await self._public_prices()
+        return PriceBoard(self, marks, prices)
+
+    async def _public_prices(self) -> tuple[Any, Any]:
+        marks, prices = await asyncio.gather(
+            self._read("fetch_mark_prices"),
+            self._read("fetch_last_prices", None, {"type": "spot"}),
+        )
+        return marks, prices
 
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
         equity, positions = await self._futures_account(list(previous.perps))
@@ -218,18 +240,6 @@ class CcxtGateway:
                 positions[symbol] = size
             unrealized += number(row.get("unrealizedPnl") or 0, "unrealizedPnl", signed=True)
         return wallet + unrealized, positions
-
-    def _spot_price(self, asset: str, prices: Any, perps: Mapping[str, PerpState]) -> Decimal:
-        symbol = f"{asset}/{self._quote}"
-        entry = prices.get(symbol) if isinstance(prices, Mapping) else None
-        if isinstance(entry, Mapping) and entry.get("price") is not None:
-            return number(entry.get("price"), f"spot price {symbol}", positive=True)
-        if symbol in (self._client.markets or {}):
-            raise MalformedResponse(f"exchange answer has no spot price for {symbol}")
-        perp = perps.get(f"{symbol}:{self._quote}")
-        if perp is not None:
-            return perp.mark  # no spot market at all: value the holding at the perp's mark
-        raise MalformedResponse(f"no spot price for {symbol} on {self.exchange_id}")
 
     # -- account settings -----------------------------------------------------------------
 
@@ -461,3 +471,49 @@ def _mark(marks: object, symbol: str) -> Decimal:
     entry = marks.get(symbol) if isinstance(marks, Mapping) else None
     value = entry.get("markPrice") if isinstance(entry, Mapping) else None
     return number(value, f"mark price {symbol}", positive=True)
+
+
+class PriceBoard:
+    """One read of public prices, parsed on demand for the symbols a caller needs."""
+
+    def __init__(self, gateway: CcxtGateway, marks: Any, prices: Any) -> None:
+        self._gateway = gateway
+        self._marks = marks
+        self._prices = prices
+
+    @property
+    def quote(self) -> str:
+        return self._gateway.quote
+
+    def mark(self, symbol: str) -> Decimal:
+        return _mark(self._marks, symbol)
+
+    def funding_rate(self, symbol: str) -> Decimal | None:
+        entry = self._marks.get(symbol) if isinstance(self._marks, Mapping) else None
+        info = entry.get("info") if isinstance(entry, Mapping) else None
+        rate = info.get("lastFundingRate") if isinstance(info, Mapping) else None
+        return None if rate in (None, "") else number(rate, f"funding rate {symbol}", signed=True)
+
+    def perps(
+        self, instruments: Sequence[str], positions: Mapping[str, Decimal]
+    ) -> dict[str, PerpState]:
+        """Perp states for the listed instruments and any held position, with their marks."""
+        listed = self._gateway.listed
+        held = sorted(s for s, q in positions.items() if q != 0)
+        wanted = [s for s in dict.fromkeys([*instruments, *held]) if s in listed]
+        return {
+            s: PerpState(self._gateway.rules(s), self.mark(s), positions.get(s, Decimal(0)))
+            for s in wanted
+        }
+
+    def spot_price(self, asset: str, perps: Mapping[str, PerpState]) -> Decimal:
+        symbol = f"{asset}/{self.quote}"
+        entry = self._prices.get(symbol) if isinstance(self._prices, Mapping) else None
+        if isinstance(entry, Mapping) and entry.get("price") is not None:
+            return number(entry.get("price"), f"spot price {symbol}", positive=True)
+        if self._gateway.has_spot_market(symbol):
+            raise MalformedResponse(f"exchange answer has no spot price for {symbol}")
+        perp = perps.get(f"{symbol}:{self.quote}")
+        if perp is not None:
+            return perp.mark  # no spot market at all: value the holding at the perp's mark
+        raise MalformedResponse(f"no spot price for {symbol} on {self._gateway.exchange_id}")

@@ -132,6 +132,10 @@ class Account:
     def positions(self) -> tuple[Position, ...]:
         return tuple(p for p in self._positions.values() if p.size)
 
+    def restore_position(self, symbol: str, size: Decimal, cost: Decimal) -> None:
+        """Install a position saved earlier with its exact cost basis; bypasses all checks."""
+        self._positions[symbol] = Position(symbol=symbol, size=size, cost=cost)
+
     def seed_position(self, symbol: str, size: Decimal, entry_price: Decimal) -> None:
         """Install a position as if opened earlier (initial state); bypasses all checks."""
         self._positions[symbol] = Position(symbol=symbol, size=size, cost=size * entry_price)

@@ -31,6 +31,10 @@ _OUR_REVISION = re.compile(r"^rebalancer_(\d{4})$")
 class SchemaError(Exception):
     """The database cannot be used by this code as it is; the message says what to do."""
 
+    def __init__(self, message: str, *, empty: bool = False) -> None:
+        super().__init__(message)
+        self.empty = empty  # nothing there yet: creating the journal is safe
+
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
@@ -95,7 +99,7 @@ def check_schema(url: str | URL) -> None:
                 f"{shown} has tables but no futures-rebalancer schema version: this database "
                 "was not created by futures-rebalancer; point storage.url at another database"
             )
-        raise SchemaError(f"{shown} has no journal yet; run `rebalancer db upgrade`")
+        raise SchemaError(f"{shown} has no journal yet; run `rebalancer db upgrade`", empty=True)
     known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
     if current in known:
         raise SchemaError(

@@ -1,0 +1,107 @@
+"""The one place concrete adapters are chosen: the journal database, the exchange, notifiers.
+
+Entry points (the CLI, the daemon, the demo) ask here for what they need; everything else
+receives ports. Errors a user can fix come out as `SetupError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import structlog
+
+from rebalancer.config import Mode, Settings
+from rebalancer.exchange.ccxt_client import build_client
+from rebalancer.exchange.ccxt_gateway import CcxtGateway
+from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.notify import NotifierPort, NotifySecretError, build_notifier
+from rebalancer.store import (
+    SchemaError,
+    SqlControls,
+    SqlJournal,
+    SqlPaperAccounts,
+    Store,
+    WriterLockHeld,
+    acquire_writer_lock,
+    check_schema,
+    open_store,
+    upgrade,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class SetupError(Exception):
+    """Something the user must fix before the bot can start (config, database, lock)."""
+
+    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+EXIT_LOCKED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    store: Store
+    journal: SqlJournal
+    controls: SqlControls
+    paper: SqlPaperAccounts
+
+
+def open_journal(settings: Settings, *, create: bool = True) -> Journal:
+    """The journal database, schema checked; an empty database is created when `create`."""
+    url = settings.config.storage.url
+    try:
+        check_schema(url)
+    except SchemaError as exc:
+        if not (create and exc.empty):
+            raise SetupError(f"storage.url: {exc}") from None
+        upgrade(url)
+        log.info("journal_created", url=url.split("@")[-1])
+    store = open_store(url)
+    return Journal(store, SqlJournal(store), SqlControls(store), SqlPaperAccounts(store))
+
+
+@contextmanager
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """One writer per portfolio and database; a second one gets exit code 3."""
+    try:
+        with acquire_writer_lock(settings.config.storage.url, settings.config.portfolio.name):
+            yield
+    except WriterLockHeld as exc:
+        raise SetupError(str(exc), exit_code=EXIT_LOCKED) from None
+
+
+def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) -> ExchangeGateway:
+    """The gateway for a mode: the real account (live, dry-run) or a simulated one (paper,
+    which keeps its account in the journal)."""
+    if mode is Mode.PAPER:
+        if journal is None:
+            raise SetupError("paper mode keeps its account in the journal database")
+        from rebalancer.exchange.paper import PaperGateway  # noqa: PLC0415 - paper mode only
+
+        public = CcxtGateway(
+            build_client(settings.config.exchange, None), quote=settings.config.portfolio.quote
+        )
+        return PaperGateway.open(settings, public, journal.paper)
+    if settings.credentials is None:
+        ex = settings.config.exchange
+        raise SetupError(
+            f"{mode.value} mode reads the account: set ${ex.api_key_env} and "
+            f"${ex.api_secret_env} (or their _FILE variants)"
+        )
+    client = build_client(settings.config.exchange, settings.credentials)
+    return CcxtGateway(client, quote=settings.config.portfolio.quote)
+
+
+def notifier(settings: Settings) -> NotifierPort:
+    """Webhooks from `[notify]`; their URLs and tokens come from the environment."""
+    try:
+        return build_notifier(settings.config.notify, os.environ)
+    except NotifySecretError as exc:
+        raise SetupError(str(exc)) from None

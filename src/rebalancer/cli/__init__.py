@@ -1,0 +1,49 @@
+"""The `rebalancer` command. Each group of subcommands lives in its own module.
+
+User mistakes (bad config, bad files, bad arguments) print one line per problem and exit 2;
+a run that fails exits 1 and says why; a second writer on the same portfolio exits 3.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import click
+
+from rebalancer import __version__, logs
+from rebalancer.cli import daemon, offline, review, tools, trading
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="rebalancer")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    show_default=True,
+    help="Log events at this level and above go to stderr.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["console", "json"]),
+    default="console",
+    show_default=True,
+    help="Readable lines, or one JSON object per line.",
+)
+def main(log_level: str, log_format: Literal["console", "json"]) -> None:
+    """Keep a crypto portfolio on its target allocation with perpetual-futures hedges.
+
+    Spot is never sold: the bot opens and adjusts perp hedges at no more than 1x leverage so
+    that each asset's net exposure (spot + hedge) matches its target weight.
+
+    Exit codes: 0 done, 1 the run failed (reason printed), 2 a usage or config error,
+    3 another process is already the writer for this portfolio.
+    """
+    logs.configure(log_level, log_format)
+
+
+for module in (offline, trading, review, daemon, tools):
+    for command in module.COMMANDS:
+        main.add_command(command)
+
+__all__ = ["main"]

@@ -1,0 +1,64 @@
+"""What every command shares: loading settings, failing in one line, consoles, exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+
+from rebalancer.bootstrap import SetupError
+from rebalancer.config import ConfigError, Settings, load_settings
+from rebalancer.exchange.errors import ExchangeFailure
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+CONFIG_OPTION = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML config file (see config/ for commented examples).",
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print stable JSON.")
+
+
+def fail(source: str, problems: list[str], code: int = EXIT_USAGE) -> NoReturn:
+    for problem in problems:
+        click.echo(f"error: {source}: {problem}" if source else f"error: {problem}", err=True)
+    sys.exit(code)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def console() -> Console:
+    """A console for tables: a real terminal's width, or a wide page when piped to a file."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def settings_from(path: Path) -> Settings:
+    try:
+        return load_settings(path, os.environ)
+    except ConfigError as exc:
+        fail(exc.source, exc.problems)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn set-up and exchange failures into one line and the right exit code."""
+    try:
+        yield
+    except SetupError as exc:
+        fail("", [str(exc)], exc.exit_code)
+    except ExchangeFailure as exc:
+        fail("", [f"{type(exc).__name__}: {exc}"], EXIT_FAILED)

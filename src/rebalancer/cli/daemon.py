@@ -1,0 +1,234 @@
+"""The long-lived service and its controls: `run`, `status`, `halt`, `resume`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import structlog
+from rich.table import Table
+
+from rebalancer import bootstrap, logs
+from rebalancer.cli.common import (
+    CONFIG_OPTION,
+    console,
+    fail,
+    settings_from,
+    user_errors,
+    utcnow,
+)
+from rebalancer.cli.trading import MODE_OPTION, check_key, describe_account
+from rebalancer.config import ConfigError, Mode, Settings, load_settings
+from rebalancer.daemon.app import serve
+from rebalancer.daemon.health import HealthServer
+from rebalancer.daemon.metrics import DaemonMetrics
+from rebalancer.daemon.scheduler import next_calendar
+from rebalancer.daemon.wake import Waker
+from rebalancer.domain.exposure import valuation
+from rebalancer.domain.margin import margin_health
+from rebalancer.domain.snapshot import Snapshot
+from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.render.numbers import money, percent, points
+from rebalancer.review import history
+from rebalancer.service.controls import Controls
+from rebalancer.service.cycle import instruments_of
+
+log = structlog.get_logger(__name__)
+
+
+@click.command("run")
+@CONFIG_OPTION
+@MODE_OPTION
+@click.option("--yes", is_flag=True, help="Confirm live trading for this daemon.")
+def run_command(config_path: Path, mode: str | None, yes: bool) -> None:
+    """Run as a daemon: calendar rebalances and/or drift checks, until SIGTERM or Ctrl-C.
+
+    On start it reconciles runs a crash left open, then schedules: a calendar cycle on
+    `schedule.cron`, and a drift check every `schedule.drift_check_interval` that rebalances
+    when the trigger policy fires and watches margin health. SIGHUP reloads the config (a bad
+    file keeps the old one). Logs are JSON lines (readable lines on a terminal).
+    """
+    settings = settings_from(config_path)
+    run_mode = Mode(mode) if mode else settings.mode
+    fmt = settings.config.daemon.log_format
+    if fmt == "auto":
+        fmt = "console" if sys.stderr.isatty() else "json"
+    logs.configure("info", fmt)
+    account = describe_account(settings, run_mode)
+    if run_mode is Mode.LIVE and not (yes or settings.config.confirm_live):
+        fail(
+            settings.source,
+            [f"live mode places real orders on {account}; pass --yes or set confirm_live = true"],
+        )
+    with user_errors():
+        code = _serve(settings, run_mode, config_path)
+    sys.exit(code)
+
+
+def _serve(settings: Settings, mode: Mode, config_path: Path) -> int:
+    journal = bootstrap.open_journal(settings)
+    try:
+        with bootstrap.writer_lock(settings):
+            return asyncio.run(_daemon(settings, mode, config_path, journal))
+    finally:
+        journal.store.close()
+
+
+async def _daemon(
+    settings: Settings, mode: Mode, config_path: Path, journal: bootstrap.Journal
+) -> int:
+    gateway = bootstrap.exchange_gateway(settings, mode, journal)
+    notifier = bootstrap.notifier(settings)
+    metrics = DaemonMetrics(utcnow)
+    health = settings.config.health
+    server = HealthServer.from_config(health, metrics) if health.enabled else None
+    try:
+        if mode is Mode.LIVE:
+            await check_key(settings, gateway)
+        if server is not None:
+            server.start()
+            log.info("health_listening", url=server.url)
+        waker = Waker(
+            settings,
+            gateway=gateway,
+            journal=journal.journal,
+            controls=journal.controls,
+            notifier=notifier,
+            clock=utcnow,
+            mode=mode.value,
+            metrics=metrics,
+        )
+        return await serve(waker, config_path, _loader)
+    finally:
+        if server is not None:
+            server.stop()
+        await notifier.aclose()
+        await gateway.close()
+
+
+def _loader(path: Path) -> Settings:
+    return load_settings(path, os.environ)
+
+
+@click.command("status")
+@CONFIG_OPTION
+@MODE_OPTION
+def status_command(config_path: Path, mode: str | None) -> None:
+    """Current weights and drift per line, hedges, gross leverage, margin health, trading
+    controls, the next scheduled wake-up and the last run. Reads only."""
+    settings = settings_from(config_path)
+    run_mode = Mode(mode) if mode else settings.mode
+    with user_errors():
+        journal = bootstrap.open_journal(settings)
+        try:
+            gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
+            snapshot = asyncio.run(_read(settings, gateway))
+            controls = journal.controls.load(settings.config.portfolio.name)
+            last = history(journal.store, portfolio=settings.config.portfolio.name, limit=1)
+        finally:
+            journal.store.close()
+    strategy = settings.strategy
+    value = valuation(strategy, snapshot)
+    health = margin_health(snapshot, settings.config.safety.maintenance_margin_rate)
+    table = Table(
+        title=f"{settings.config.portfolio.name} ({run_mode.value}) at "
+        f"{snapshot.taken_at:%Y-%m-%d %H:%M:%S} UTC",
+        title_justify="left",
+    )
+    for header in ("line", "target", "weight", "drift", "relative", "spot value", "hedge"):
+        table.add_column(header, justify="left" if header == "line" else "right")
+    for state in value.lines:
+        rel = state.relative_drift(value.equity)
+        table.add_row(
+            state.line.name,
+            percent(state.line.weight),
+            percent(state.exposure / value.equity),
+            points(state.drift(value.equity)),
+            "" if rel is None else f"{rel * 100:+.1f}%",
+            money(state.spot_value),
+            money(state.hedge, signed=True),
+        )
+    out = console()
+    out.print(table)
+    lev = "n/a" if health.leverage is None else f"{health.leverage:.2f}x"
+    dist = "no positions" if health.distance is None else f"{health.distance:.1%} adverse move"
+    out.print(
+        f"Equity {money(value.equity)} {snapshot.quote}; futures equity "
+        f"{money(health.futures_equity)}; gross hedge {money(health.gross)} ({lev}, cap "
+        f"{strategy.max_leverage}x); liquidation at {dist}"
+    )
+    out.print(f"Trading: {controls.describe()}")
+    out.print(f"Next wake-up: {_next(settings)}")
+    if last:
+        row = last[0]
+        out.print(
+            f"Last run: {row.run_id} {row.mode} {row.trigger} -> {row.state} at "
+            f"{row.started_at:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        out.print("Last run: none yet")
+
+
+async def _read(settings: Settings, gateway: ExchangeGateway) -> Snapshot:
+    try:
+        strategy = settings.strategy
+        return await gateway.snapshot(
+            sorted(strategy.weights),
+            instruments_of(strategy),
+            settings.config.portfolio.off_exchange,
+        )
+    finally:
+        await gateway.close()
+
+
+def _next(settings: Settings) -> str:
+    now = utcnow()
+    interval = timedelta(seconds=settings.config.schedule.drift_check_interval)
+    calendar = next_calendar(settings, now)
+    text = f"drift check every {interval}"
+    if calendar is not None:
+        text += f"; calendar rebalance {calendar:%Y-%m-%d %H:%M} UTC"
+    return text + " (when the daemon runs)"
+
+
+@click.command("halt")
+@CONFIG_OPTION
+@click.option("--reason", default="halted by the user", show_default=True)
+def halt_command(config_path: Path, reason: str) -> None:
+    """Kill switch: stop new orders at once (a running daemon sees it before its next step).
+
+    Survives restarts until `rebalancer resume`.
+    """
+    settings = settings_from(config_path)
+    _set_controls(
+        settings, lambda c: Controls(True, c.circuit_open, reason, c.consecutive_failures, utcnow())
+    )
+    click.echo(f"halted: {reason}")
+
+
+@click.command("resume")
+@CONFIG_OPTION
+def resume_command(config_path: Path) -> None:
+    """Lift the kill switch and close the circuit breaker; trading resumes at the next wake."""
+    settings = settings_from(config_path)
+    _set_controls(settings, lambda _: Controls())
+    click.echo("trading resumed")
+
+
+def _set_controls(settings: Settings, change: object) -> None:
+    with user_errors():
+        journal = bootstrap.open_journal(settings)
+    try:
+        name = settings.config.portfolio.name
+        journal.controls.save(name, change(journal.controls.load(name)))  # type: ignore[operator]
+    finally:
+        journal.store.close()
+
+
+COMMANDS = [run_command, status_command, halt_command, resume_command]
+
+__all__ = ["COMMANDS", "ConfigError"]

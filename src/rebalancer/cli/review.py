@@ -1,0 +1,152 @@
+"""Reviewing what the bot did: `history`, `show`, `export`, and `db upgrade`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import click
+
+from rebalancer import bootstrap
+from rebalancer.cli.common import (
+    CONFIG_OPTION,
+    JSON_OPTION,
+    console,
+    fail,
+    settings_from,
+    user_errors,
+)
+from rebalancer.review import (
+    export,
+    history,
+    history_table,
+    history_to_dict,
+    run_to_dict,
+    run_view,
+    show,
+)
+from rebalancer.review.export import Format, What
+from rebalancer.store import current_revision, head_revision, upgrade
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail("", [f"--since {value!r} is not a date; use YYYY-MM-DD or an ISO time"])
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.command("history")
+@CONFIG_OPTION
+@click.option("--since", help="Only runs started at or after this date/time (UTC).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--mode", type=click.Choice(["live", "paper", "dry-run"]), help="Only this mode.")
+@JSON_OPTION
+def history_command(
+    config_path: Path, since: str | None, limit: int, mode: str | None, as_json: bool
+) -> None:
+    """One line per run, newest first: time, trigger, mode, state, largest drift before and
+    after, orders, notional traded and fees."""
+    settings = settings_from(config_path)
+    with user_errors():
+        journal = bootstrap.open_journal(settings, create=False)
+    try:
+        rows = history(
+            journal.store,
+            portfolio=settings.config.portfolio.name,
+            since=_since(since),
+            limit=limit,
+            mode=mode,
+        )
+    finally:
+        journal.store.close()
+    if as_json:
+        click.echo(json.dumps(history_to_dict(rows), indent=2))
+    else:
+        console().print(history_table(rows))
+
+
+@click.command("show")
+@click.argument("run_id")
+@CONFIG_OPTION
+@JSON_OPTION
+def show_command(run_id: str, config_path: Path, as_json: bool) -> None:
+    """One run in full: snapshot, plan with reasons, orders and fills, events, residual drift."""
+    settings = settings_from(config_path)
+    with user_errors():
+        journal = bootstrap.open_journal(settings, create=False)
+    try:
+        detail = show(journal.store, run_id)
+    finally:
+        journal.store.close()
+    if detail is None:
+        fail("", [f"no run {run_id!r} in {settings.config.storage.url}; see `rebalancer history`"])
+    if as_json:
+        click.echo(json.dumps(run_to_dict(detail), indent=2))
+    else:
+        console().print(run_view(detail))
+
+
+@click.command("export")
+@CONFIG_OPTION
+@click.option("--what", type=click.Choice(["runs", "orders", "fills"]), required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (standard output when omitted).",
+)
+@click.option("--since", help="Only runs started at or after this date/time (UTC).")
+def export_command(
+    config_path: Path, what: str, fmt: str, output: Path | None, since: str | None
+) -> None:
+    """Export runs, orders or fills as CSV or JSON, for spreadsheets and tax records."""
+    settings = settings_from(config_path)
+    with user_errors():
+        journal = bootstrap.open_journal(settings, create=False)
+    what_ = cast(What, what)
+    fmt_ = cast(Format, fmt)
+    try:
+        portfolio = settings.config.portfolio.name
+        if output is None:
+            export(journal.store, what_, fmt_, sys.stdout, portfolio=portfolio, since=_since(since))
+        else:
+            with output.open("w", encoding="utf-8", newline="") as out:
+                count = export(
+                    journal.store, what_, fmt_, out, portfolio=portfolio, since=_since(since)
+                )
+            click.echo(f"{count} {what} written to {output}", err=True)
+    finally:
+        journal.store.close()
+
+
+@click.group("db")
+def db_group() -> None:
+    """The journal database."""
+
+
+@db_group.command("upgrade")
+@CONFIG_OPTION
+def db_upgrade(config_path: Path) -> None:
+    """Create the journal, or migrate it to this version's schema (SQLite or PostgreSQL)."""
+    settings = settings_from(config_path)
+    url = settings.config.storage.url
+    try:
+        before = current_revision(url)
+        upgrade(url)
+    except Exception as exc:  # any database failure is reported in one line
+        fail("storage.url", [f"{type(exc).__name__}: {str(exc).splitlines()[0]}"], 1)
+    after = head_revision()
+    click.echo(f"journal at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+COMMANDS = [history_command, show_command, export_command, db_group]

@@ -1,0 +1,239 @@
+"""Commands that read or trade the account once: `snapshot`, `once`, `reconcile`, `paper`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from rebalancer import bootstrap
+from rebalancer.cli.common import (
+    CONFIG_OPTION,
+    EXIT_FAILED,
+    console,
+    fail,
+    settings_from,
+    user_errors,
+    utcnow,
+)
+from rebalancer.config import Mode, Settings
+from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.render.cycle_table import render_cycle
+from rebalancer.render.plan_table import print_plan
+from rebalancer.service.cycle import CycleResult, instruments_of, run_cycle
+from rebalancer.service.reconcile import Reconciliation, reconcile
+from rebalancer.snapshot_file import snapshot_to_dict
+
+T = TypeVar("T")
+MODE_OPTION = click.option(
+    "--mode", type=click.Choice([m.value for m in Mode]), help="Override the config's mode."
+)
+
+
+@click.command("snapshot")
+@CONFIG_OPTION
+@MODE_OPTION
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the snapshot here instead of standard output.",
+)
+def snapshot_command(config_path: Path, mode: str | None, output: Path | None) -> None:
+    """Read the account now and write a snapshot file (the format `plan --snapshot` reads).
+
+    Reads only: balances, positions, mark and spot prices, and market rules.
+    """
+    settings = settings_from(config_path)
+    run_mode = Mode(mode) if mode else settings.mode
+
+    async def read(gateway: ExchangeGateway) -> dict[str, object]:
+        strategy = settings.strategy
+        snap = await gateway.snapshot(
+            sorted(strategy.weights),
+            instruments_of(strategy),
+            settings.config.portfolio.off_exchange,
+        )
+        return snapshot_to_dict(snap)
+
+    with user_errors():
+        document = _with_gateway(settings, run_mode, read)
+    text = json.dumps(document, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"snapshot written to {output}", err=True)
+
+
+@click.command("once")
+@CONFIG_OPTION
+@MODE_OPTION
+@click.option("--yes", is_flag=True, help="Confirm live trading for this run.")
+def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
+    """Run one rebalance cycle now: snapshot, plan, orders, post-trade check.
+
+    Prints the plan, each order's outcome and the drift left, and journals the run. `--mode
+    dry-run` reads the account and plans but places nothing; `--mode paper` trades a simulated
+    account on real prices. `--mode live` places real orders and refuses to start without
+    --yes (or `confirm_live = true`); it names the account it trades.
+    """
+    settings = settings_from(config_path)
+    run_mode = Mode(mode) if mode else settings.mode
+    account = describe_account(settings, run_mode)
+    if run_mode is Mode.LIVE and not (yes or settings.config.confirm_live):
+        fail(
+            settings.source,
+            [f"live mode places real orders on {account}; pass --yes or set confirm_live = true"],
+        )
+    out = console()
+    out.print(
+        f"[bold]{run_mode.value}[/] cycle on {account}, portfolio "
+        f"{settings.config.portfolio.name!r}"
+    )
+
+    async def cycle(gateway: ExchangeGateway, journal: bootstrap.Journal) -> CycleResult:
+        if run_mode is Mode.LIVE:
+            await check_key(settings, gateway)
+        await _reconcile_first(settings, gateway, journal)
+        return await run_cycle(settings, gateway, journal.journal, utcnow, mode=run_mode.value)
+
+    with user_errors():
+        result = _with_journal(settings, run_mode, cycle)
+    if result.plan is not None:
+        print_plan(result.plan, out)
+    out.print(render_cycle(result))
+    sys.exit(0 if result.ok else EXIT_FAILED)
+
+
+@click.command("reconcile")
+@CONFIG_OPTION
+@MODE_OPTION
+def reconcile_command(config_path: Path, mode: str | None) -> None:
+    """Resolve runs a crash left open: look each unconfirmed order up by client id.
+
+    Nothing is sent. Runs whose orders are all known are closed with their reason; an order
+    the exchange cannot be asked about stays unresolved (exit code 1).
+    """
+    settings = settings_from(config_path)
+    run_mode = Mode(mode) if mode else settings.mode
+
+    async def go(gateway: ExchangeGateway, journal: bootstrap.Journal) -> Reconciliation:
+        return await reconcile(settings.config.portfolio.name, gateway, journal.journal, utcnow)
+
+    with user_errors():
+        done = _with_journal(settings, run_mode, go)
+    click.echo(
+        f"runs closed: {len(done.runs_closed)}; orders resolved: "
+        f"{len(done.orders_resolved)}; unresolved: {len(done.unresolved)}"
+    )
+    for client_id in done.unresolved:
+        click.echo(f"unresolved: {client_id}")
+    sys.exit(0 if done.clean else EXIT_FAILED)
+
+
+@click.group("paper")
+def paper_group() -> None:
+    """The simulated account of paper mode."""
+
+
+@paper_group.command("reset")
+@CONFIG_OPTION
+def paper_reset(config_path: Path) -> None:
+    """Forget the paper account; the next paper run starts again from `[paper]`."""
+    settings = settings_from(config_path)
+    with user_errors():
+        journal = bootstrap.open_journal(settings)
+        try:
+            with bootstrap.writer_lock(settings):
+                existed = journal.paper.reset(settings.config.portfolio.name)
+        finally:
+            journal.store.close()
+    click.echo("paper account reset" if existed else "no paper account to reset")
+
+
+def describe_account(settings: Settings, mode: Mode) -> str:
+    if mode is Mode.PAPER:
+        return f"paper account over {settings.config.exchange.id} prices"
+    if settings.credentials is None:
+        ex = settings.config.exchange
+        fail(
+            settings.source,
+            [
+                f"{mode.value} mode reads the account: set ${ex.api_key_env} "
+                f"and ${ex.api_secret_env} (or their _FILE variants)"
+            ],
+        )
+    return f"{settings.config.exchange.id} ({settings.credentials.fingerprint()})"
+
+
+async def check_key(settings: Settings, gateway: ExchangeGateway) -> None:
+    permissions = await gateway.key_permissions()
+    if permissions is None:
+        return
+    if permissions.can_withdraw and not settings.config.exchange.accept_withdrawal_permission:
+        fail(
+            settings.source,
+            [
+                "the API key can withdraw funds; use a key without withdrawal "
+                "permission, or set exchange.accept_withdrawal_permission = true"
+            ],
+        )
+    if not permissions.can_trade_futures:
+        fail(settings.source, ["the API key cannot trade futures; enable futures on the key"])
+
+
+async def _reconcile_first(
+    settings: Settings, gateway: ExchangeGateway, journal: bootstrap.Journal
+) -> None:
+    done = await reconcile(settings.config.portfolio.name, gateway, journal.journal, utcnow)
+    if not done.clean:
+        fail(
+            "",
+            [
+                f"{len(done.unresolved)} earlier order(s) have an unknown outcome: "
+                f"{', '.join(done.unresolved)}; run `rebalancer reconcile` when the exchange "
+                "answers"
+            ],
+            EXIT_FAILED,
+        )
+
+
+def _with_journal(
+    settings: Settings,
+    mode: Mode,
+    action: Callable[[ExchangeGateway, bootstrap.Journal], Awaitable[T]],
+) -> T:
+    """Open the journal, take the writer lock, build the gateway, run `action`, clean up."""
+    journal = bootstrap.open_journal(settings)
+    try:
+        with bootstrap.writer_lock(settings):
+            gateway = bootstrap.exchange_gateway(settings, mode, journal)
+            return asyncio.run(_closing(gateway, action(gateway, journal)))
+    finally:
+        journal.store.close()
+
+
+def _with_gateway(
+    settings: Settings, mode: Mode, action: Callable[[ExchangeGateway], Awaitable[T]]
+) -> T:
+    """A read that needs no journal (paper mode does: its account lives there)."""
+    if mode is Mode.PAPER:
+        return _with_journal(settings, mode, lambda gateway, _: action(gateway))
+    gateway = bootstrap.exchange_gateway(settings, mode, None)
+    return asyncio.run(_closing(gateway, action(gateway)))
+
+
+async def _closing(gateway: ExchangeGateway, work: Awaitable[T]) -> T:
+    try:
+        return await work
+    finally:
+        await gateway.close()
+
+
+COMMANDS = [snapshot_command, once_command, reconcile_command, paper_group]

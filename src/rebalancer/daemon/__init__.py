@@ -1,0 +1,1 @@
+"""The long-lived service: scheduling, signals, safety controls, health and metrics."""

@@ -1,0 +1,304 @@
+"""Paper trading: the simulated account of `rebalancer.sim` over the exchange's real prices.
+
+Prices come from the exchange's public endpoints (no key); fills, fees, slippage, funding and
+liquidation come from the one simulated-account engine. The account lives in the journal
+database as a document and is saved after every order and funding settlement, so a restarted
+daemon continues where it stopped. Order reports are kept by client id, so recovery can look
+paper orders up exactly as it does real ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from rebalancer.config import Settings
+from rebalancer.domain.market import MarketRules
+from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
+from rebalancer.exchange.ccxt_gateway import CcxtGateway
+from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
+from rebalancer.sim import Account, FeeSchedule, Fill, PerpSpec, Side, SlippageModel
+
+FORMAT = "futures-rebalancer/paper@1"
+FUNDING_EVERY = timedelta(hours=8)
+Clock = Callable[[], datetime]
+
+
+class PaperStore(Protocol):
+    def load(self, portfolio: str) -> dict[str, Any] | None: ...
+
+    def save(self, portfolio: str, document: dict[str, Any]) -> None: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _last_funding_time(now: datetime) -> datetime:
+    """The latest 00:00/08:00/16:00 UTC funding time at or before `now`."""
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + FUNDING_EVERY * ((now - day) // FUNDING_EVERY)
+
+
+class PaperGateway:
+    """`ExchangeGateway` over a simulated account; prices from `public` (no key needed)."""
+
+    def __init__(
+        self,
+        public: CcxtGateway,
+        account: Account,
+        store: PaperStore,
+        *,
+        portfolio: str,
+        orders: dict[str, dict[str, Any]],
+        funded_until: datetime,
+        clock: Clock = _utcnow,
+    ) -> None:
+        self._public = public
+        self._account = account
+        self._store = store
+        self._portfolio = portfolio
+        self._orders = orders
+        self._funded_until = funded_until
+        self._clock = clock
+        self._sizes: dict[str, Decimal] = {}  # contracts -> base units, per perp
+
+    @classmethod
+    def open(
+        cls, settings: Settings, public: CcxtGateway, store: PaperStore, clock: Clock = _utcnow
+    ) -> PaperGateway:
+        """The saved paper account, or a new one from the config's `[paper]` holdings."""
+        paper = settings.config.paper
+        portfolio = settings.config.portfolio.name
+        account = Account(
+            quote=settings.config.portfolio.quote,
+            fees=FeeSchedule(taker_rate=paper.taker_fee, maker_rate=paper.taker_fee),
+            slippage=SlippageModel(paper.slippage_bps),
+        )
+        document = store.load(portfolio)
+        if document is None:
+            for asset, quantity in paper.spot.items():
+                account.spot.credit(asset, quantity)
+            account.credit_futures(paper.futures_wallet)
+            return cls(
+                public,
+                account,
+                store,
+                portfolio=portfolio,
+                orders={},
+                funded_until=_last_funding_time(clock()),
+                clock=clock,
+            )
+        if document.get("format") != FORMAT:
+            raise ValueError(f"paper account of {portfolio} has an unknown format")
+        for asset, quantity in document["spot"].items():
+            account.spot.credit(asset, Decimal(str(quantity)))
+        account.credit_futures(Decimal(str(document["wallet"])))
+        for symbol, pos in document["positions"].items():
+            account.restore_position(symbol, Decimal(str(pos["size"])), Decimal(str(pos["cost"])))
+        funded = datetime.fromisoformat(str(document["funded_until"]))
+        return cls(
+            public,
+            account,
+            store,
+            portfolio=portfolio,
+            orders=dict(document["orders"]),
+            funded_until=funded,
+            clock=clock,
+        )
+
+    @property
+    def exchange_id(self) -> str:
+        return f"paper:{self._public.exchange_id}"
+
+    async def markets(self) -> Mapping[str, MarketRules]:
+        return await self._public.markets()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def snapshot(
+        self, assets: Sequence[str], instruments: Sequence[str], off_exchange: Mapping[str, Decimal]
+    ) -> Snapshot:
+        board = await self._public.prices()
+        positions = {p.symbol: p.size for p in self._account.positions()}
+        perps = board.perps(instruments, positions)
+        for symbol, perp in perps.items():
+            self._register(symbol, perp.rules)
+            self._account.set_mark(symbol, perp.mark)
+        self._settle_funding({s: board.funding_rate(s) for s in perps})
+        if self._account.is_liquidatable():
+            self._account.liquidate(self._clock())
+            self._save()
+            perps = board.perps(instruments, {p.symbol: p.size for p in self._account.positions()})
+        quote = board.quote
+        holdings = {
+            asset: SpotHolding(
+                asset,
+                board.spot_price(asset, perps),
+                self._account.balance(asset).free + self._account.balance(asset).locked,
+                off_exchange.get(asset, Decimal(0)),
+            )
+            for asset in assets
+        }
+        cash = self._account.balance(quote).free
+        return Snapshot(self._clock(), quote, cash, self._account.margin_balance(), holdings, perps)
+
+    async def refresh_positions(self, previous: Snapshot) -> Snapshot:
+        perps = {
+            symbol: PerpState(perp.rules, perp.mark, self._account.position(symbol).size)
+            for symbol, perp in previous.perps.items()
+        }
+        return Snapshot(
+            self._clock(),
+            previous.quote,
+            previous.cash,
+            self._account.margin_balance(),
+            previous.spot,
+            perps,
+        )
+
+    # -- orders ---------------------------------------------------------------------------
+
+    async def prepare(self, instruments: Sequence[str], margin_mode: str) -> list[str]:
+        changes = []
+        for symbol in instruments:
+            if self._account.leverage(symbol) != 1:
+                self._account.set_leverage(symbol, 1)
+                changes.append(f"{symbol}: leverage -> 1")
+        del margin_mode  # the simulated account is cross-margined
+        return changes
+
+    async def place(self, orders: Sequence[OrderRequest]) -> list[OrderReport]:
+        reports = []
+        for order in orders:
+            reports.append(self._fill(order))
+            self._save()  # each answer is durable before the next order
+        return reports
+
+    def _fill(self, order: OrderRequest) -> OrderReport:
+        if order.client_id in self._orders:
+            return _report(self._orders[order.client_id])
+        spec = self._account.perp_spec(order.instrument)
+        if spec is None:
+            raise ValueError(f"paper: {order.instrument} has no price yet; snapshot first")
+        quantity = order.amount * self._contract_size(order.instrument)
+        side = Side.BUY if order.side.value == "buy" else Side.SELL
+        result = self._account.market_order(
+            order.instrument, side, quantity, at=self._clock(), reduce_only=order.reduce_only
+        )
+        if isinstance(result, Fill):
+            report = OrderReport(
+                order.client_id,
+                order.instrument,
+                OrderState.FILLED,
+                exchange_id=f"paper-{len(self._orders) + 1}",
+                filled=order.amount,
+                average_price=result.price,
+                fee=result.fee,
+                fee_currency=self._account.quote,
+            )
+        else:
+            report = OrderReport(
+                order.client_id,
+                order.instrument,
+                OrderState.REJECTED,
+                error=f"{result.reason.value}: {result.detail}",
+            )
+        self._orders[order.client_id] = _document_of(report)
+        return report
+
+    async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
+        saved = self._orders.get(client_id)
+        return None if saved is None else _report(saved)
+
+    async def lookup_patiently(self, instrument: str, client_id: str) -> OrderReport | None:
+        return await self.lookup(instrument, client_id)
+
+    async def top_up_futures(self, most: Decimal) -> Decimal:
+        amount = min(most, self._account.balance(self._account.quote).free)
+        if amount <= 0 or self._account.transfer_to_futures(amount) is not None:
+            return Decimal(0)
+        self._save()
+        return amount
+
+    async def key_permissions(self) -> KeyPermissions | None:
+        return None
+
+    async def close(self) -> None:
+        await self._public.close()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _register(self, symbol: str, rules: MarketRules) -> None:
+        if self._account.perp_spec(symbol) is None:
+            base, _, quote = symbol.partition("/")
+            self._account.add_perp(
+                PerpSpec(
+                    symbol=symbol,
+                    base=base,
+                    quote=quote.split(":")[0],
+                    step_size=rules.base_step,
+                    min_qty=rules.min_amount * rules.contract_size,
+                    min_notional=rules.min_notional,
+                )
+            )
+            self._sizes[symbol] = rules.contract_size
+
+    def _contract_size(self, symbol: str) -> Decimal:
+        return self._sizes.get(symbol, Decimal(1))
+
+    def _settle_funding(self, rates: Mapping[str, Decimal | None]) -> None:
+        """Every 8-hour funding time passed since the last settlement, at the current rate."""
+        due = _last_funding_time(self._clock())
+        known = {s: r for s, r in rates.items() if r is not None}
+        settled = False
+        while self._funded_until < due:
+            self._funded_until += FUNDING_EVERY
+            self._account.apply_funding(known, self._funded_until)
+            settled = True
+        if settled:
+            self._save()
+
+    def _save(self) -> None:
+        self._store.save(
+            self._portfolio,
+            {
+                "format": FORMAT,
+                "spot": {b.asset: str(b.free + b.locked) for b in self._account.spot.balances()},
+                "wallet": str(self._account.wallet_balance),
+                "positions": {
+                    p.symbol: {"size": str(p.size), "cost": str(p.cost)}
+                    for p in self._account.positions()
+                },
+                "orders": self._orders,
+                "funded_until": self._funded_until.isoformat(),
+            },
+        )
+
+
+def _document_of(report: OrderReport) -> dict[str, Any]:
+    return {
+        k: (str(v) if isinstance(v, Decimal) else v.value if isinstance(v, OrderState) else v)
+        for k, v in asdict(report).items()
+    }
+
+
+def _report(saved: Mapping[str, Any]) -> OrderReport:
+    def dec(key: str) -> Decimal | None:
+        value = saved.get(key)
+        return None if value is None else Decimal(str(value))
+
+    return OrderReport(
+        client_id=str(saved["client_id"]),
+        instrument=str(saved["instrument"]),
+        state=OrderState(saved["state"]),
+        exchange_id=saved.get("exchange_id"),
+        filled=dec("filled") or Decimal(0),
+        average_price=dec("average_price"),
+        fee=dec("fee"),
+        fee_currency=saved.get("fee_currency"),
+        error=saved.get("error"),
+    )
