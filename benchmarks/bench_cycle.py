@@ -25,7 +25,6 @@ from typing import Any
 from pydantic import SecretStr
 
 from rebalancer.config import load_settings
-from rebalancer.secrets import Credentials
 from rebalancer.emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
@@ -36,6 +35,7 @@ from rebalancer.emulator import (
 from rebalancer.emulator.config import exchange_section
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
+from rebalancer.secrets import Credentials
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 

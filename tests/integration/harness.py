@@ -11,12 +11,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from rebalancer.config import Settings, load_settings
-from rebalancer.secrets import Credentials
 from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator, EmulatorState
 from rebalancer.emulator.config import exchange_section
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.retry import RetryPolicy
+from rebalancer.secrets import Credentials
 
 ENV = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
 NO_WAIT = RetryPolicy(max_attempts=4, base_backoff=0, max_backoff=0, jitter=0)
