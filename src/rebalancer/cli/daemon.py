@@ -166,7 +166,7 @@ def status_command(config_path: Path, mode: str | None) -> None:
     if last:
         row = last[0]
         out.print(
-            f"Last run: {row.run_id} {row.mode} {row.trigger} -> {row.state} at "
+            f"Last run: {row.run_id} {row.mode} {row.trigger} -> {row.state.value} at "
             f"{row.started_at:%Y-%m-%d %H:%M} UTC"
         )
     else:
