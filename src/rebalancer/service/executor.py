@@ -16,6 +16,7 @@ from decimal import Decimal
 from rebalancer.domain.lifecycle import OrderStatus
 from rebalancer.domain.plan import OrderIntent, Plan
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderRequest, OrderState
+from rebalancer.service.crashpoints import crash_point, crash_soon
 from rebalancer.service.ids import client_order_id
 from rebalancer.service.journal import Event, Journal, OrderIntentRecord, OrderUpdate
 
@@ -98,13 +99,18 @@ async def _phase(
     if not orders:
         return []
     intents = [_intent(o, run_id) for o in orders]
+    crash_point("before_intents")
     journal.record_intents(intents, clock())  # committed before any request leaves
+    crash_point("after_intents")
     requests = [
         OrderRequest(i.client_id, i.instrument, i.side, i.amount, i.reduce_only) for i in intents
     ]
+    crash_soon("in_flight")
     reports = await gateway.place(requests)
+    crash_point("after_answer")
     for report in reports:
         journal.record_update(update_from(report, clock()))
+    crash_point("after_fill")
     return reports
 
 
