@@ -46,8 +46,11 @@ def seed_state(
     return EmulatorState.from_json(doc)
 
 
-def write_config(tmp: Path, emulator: Emulator, *, extra: str = "") -> Path:
+def write_config(
+    tmp: Path, emulator: Emulator, *, extra: str = "", storage_url: str | None = None
+) -> Path:
     path = tmp / "seed.toml"
+    url = storage_url or f"sqlite:///{tmp / 'journal.db'}"
     path.write_text(
         f"""
 mode = "live"
@@ -58,7 +61,7 @@ targets = {{ BTC = "1/2", ETH = "1/3", cash = "1/6" }}
 min_trade_notional = 10
 {extra}
 [storage]
-url = "sqlite:///{tmp / "journal.db"}"
+url = "{url}"
 {exchange_section(emulator.base_url)}
 """,
         encoding="utf-8",

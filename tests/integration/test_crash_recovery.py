@@ -29,8 +29,12 @@ def _once(config: Path, crash_at: str | None = None) -> subprocess.CompletedProc
     if crash_at:
         env[ENV] = crash_at
     return subprocess.run(
-        [EXE, "once", "-c", str(config), "--yes"], capture_output=True, text=True, env=env,
-        timeout=60, check=False,
+        [EXE, "once", "-c", str(config), "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 
@@ -48,9 +52,7 @@ def _open_runs(db: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_a_kill_at_any_step_then_a_restart_sends_nothing_twice(
-    tmp_path: Path, point: str
-) -> None:
+def test_a_kill_at_any_step_then_a_restart_sends_nothing_twice(tmp_path: Path, point: str) -> None:
     with Emulator(seed_state()) as emu:
         config = write_config(tmp_path, emu)
         db = tmp_path / "journal.db"

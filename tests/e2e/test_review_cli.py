@@ -1,0 +1,66 @@
+"""A user runs a few cycles, then reviews them: `history`, `show`, `export`, on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from rebalancer.emulator import Emulator
+from tests.integration.harness import ENV, seed_state, write_config
+
+EXE = str(Path(sys.executable).with_name("rebalancer"))
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXE, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cycles_are_reviewed_with_history_show_and_export(tmp_path: Path, db_url: str) -> None:
+    with Emulator(seed_state()) as emu:
+        config = str(write_config(tmp_path, emu, storage_url=db_url))
+        assert _run("db", "upgrade", "-c", config).returncode == 0
+        assert _run("once", "-c", config, "--yes").returncode == 0
+        emu.set_spot_price("ETHUSDT", Decimal(3000))
+        emu.set_mark_price("ETHUSDT", Decimal(3000))
+        assert _run("once", "-c", config, "--yes").returncode == 0
+        assert _run("once", "-c", config, "--mode", "dry-run").returncode == 0
+
+    listed = _run("history", "-c", config, "--json")
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)["runs"]
+    assert [r["mode"] for r in runs] == ["dry-run", "live", "live"]  # newest first
+    assert all(r["state"] == "completed" for r in runs)
+    first = runs[-1]
+    assert first["orders_count"] == 2
+    assert Decimal(first["notional_traded"]) > Decimal(1800)
+
+    table = _run("history", "-c", config)
+    assert "DRY-RUN" in table.stdout
+    assert first["run_id"] in table.stdout
+
+    shown = _run("show", first["run_id"], "-c", config, "--json")
+    assert shown.returncode == 0, shown.stderr
+    detail = json.loads(shown.stdout)
+    assert {o["instrument"] for o in detail["orders"]} == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
+    assert all(o["status"] == "filled" for o in detail["orders"])
+    assert _run("show", "nope", "-c", config).returncode == 2
+
+    out = tmp_path / "orders.csv"
+    exported = _run("export", "-c", config, "--what", "orders", "--format", "csv", "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(rows) >= 3
+    assert {r["status"] for r in rows} == {"filled"}
