@@ -1,0 +1,228 @@
+"""Running the demo: emulator + daemon (scheduler, wake-ups, cycles, journal) at high speed.
+
+Each tick is one market day: the emulator's prices move, and the daemon's drift checks (every
+`check_every` real seconds) decide whether to rebalance, exactly as in production. Rebalances
+are shown as they happen; the demo ends after `rebalances` of them or `days` days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from rebalancer import bootstrap
+from rebalancer.config import Settings
+from rebalancer.config.load import settings_from_mapping
+from rebalancer.daemon.scheduler import build_scheduler, schedule_jobs
+from rebalancer.daemon.wake import Waker
+from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator, EmulatorState
+from rebalancer.emulator.config import API_PATHS
+from rebalancer.notify import NullNotifier
+from rebalancer.render.numbers import money, points
+from rebalancer.review import history, history_table
+from rebalancer.service.cycle import CycleResult
+
+
+@dataclass
+class DemoResult:
+    days: int = 0
+    cycles: list[CycleResult] = field(default_factory=list)
+    journal_url: str = ""
+
+    @property
+    def rebalances(self) -> int:
+        return sum(1 for c in self.cycles if c.ok and c.reports)
+
+
+def seed_state() -> EmulatorState:
+    """The seed's worked example: $7,000 of BTC, $3,000 of ETH, $2,000 of USDT collateral."""
+    return EmulatorState.from_json(
+        {
+            "spot_markets": [
+                {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.00001", "min_notional": "5"},
+                {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.0001", "min_notional": "5"},
+            ],
+            "perp_markets": [
+                {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.001", "min_notional": "100"},
+                {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.001", "min_notional": "20"},
+            ],
+            "spot_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
+            "mark_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
+            "funding_rates": {"BTCUSDT": "0.0001", "ETHUSDT": "0.0001"},
+            "spot_balances": {"BTC": "0.14", "ETH": "1.2", "USDT": "0"},
+            "futures_wallet": "2000",
+            "slippage_bps": "2",
+        }
+    )
+
+
+def demo_settings(base_url: str, journal_url: str, check_every: float) -> Settings:
+    raw = {
+        "mode": "live",
+        "confirm_live": True,
+        "portfolio": {
+            "name": "demo-60-40",
+            "quote": "USDT",
+            "targets": {"BTC": "1/2", "ETH": "1/3", "cash": "1/6"},
+        },
+        "exchange": {
+            "id": "binance",
+            "urls": {"api": {k: base_url + p for k, p in API_PATHS.items()}},
+        },
+        "hedging": {"max_leverage": 1, "min_trade_notional": 20},
+        "schedule": {
+            "trigger": "threshold",
+            "drift_check_interval": check_every,
+            "drift_abs": "0.03",
+            "drift_rel": "0.10",
+        },
+        "storage": {"url": journal_url},
+    }
+    env = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
+    return settings_from_mapping(raw, env, "demo")
+
+
+async def run_demo(
+    path: Iterator[dict[str, Decimal]],
+    console: Console,
+    *,
+    rebalances: int,
+    days: int,
+    tick: float,
+    check_every: float,
+    journal_dir: Path | None,
+) -> DemoResult:
+    folder = journal_dir or Path(tempfile.mkdtemp(prefix="rebalancer-demo-"))
+    result = DemoResult(journal_url=f"sqlite:///{folder / 'demo.db'}")
+    with Emulator(seed_state()) as emu:
+        settings = demo_settings(emu.base_url, result.journal_url, check_every)
+        journal = bootstrap.open_journal(settings)
+        try:
+            gateway = bootstrap.exchange_gateway(settings, settings.mode, journal)
+            waker = _Recording(
+                settings,
+                gateway=gateway,
+                journal=journal.journal,
+                controls=journal.controls,
+                notifier=NullNotifier(),
+                clock=lambda: datetime.now(UTC),
+                mode="live",
+                result=result,
+                console=console,
+            )
+            scheduler = build_scheduler()
+            schedule_jobs(scheduler, waker, settings)
+            scheduler.start()
+            try:
+                await _drive(
+                    emu,
+                    path,
+                    result=result,
+                    console=console,
+                    rebalances=rebalances,
+                    days=days,
+                    tick=tick,
+                )
+            finally:
+                scheduler.shutdown(wait=False)
+                async with waker.lock:  # let a running cycle finish
+                    pass
+                await gateway.close()
+            console.print(_summary(result))
+            console.print(history_table(history(journal.store, limit=20)))
+            console.print(
+                f"Journal: {result.journal_url}  (review it with `rebalancer history` "
+                "and `rebalancer show RUN_ID` using this storage.url)"
+            )
+        finally:
+            journal.store.close()
+    return result
+
+
+async def _drive(
+    emu: Emulator,
+    path: Iterator[dict[str, Decimal]],
+    *,
+    result: DemoResult,
+    console: Console,
+    rebalances: int,
+    days: int,
+    tick: float,
+) -> None:
+    columns = (
+        TextColumn("[bold]market day"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[prices]}"),
+        TextColumn("rebalances {task.fields[n]}"),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("days", total=days, prices="", n=0)
+        for day, prices in enumerate(path):
+            if day > days or result.rebalances >= rebalances:
+                break
+            for asset, price in prices.items():
+                emu.set_spot_price(f"{asset}USDT", price)
+                emu.set_mark_price(f"{asset}USDT", price)
+            result.days = day
+            shown = "  ".join(f"{a} {money(p)}" for a, p in prices.items())
+            progress.update(task, completed=day, prices=shown, n=result.rebalances)
+            await asyncio.sleep(tick)
+        progress.update(task, n=result.rebalances)
+
+
+class _Recording(Waker):
+    """A waker that also shows each rebalance as it happens."""
+
+    def __init__(
+        self, settings: Settings, *, result: DemoResult, console: Console, **deps: object
+    ) -> None:
+        super().__init__(settings, **deps)  # type: ignore[arg-type]
+        self._result = result
+        self._console = console
+
+    def _after(self, cycle: CycleResult) -> None:
+        super()._after(cycle)
+        self._result.cycles.append(cycle)
+        if cycle.plan is None:
+            return
+        orders = ", ".join(
+            f"{o.side.value} {o.amount.normalize():f} {o.instrument.split('/')[0]}"
+            + (" (reduce)" if o.reduce_only else "")
+            for o in cycle.plan.orders
+        )
+        after = cycle.residual.largest_drift_before if cycle.residual else None
+        cap = {
+            "binding": " [yellow](collateral short: the 1x cap binds)[/]",
+            "over": " [yellow](losses put the account over the 1x cap: de-levered first)[/]",
+        }.get(cycle.plan.cap.value, "")
+        self._console.print(
+            f"[bold green]rebalanced[/] day {self._result.days}: largest drift "
+            f"{points(cycle.plan.largest_drift_before)} -> "
+            f"{points(after) if after is not None else '?'}; {orders or 'no orders'}{cap}"
+            + ("" if cycle.ok else f" [red]FAILED: {cycle.error}[/]")
+        )
+
+
+def _summary(result: DemoResult) -> Table:
+    table = Table(title="Demo summary", title_justify="left", show_header=False)
+    traded = sum((o.notional for c in result.cycles if c.plan for o in c.plan.orders), Decimal(0))
+    fees = sum((r.fee or Decimal(0) for c in result.cycles for r in c.reports), Decimal(0))
+    last = next((c for c in reversed(result.cycles) if c.residual), None)
+    table.add_row("market days simulated", str(result.days))
+    table.add_row("rebalances", str(result.rebalances))
+    table.add_row("orders", str(sum(len(c.reports) for c in result.cycles)))
+    table.add_row("notional traded", money(traded))
+    table.add_row("fees", money(fees))
+    if last and last.residual:
+        table.add_row("largest drift now", points(last.residual.largest_drift_before))
+    return table

@@ -1,0 +1,44 @@
+"""The README's first command: the demo runs to completion offline and shows a rebalance."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXE = str(Path(sys.executable).with_name("rebalancer"))
+
+
+def test_the_demo_rebalances_and_ends_with_a_summary_and_history(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
+    done = subprocess.run(
+        [
+            EXE,
+            "demo",
+            "--rebalances",
+            "2",
+            "--days",
+            "200",
+            "--speed",
+            "0.1",
+            "--journal-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "rebalanced day" in out
+    assert "Demo summary" in out
+    summary = out[out.index("Demo summary") :]
+    rebalances = next(line for line in summary.splitlines() if "rebalances" in line)
+    assert int(rebalances.split("│")[2].strip()) >= 1
+    assert "Runs, newest first" in out
+    assert (tmp_path / "demo.db").exists()
+    assert "Traceback" not in done.stderr
