@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 from apscheduler.triggers.cron import CronTrigger
@@ -66,6 +67,14 @@ def render_summary(settings: Settings) -> RenderableType:
     )
     extra = ", custom urls" if ex.urls else ""
     tail.append(f"exchange: {ex.id}{' sandbox' if ex.sandbox else ''}{extra}; {creds}\n")
+    for hook in cfg.notify.webhooks:
+        name = hook.token_env or hook.url_env or ""
+        state = "set" if (os.environ.get(name) or os.environ.get(f"{name}_FILE")) else "NOT SET"
+        tail.append(
+            f"notify: {hook.kind} via ${name} ({state})\n", style="" if state == "set" else "yellow"
+        )
+    if cfg.health.enabled:
+        tail.append(f"health: http://{cfg.health.host}:{cfg.health.port}/healthz and /metrics\n")
     url = make_url(cfg.storage.url)
     tail.append(f"storage: {url.render_as_string(hide_password=True)}\n")
     return Group(head, table, tail)
