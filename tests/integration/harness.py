@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from rebalancer.config import Settings, load_settings
 from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator, EmulatorState
 from rebalancer.emulator.config import exchange_section
+from rebalancer.emulator.state import seed_example_state
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.retry import RetryPolicy
@@ -25,25 +26,10 @@ NO_WAIT = RetryPolicy(max_attempts=4, base_backoff=0, max_backoff=0, jitter=0)
 def seed_state(
     *, futures_wallet: str = "2000", leverage: int = 1, extra: Mapping[str, Any] | None = None
 ) -> EmulatorState:
-    """DESIGN §2 example 1 at BTC 50,000 and ETH 2,500: $7,000 BTC, $3,000 ETH, $2,000 USDT."""
-    doc: dict[str, Any] = {
-        "spot_markets": [
-            {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.00001", "min_notional": "5"},
-            {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.0001", "min_notional": "5"},
-        ],
-        "perp_markets": [
-            {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.001", "min_notional": "100"},
-            {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.001", "min_notional": "20"},
-        ],
-        "spot_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
-        "mark_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
-        "funding_rates": {"BTCUSDT": "0.0001", "ETHUSDT": "0.0001"},
-        "spot_balances": {"BTC": "0.14", "ETH": "1.2", "USDT": "0"},
-        "futures_wallet": futures_wallet,
-        "default_leverage": leverage,
-    }
-    doc.update(extra or {})
-    return EmulatorState.from_json(doc)
+    """The seed example on the emulator, with the wallet, leverage and extras a test needs."""
+    return seed_example_state(
+        futures_wallet=futures_wallet, default_leverage=leverage, **dict(extra or {})
+    )
 
 
 def write_config(

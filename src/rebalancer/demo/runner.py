@@ -24,8 +24,9 @@ from rebalancer.config import Settings
 from rebalancer.config.load import settings_from_mapping
 from rebalancer.daemon.scheduler import build_scheduler, schedule_jobs
 from rebalancer.daemon.wake import Waker
-from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator, EmulatorState
+from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
 from rebalancer.emulator.config import API_PATHS
+from rebalancer.emulator.state import seed_example_state
 from rebalancer.notify import NullNotifier
 from rebalancer.render.numbers import money, points
 from rebalancer.review import history, history_table
@@ -41,28 +42,6 @@ class DemoResult:
     @property
     def rebalances(self) -> int:
         return sum(1 for c in self.cycles if c.ok and c.reports)
-
-
-def seed_state() -> EmulatorState:
-    """The seed's worked example: $7,000 of BTC, $3,000 of ETH, $2,000 of USDT collateral."""
-    return EmulatorState.from_json(
-        {
-            "spot_markets": [
-                {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.00001", "min_notional": "5"},
-                {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.0001", "min_notional": "5"},
-            ],
-            "perp_markets": [
-                {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.001", "min_notional": "100"},
-                {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.001", "min_notional": "20"},
-            ],
-            "spot_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
-            "mark_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
-            "funding_rates": {"BTCUSDT": "0.0001", "ETHUSDT": "0.0001"},
-            "spot_balances": {"BTC": "0.14", "ETH": "1.2", "USDT": "0"},
-            "futures_wallet": "2000",
-            "slippage_bps": "2",
-        }
-    )
 
 
 def demo_settings(base_url: str, journal_url: str, check_every: float) -> Settings:
@@ -103,7 +82,7 @@ async def run_demo(
 ) -> DemoResult:
     folder = journal_dir or Path(tempfile.mkdtemp(prefix="rebalancer-demo-"))
     result = DemoResult(journal_url=f"sqlite:///{folder / 'demo.db'}")
-    with Emulator(seed_state()) as emu:
+    with Emulator(seed_example_state(slippage_bps="2")) as emu:
         settings = demo_settings(emu.base_url, result.journal_url, check_every)
         journal = bootstrap.open_journal(settings)
         try:

@@ -144,6 +144,28 @@ def default_state() -> EmulatorState:
     )
 
 
+def seed_example_state(**overrides: Any) -> EmulatorState:
+    """DESIGN §2 example 1 at BTC 50,000 and ETH 2,500: $7,000 of BTC and $3,000 of ETH in
+    spot, $2,000 of USDT in the futures wallet; `overrides` replace top-level state keys."""
+    doc: dict[str, Any] = {
+        "spot_markets": [
+            {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.00001", "min_notional": "5"},
+            {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.0001", "min_notional": "5"},
+        ],
+        "perp_markets": [
+            {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.001", "min_notional": "100"},
+            {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.001", "min_notional": "20"},
+        ],
+        "spot_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
+        "mark_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500"},
+        "funding_rates": {"BTCUSDT": "0.0001", "ETHUSDT": "0.0001"},
+        "spot_balances": {"BTC": "0.14", "ETH": "1.2", "USDT": "0"},
+        "futures_wallet": "2000",
+    }
+    doc.update(overrides)
+    return EmulatorState.from_json(doc)
+
+
 def build_account(state: EmulatorState) -> Account:
     account = Account(
         quote=state.quote,

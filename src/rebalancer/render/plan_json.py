@@ -26,7 +26,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "cap": plan.cap.value,
         "largest_drift_before": json_weight(plan.largest_drift_before),
         "largest_drift_after": json_weight(plan.largest_drift_after),
-        "lines": [_line(line) for line in plan.lines],
+        "lines": [line_to_dict(line) for line in plan.lines],
         "cash": {
             "target_weight": json_weight(plan.cash.target_weight),
             "exposure_before": json_money(plan.cash.exposure_before),
@@ -50,7 +50,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _line(line: PlanLine) -> dict[str, Any]:
+def line_to_dict(line: PlanLine) -> dict[str, Any]:
+    """One plan line as JSON (shared by the plan and the review of a run)."""
     return {
         "name": line.name,
         "assets": list(line.assets),

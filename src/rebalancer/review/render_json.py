@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from rebalancer.domain.plan import PlanLine
 from rebalancer.render.numbers import json_money, json_weight, quantity
+from rebalancer.render.plan_json import line_to_dict
 from rebalancer.review.records import HistoryRow, OrderView, RunDetail
 from rebalancer.snapshot_file import snapshot_to_dict
 
@@ -66,7 +66,7 @@ def run_to_dict(detail: RunDetail) -> dict[str, Any]:
         "strategy": _plain(detail.strategy),
         "before": None if detail.before is None else snapshot_to_dict(detail.before),
         "after": None if detail.after is None else snapshot_to_dict(detail.after),
-        "lines": [_line(line) for line in detail.lines],
+        "lines": [line_to_dict(line) for line in detail.lines],
         "notes": list(detail.notes),
         "orders": [_order(order) for order in detail.orders],
         "events": [
@@ -78,25 +78,6 @@ def run_to_dict(detail: RunDetail) -> dict[str, Any]:
             for r in detail.residual
         ],
         "largest_residual_drift": _weight(detail.largest_residual_drift),
-    }
-
-
-def _line(line: PlanLine) -> dict[str, Any]:
-    return {
-        "name": line.name,
-        "assets": list(line.assets),
-        "instruments": list(line.instruments),
-        "target_weight": json_weight(line.target_weight),
-        "spot_value": json_money(line.spot_value),
-        "hedge_before": json_money(line.hedge_before),
-        "drift_before": json_weight(line.drift_before),
-        "target_hedge": json_money(line.target_hedge),
-        "desired_hedge": json_money(line.desired_hedge),
-        "allowed_hedge": json_money(line.allowed_hedge),
-        "hedge_after": json_money(line.hedge_after),
-        "drift_after": json_weight(line.drift_after),
-        "status": line.status.value,
-        "reasons": list(line.reasons),
     }
 
 
