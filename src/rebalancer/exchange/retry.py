@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import random
 import re
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
@@ -27,6 +25,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from rebalancer.backoff import Backoff
 from rebalancer.exchange.errors import ExchangeFailure, TransientError, classify
 
 P = ParamSpec("P")
@@ -39,28 +38,7 @@ _log = structlog.get_logger(__name__)
 _PLACES_ORDERS = re.compile(r"^(?:create|edit)\w*order", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How persistently to retry a read; all durations are in seconds."""
-
-    max_attempts: int = 4
-    base_backoff: float = 0.5
-    max_backoff: float = 8.0
-    jitter: float = 0.5
-    max_retry_after: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
-        durations = (self.base_backoff, self.max_backoff, self.jitter, self.max_retry_after)
-        if min(durations) < 0:
-            raise ValueError("backoff, jitter and max_retry_after must be >= 0")
-
-    def backoff(self, attempt: int) -> float:
-        """The pause after failed attempt number `attempt` (from 1), before any Retry-After."""
-        exponent = min(attempt - 1, 32)  # the cap is reached long before; avoids float overflow
-        jitter = random.uniform(0, self.jitter)  # noqa: S311 -- spreads load, needs no secrecy
-        return min(self.max_backoff, self.base_backoff * 2.0**exponent + jitter)
+RetryPolicy = Backoff  # how persistently an exchange read is retried
 
 
 def retry_reads(
