@@ -64,3 +64,10 @@ def test_cycles_are_reviewed_with_history_show_and_export(tmp_path: Path, db_url
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(rows) >= 3
     assert {r["status"] for r in rows} == {"filled"}
+
+    page = tmp_path / "report.html"
+    reported = _run("report", "-c", config, "-o", str(page))
+    assert reported.returncode == 0, reported.stderr
+    html = page.read_text(encoding="utf-8")
+    assert "seed-60-40: what the bot did" in html
+    assert html.count("<svg") >= 2

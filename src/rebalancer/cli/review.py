@@ -29,6 +29,7 @@ from rebalancer.review import (
     show,
 )
 from rebalancer.review.export import Format, What
+from rebalancer.review.report import journal_report
 from rebalancer.store import current_revision, head_revision, upgrade
 
 
@@ -149,4 +150,30 @@ def db_upgrade(config_path: Path) -> None:
     click.echo(f"journal at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
 
 
-COMMANDS = [history_command, show_command, export_command, db_group]
+@click.command("report")
+@CONFIG_OPTION
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HTML file to write.",
+)
+@click.option("--mode", type=click.Choice(["live", "paper", "dry-run"]), help="Only this mode.")
+def report_command(config_path: Path, output: Path, mode: str | None) -> None:
+    """An HTML report of what really happened (from the journal): equity, largest drift,
+    hedge notional and leverage, cumulative fees: the backtest's plots for live or paper runs."""
+    settings = settings_from(config_path)
+    with user_errors():
+        journal = bootstrap.open_journal(settings, create=False)
+    try:
+        page = journal_report(journal.store, settings.config.portfolio.name, mode=mode)
+    finally:
+        journal.store.close()
+    if page is None:
+        fail("", ["no runs with snapshots in the journal yet; run a cycle first"], 1)
+    output.write_text(page, encoding="utf-8")
+    click.echo(f"report written to {output}", err=True)
+
+
+COMMANDS = [history_command, show_command, export_command, report_command, db_group]

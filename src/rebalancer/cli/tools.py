@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from rebalancer.backtest.command import backtest_command
 from rebalancer.cli.common import console
 
 
@@ -113,4 +114,4 @@ def demo_command(
         raise SystemExit(1)
 
 
-COMMANDS = [emulator_command, demo_command]
+COMMANDS = [emulator_command, demo_command, backtest_command]

@@ -1,0 +1,79 @@
+"""The engine's two views of the sim account: the domain `Snapshot` the planner and triggers read
+(exact, `Decimal`), and the float state the vectorized scan projects over the coming bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from rebalancer.backtest.setup import MIN_NOTIONAL, Costs
+from rebalancer.backtest.universe import Universe
+from rebalancer.domain.market import MarketRules
+from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
+from rebalancer.sim import Account
+
+
+def snapshot_of(account: Account, universe: Universe, costs: Costs, at: datetime) -> Snapshot:
+    """What a live cycle would read from the exchange, taken from the sim account."""
+    spot = {}
+    for asset in universe.assets:
+        price = account.spot.price(asset.spot_symbol)
+        assert price is not None  # set_prices runs before any snapshot  # noqa: S101
+        spot[asset.name] = SpotHolding(
+            asset.name, price, exchange=account.balance(asset.name).total
+        )
+    perps = {}
+    for instrument in universe.instruments:
+        mark = account.mark(instrument.symbol)
+        assert mark is not None  # noqa: S101
+        rules = MarketRules(
+            instrument.symbol,
+            amount_step=instrument.step,
+            min_amount=instrument.step,
+            min_notional=MIN_NOTIONAL,
+            taker_fee=costs.planner_fee,
+        )
+        perps[instrument.symbol] = PerpState(
+            rules, mark, position=account.position(instrument.symbol).size
+        )
+    return Snapshot(
+        taken_at=at,
+        quote=universe.quote,
+        cash=account.balance(universe.quote).total,
+        futures_equity=account.margin_balance(),
+        spot=spot,
+        perps=perps,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FloatState:
+    """Holdings frozen between two actions, as floats for the scan (never used for money)."""
+
+    spot: npt.NDArray[np.float64]  # per asset
+    positions: npt.NDArray[np.float64]  # per instrument
+    maintenance: npt.NDArray[np.float64]  # maintenance margin rate per instrument
+    cost: float  # sum of the positions' cost bases
+    cash: float  # spot quote balance
+
+    @property
+    def hedged(self) -> bool:
+        return bool(np.any(self.positions))
+
+
+def float_state(account: Account, universe: Universe) -> FloatState:
+    positions = [account.position(i.symbol) for i in universe.instruments]
+    rates = []
+    for instrument in universe.instruments:
+        spec = account.perp_spec(instrument.symbol)
+        rates.append(float(spec.maintenance_margin_rate) if spec else 0.0)
+    return FloatState(
+        spot=np.array([float(account.balance(a.name).total) for a in universe.assets]),
+        positions=np.array([float(p.size) for p in positions]),
+        maintenance=np.array(rates),
+        cost=float(sum(p.cost for p in positions)),
+        cash=float(account.balance(universe.quote).total),
+    )

@@ -1,0 +1,103 @@
+"""The `backtest` command as a user runs it: table, JSON, HTML, sweeps, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rebalancer.backtest.command import backtest_command
+from rebalancer.backtest.policy import Policy
+from rebalancer.backtest.setup import RunSpec
+from rebalancer.backtest.sweep import SweepError, expand
+from tests.backtest.helpers import shared_data, strategy
+
+CONFIG = """
+mode = "paper"
+[portfolio]
+name = "seed"
+targets = { BTC = "1/2", ETH = "1/3", cash = "1/6" }
+[hedging]
+min_trade_notional = 10
+[schedule]
+cron = "0 0 1 */3 *"
+drift_abs = 0.05
+drift_rel = 0.25
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "seed.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def _args(config: Path, *extra: str) -> list[str]:
+    folder = shared_data()
+    return [
+        "-c", str(config), "--prices", str(folder / "prices.csv"),
+        "--funding", f"BTC={folder / 'funding_BTCUSDT.csv'}",
+        "--from", "2021-01-01", "--to", "2021-06-30", "--jobs", "1", *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.needs_shared_data
+def test_json_is_stable_strings_and_says_what_it_assumed(config: Path) -> None:
+    result = CliRunner().invoke(backtest_command, _args(config, "--json"))
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["format"] == "futures-rebalancer/backtest@1"
+    assert [r["name"] for r in doc["runs"]] == [p.value for p in Policy]
+    for run in doc["runs"]:
+        assert all(isinstance(v, str) for v in run["metrics"].values())
+    assert any("no funding file for ETH/USDT:USDT" in n for n in doc["notes"])
+
+
+@pytest.mark.needs_shared_data
+def test_a_sweep_is_ranked_and_the_html_report_is_self_contained(
+    config: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    args = _args(config, "--sweep", "band=0.02,0.10", "--sweep", "policy=overlay-band,spot-band")
+    result = CliRunner().invoke(backtest_command, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "spot-band band=0.02" in result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<svg") == 4
+    assert not [tag for tag in ("<script", "<link", "<img", 'href="http', 'src="') if tag in page]
+
+
+@pytest.mark.needs_shared_data
+def test_the_sweep_runs_on_worker_processes(config: Path) -> None:
+    args = _args(config, "--json", "--sweep", "policy=hold,spot-band")
+    args[args.index("--jobs") + 1] = "2"
+    result = CliRunner().invoke(backtest_command, args)
+    assert result.exit_code == 0, result.output
+    runs = json.loads(result.output)["runs"]
+    values = [float(r["metrics"]["final_value"]) for r in runs]
+    assert values == sorted(values, reverse=True)
+
+
+def test_a_gappy_file_is_one_line_naming_the_row(config: Path, tmp_path: Path) -> None:
+    prices = tmp_path / "p.csv"
+    prices.write_text("date,BTC,ETH\n2020-01-01,1,2\n2020-01-03,1,2\n", encoding="utf-8")
+    result = CliRunner().invoke(backtest_command, ["-c", str(config), "--prices", str(prices)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: {prices}: row 3: 2020-01-03 follows 2020-01-01: a gap or uneven spacing "
+        "(expected one row per day)"
+    ]
+
+
+def test_bad_sweeps_are_refused_plainly() -> None:
+    base = RunSpec("", Policy.HOLD, strategy({"BTC": "0.5"}, "0.5"))
+    with pytest.raises(SweepError, match="KEY one of"):
+        expand(base, [], ["bands=0.1"])
+    with pytest.raises(SweepError, match="not both"):
+        expand(base, ["hold"], ["policy=roll"])
+    with pytest.raises(SweepError, match="max-leverage=2"):
+        expand(base, [], ["max-leverage=2"])
+    assert len(expand(base, [], ["band=0.02,0.05,0.10", "policy=overlay-band,roll,spot-band"])) == 9
