@@ -46,9 +46,11 @@ def console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
-def settings_from(path: Path) -> Settings:
+def settings_from(path: Path, *, credentials: bool = True) -> Settings:
+    """The settings, or one line per problem and exit 2. `credentials=False`: journal-only
+    commands, which work without the exchange keys."""
     try:
-        return load_settings(path, os.environ)
+        return load_settings(path, os.environ, credentials=credentials)
     except ConfigError as exc:
         fail(exc.source, exc.problems)
 

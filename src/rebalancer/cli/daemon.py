@@ -203,7 +203,7 @@ def halt_command(config_path: Path, reason: str) -> None:
 
     Survives restarts until `rebalancer resume`.
     """
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     _set_controls(
         settings, lambda c: Controls(True, c.circuit_open, reason, c.consecutive_failures, utcnow())
     )
@@ -214,7 +214,7 @@ def halt_command(config_path: Path, reason: str) -> None:
 @CONFIG_OPTION
 def resume_command(config_path: Path) -> None:
     """Lift the kill switch and close the circuit breaker; trading resumes at the next wake."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     _set_controls(settings, lambda _: Controls())
     click.echo("trading resumed")
 

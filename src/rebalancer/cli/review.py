@@ -54,7 +54,7 @@ def history_command(
 ) -> None:
     """One line per run, newest first: time, trigger, mode, state, largest drift before and
     after, orders, notional traded and fees."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     with user_errors():
         journal = bootstrap.open_journal(settings, create=False)
     try:
@@ -79,7 +79,7 @@ def history_command(
 @JSON_OPTION
 def show_command(run_id: str, config_path: Path, as_json: bool) -> None:
     """One run in full: snapshot, plan with reasons, orders and fills, events, residual drift."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     with user_errors():
         journal = bootstrap.open_journal(settings, create=False)
     try:
@@ -111,7 +111,7 @@ def export_command(
     config_path: Path, what: str, fmt: str, output: Path | None, since: str | None
 ) -> None:
     """Export runs, orders or fills as CSV or JSON, for spreadsheets and tax records."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     with user_errors():
         journal = bootstrap.open_journal(settings, create=False)
     what_ = cast(What, what)
@@ -139,7 +139,7 @@ def db_group() -> None:
 @CONFIG_OPTION
 def db_upgrade(config_path: Path) -> None:
     """Create the journal, or migrate it to this version's schema (SQLite or PostgreSQL)."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     url = settings.config.storage.url
     try:
         before = current_revision(url)
@@ -163,7 +163,7 @@ def db_upgrade(config_path: Path) -> None:
 def report_command(config_path: Path, output: Path, mode: str | None) -> None:
     """An HTML report of what really happened (from the journal): equity, largest drift,
     hedge notional and leverage, cumulative fees: the backtest's plots for live or paper runs."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     with user_errors():
         journal = bootstrap.open_journal(settings, create=False)
     try:

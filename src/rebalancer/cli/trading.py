@@ -146,7 +146,7 @@ def paper_group() -> None:
 @CONFIG_OPTION
 def paper_reset(config_path: Path) -> None:
     """Forget the paper account; the next paper run starts again from `[paper]`."""
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)
     with user_errors():
         journal = bootstrap.open_journal(settings)
         try:

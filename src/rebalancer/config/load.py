@@ -44,8 +44,14 @@ class Settings:
         return self.config.mode
 
 
-def load_settings(path: str | Path, env: Mapping[str, str]) -> Settings:
-    """Read, validate and resolve a config file; raise `ConfigError` listing every problem."""
+def load_settings(
+    path: str | Path, env: Mapping[str, str], *, credentials: bool = True
+) -> Settings:
+    """Read, validate and resolve a config file; raise `ConfigError` listing every problem.
+
+    `credentials=False` is for commands that only read the journal: a live config's missing
+    keys are then not a problem (and `Settings.credentials` may be None).
+    """
     source = str(path)
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -57,22 +63,26 @@ def load_settings(path: str | Path, env: Mapping[str, str]) -> Settings:
         raise ConfigError(source, ["is not UTF-8 text; save it as UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"is not valid TOML: {exc}"]) from None
-    return settings_from_mapping(raw, env, source)
+    return settings_from_mapping(raw, env, source, credentials=credentials)
 
 
-def settings_from_mapping(raw: dict[str, Any], env: Mapping[str, str], source: str) -> Settings:
+def settings_from_mapping(
+    raw: dict[str, Any], env: Mapping[str, str], source: str, *, credentials: bool = True
+) -> Settings:
     try:
         config = AppConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(err) for err in exc.errors()]) from None
-    credentials, problems = _credentials(config, env)
+    keys, problems = _credentials(config, env)
+    if not credentials:
+        problems = []
     try:
         strategy = to_strategy(config)
     except ValueError as exc:
         problems.append(f"hedging: {exc}")
     if problems:
         raise ConfigError(source, problems)
-    return Settings(source, config, strategy, credentials)
+    return Settings(source, config, strategy, keys)
 
 
 def _credentials(config: AppConfig, env: Mapping[str, str]) -> tuple[Credentials | None, list[str]]:
