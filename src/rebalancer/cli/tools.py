@@ -8,6 +8,7 @@ import click
 
 from rebalancer.backtest.command import backtest_command
 from rebalancer.cli.common import console
+from rebalancer.cli.fetch import fetch_history_command
 
 
 @click.command("emulator")
@@ -114,4 +115,4 @@ def demo_command(
         raise SystemExit(1)
 
 
-COMMANDS = [emulator_command, demo_command, backtest_command]
+COMMANDS = [emulator_command, demo_command, backtest_command, fetch_history_command]

@@ -38,6 +38,8 @@ ccxt method -> endpoint (all served):
     fetch_my_trades         GET /api/v3/myTrades, GET /fapi/v1/userTrades
     transfer                POST /sapi/v1/asset/transfer (MAIN_UMFUTURE / UMFUTURE_MAIN)
     sapi_get_account_apirestrictions   GET /sapi/v1/account/apiRestrictions
+    fetch_ohlcv (spot, 1d)  GET /api/v3/klines (a seeded synthetic history)
+    fetch_funding_rate_history   GET /fapi/v1/fundingRate (likewise)
 
 Error classes behind a local URL: ccxt chooses Binance's per-market error tables by URL prefix
 (``https://fapi.binance.com/`` ...), which a loopback URL never matches, so only the shared

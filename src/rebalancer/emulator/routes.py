@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from rebalancer.emulator import account_views, market_data, render, settings
+from rebalancer.emulator import account_views, history, market_data, render, settings
 from rebalancer.emulator.errors import BinanceError, bad_param
 from rebalancer.emulator.exchange import Exchange
 from rebalancer.emulator.orders import Segment
@@ -186,6 +186,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v3/ticker/price"): Route(
         lambda e, p: _one_or_all(market_data.latest_prices(e, p.get("symbol"), spot=True), p), False
     ),
+    ("GET", "/api/v3/klines"): Route(history.klines, signed=False),
     ("GET", "/api/v3/account"): Route(lambda e, p: account_views.spot_account(e), signed=True),
     ("POST", "/api/v3/order"): Route(_spot_order, signed=True),
     ("GET", "/api/v3/order"): Route(_get_order(Segment.SPOT), signed=True),
@@ -200,6 +201,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/fapi/v1/premiumIndex"): Route(
         lambda e, p: _one_or_all(market_data.premium_index(e, p.get("symbol")), p), False
     ),
+    ("GET", "/fapi/v1/fundingRate"): Route(history.funding_rate_history, signed=False),
     ("GET", "/fapi/v1/ticker/24hr"): Route(
         lambda e, p: _one_or_all(market_data.tickers(e, p.get("symbol"), spot=False), p), False
     ),

@@ -18,6 +18,7 @@ _WEIGHTS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/api/v3/exchangeInfo"): (20, 20),
     ("GET", "/api/v3/ticker/24hr"): (2, 80),
     ("GET", "/api/v3/ticker/price"): (2, 4),
+    ("GET", "/api/v3/klines"): (2, 2),  # spot: 2 whatever the limit
     ("GET", "/api/v3/account"): (20, 20),
     ("POST", "/api/v3/order"): (1, 1),
     ("GET", "/api/v3/order"): (4, 4),
@@ -30,6 +31,8 @@ _WEIGHTS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/fapi/v1/premiumIndex"): (1, 10),
     ("GET", "/fapi/v1/ticker/24hr"): (1, 40),
     ("GET", "/fapi/v1/ticker/price"): (1, 2),
+    # Binance: shares a 500 requests / 5 min / IP budget with fundingInfo; counted as 1 here.
+    ("GET", "/fapi/v1/fundingRate"): (1, 1),
     ("GET", "/fapi/v2/account"): (5, 5),
     ("GET", "/fapi/v3/account"): (5, 5),
     ("GET", "/fapi/v2/positionRisk"): (5, 5),
