@@ -29,7 +29,6 @@ from rebalancer.review import (
     show,
 )
 from rebalancer.review.export import Format, What
-from rebalancer.review.report import journal_report
 from rebalancer.store import current_revision, head_revision, upgrade
 
 
@@ -163,6 +162,8 @@ def db_upgrade(config_path: Path) -> None:
 def report_command(config_path: Path, output: Path, mode: str | None) -> None:
     """An HTML report of what really happened (from the journal): equity, largest drift,
     hedge notional and leverage, cumulative fees: the backtest's plots for live or paper runs."""
+    from rebalancer.review.report import journal_report  # noqa: PLC0415 - numpy, matplotlib
+
     settings = settings_from(config_path, credentials=False)
     with user_errors():
         journal = bootstrap.open_journal(settings, create=False)

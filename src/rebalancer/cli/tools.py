@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 
-from rebalancer.backtest.command import backtest_command
 from rebalancer.cli.common import console
-from rebalancer.cli.fetch import fetch_history_command
 
 
 @click.command("emulator")
@@ -115,4 +114,46 @@ def demo_command(
         raise SystemExit(1)
 
 
-COMMANDS = [emulator_command, demo_command, backtest_command, fetch_history_command]
+class _Lazy(click.Command):
+    """A command whose module (numpy, matplotlib) is imported only when it is run or asked
+    for help, so the daemon and the other commands do not carry it in memory."""
+
+    def __init__(self, name: str, module: str, attribute: str, short_help: str) -> None:
+        super().__init__(name, short_help=short_help)
+        self._target = (module, attribute)
+
+    def _real(self) -> click.Command:
+        module, attribute = self._target
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)  # noqa: S101 - a programming error otherwise
+        return command
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return self._real().get_params(ctx)
+
+    def invoke(self, ctx: click.Context) -> object:
+        return self._real().invoke(ctx)
+
+    def get_help(self, ctx: click.Context) -> str:
+        return self._real().get_help(ctx)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return self._real().parse_args(ctx, args)
+
+
+COMMANDS = [
+    emulator_command,
+    demo_command,
+    _Lazy(
+        "backtest",
+        "rebalancer.backtest.command",
+        "backtest_command",
+        "Replay price history through hold, spot rebalancing and the futures overlay.",
+    ),
+    _Lazy(
+        "fetch-history",
+        "rebalancer.cli.fetch",
+        "fetch_history_command",
+        "Download daily closes (and funding rates) for `backtest`, resuming files.",
+    ),
+]

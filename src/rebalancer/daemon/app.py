@@ -61,8 +61,11 @@ async def serve(waker: Waker, config_path: Path, load: Loader, *, grace: float =
     )
     await stop.wait()
     log.info("daemon_stopping")
-    scheduler.shutdown(wait=False)
+    # Pause, not shut down: shutting down the executor cancels a running cycle at once.
+    scheduler.pause()
     await _let_cycle_finish(waker, grace)
+    scheduler.shutdown(wait=False)  # cancels a cycle that outlived the grace period
+    await _released(waker.lock, 1.0)  # let it unwind before the gateway closes under it
     waker.notifier.notify_in_background(
         Notification(
             NotificationKind.DAEMON_STOPPED,
@@ -82,16 +85,20 @@ async def _let_cycle_finish(waker: Waker, grace: float) -> None:
     if not waker.lock.locked():
         return
     log.info("waiting_for_cycle", seconds=grace)
+    if not await _released(waker.lock, grace):
+        log.warning("cycle_abandoned", reason="did not finish within the grace period")
+
+
+async def _released(lock: asyncio.Lock, seconds: float) -> bool:
+    """Whether `lock` is free within `seconds` (taken and given back at once)."""
+    if not lock.locked():
+        return True
     try:
-        async with asyncio.timeout(grace):
-            async with waker.lock:
-                return
+        async with asyncio.timeout(seconds):
+            async with lock:
+                return True
     except TimeoutError:
-        pass
-    for task in asyncio.all_tasks():
-        if task is not asyncio.current_task() and "wake" in repr(task.get_coro()):
-            task.cancel()
-    log.warning("cycle_abandoned", reason="did not finish within the grace period")
+        return False
 
 
 def _reload(waker: Waker, scheduler: AsyncIOScheduler, path: Path, load: Loader) -> None:

@@ -19,6 +19,9 @@ import structlog
 from rebalancer.config import Settings
 from rebalancer.domain.exposure import valuation
 from rebalancer.domain.margin import MarginHealth, margin_health
+from rebalancer.domain.planner import PlanningError, plan
+from rebalancer.domain.snapshot import Snapshot
+from rebalancer.domain.strategy import Strategy
 from rebalancer.domain.triggers import Decision, TriggerPolicy, Wake, decide
 from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.port import ExchangeGateway
@@ -125,8 +128,11 @@ class Waker:
             "drift_checked", kind=kind.value, rebalance=decision.rebalance, reason=decision.reason
         )
         if not decision.rebalance:
+            # The account was read and needs nothing: the daemon is alive (keeps /healthz 200).
+            self.metrics.cycle_finished("skipped", self.clock())
             return WakeOutcome(kind, decision)
         if not controls.trading_allowed:
+            self.metrics.cycle_finished("skipped", self.clock())
             why = controls.describe()
             log.warning("cycle_skipped", reason=why)
             self._notify(
@@ -136,6 +142,12 @@ class Waker:
                 f"{decision.reason}; not trading: {why}",
             )
             return WakeOutcome(kind, decision, skipped=why)
+        if kind is Wake.DRIFT_CHECK and not _placeable(snapshot, strategy):
+            # Beyond the threshold but nothing the exchange would take (rounding, minimums, or
+            # a cap that already binds): say so, and do not journal an empty run every check.
+            log.info("rebalance_not_actionable", reason=decision.reason)
+            self.metrics.cycle_finished("skipped", self.clock())
+            return WakeOutcome(kind, decision, skipped="the plan has no placeable order")
         cycle = await run_cycle(
             settings,
             self.gateway,
@@ -231,3 +243,12 @@ class Waker:
         self.notifier.notify_in_background(
             Notification(kind, self.portfolio, title, text, self.clock(), severity=severity)
         )
+
+
+def _placeable(snapshot: Snapshot, strategy: Strategy) -> bool:
+    """Whether a plan from this snapshot has any order (a planning error is left to the cycle,
+    which journals it)."""
+    try:
+        return bool(plan(snapshot, strategy).orders)
+    except PlanningError:
+        return True

@@ -24,6 +24,7 @@ from rebalancer.sim import Account, FeeSchedule, Fill, PerpSpec, Side, SlippageM
 
 FORMAT = "futures-rebalancer/paper@1"
 FUNDING_EVERY = timedelta(hours=8)
+KEPT_ORDERS = 256  # answers kept for lookups by client id; recovery only needs recent ones
 Clock = Callable[[], datetime]
 
 
@@ -208,6 +209,8 @@ class PaperGateway:
                 error=f"{result.reason.value}: {result.detail}",
             )
         self._orders[order.client_id] = _document_of(report)
+        while len(self._orders) > KEPT_ORDERS:  # dicts keep insertion order: oldest first
+            del self._orders[next(iter(self._orders))]
         return report
 
     async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
