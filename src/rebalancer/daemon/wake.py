@@ -164,7 +164,7 @@ class Waker:
     def _after(self, cycle: CycleResult) -> None:
         self.metrics.cycle_finished(cycle.state.value, self.clock())
         before = self.controls.load(self.portfolio)
-        unresolved = bool(cycle.error and "unknown outcome" in cycle.error)
+        unresolved = bool(cycle.unresolved)
         after = after_cycle(
             before,
             ok=cycle.ok,

@@ -44,6 +44,11 @@ class CycleResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def unresolved(self) -> tuple[str, ...]:
+        """Client ids of orders whose outcome is still unknown (the circuit must open)."""
+        return tuple(r.client_id for r in self.reports if r.state is OrderState.UNKNOWN)
+
+    @property
     def ok(self) -> bool:
         return self.state is RunState.COMPLETED
 

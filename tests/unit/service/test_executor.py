@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from rebalancer.domain.lifecycle import OrderStatus
+from rebalancer.domain.lifecycle import OrderStatus, RunState
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.plan import Plan
 from rebalancer.domain.planner import plan
@@ -21,6 +21,7 @@ from rebalancer.exchange.port import (
     OrderRequest,
     OrderState,
 )
+from rebalancer.service.cycle import CycleResult
 from rebalancer.service.executor import UnsafePlan, check_plan, execute
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.unit.domain.builders import perp, seed_strategy, snapshot
@@ -132,3 +133,14 @@ def test_the_executor_refuses_a_plan_over_the_cap() -> None:
     bad = mixed_plan()
     with pytest.raises(UnsafePlan, match="exceeds the cap"):
         check_plan(replace(bad, gross_after=bad.leverage_budget * 2))
+
+
+def test_a_cycle_with_an_unknown_order_reports_it_unresolved() -> None:
+
+    reports = (
+        OrderReport("rb-r-0", "BTC/USDT:USDT", OrderState.FILLED, "1", D(1), D(1)),
+        OrderReport("rb-r-1", "ETH/USDT:USDT", OrderState.UNKNOWN),
+    )
+    result = CycleResult("r", RunState.FAILED, reports=reports, error="boom")
+    assert result.unresolved == ("rb-r-1",)
+    assert CycleResult("r", RunState.COMPLETED, reports=reports[:1]).unresolved == ()
