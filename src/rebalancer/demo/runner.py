@@ -57,7 +57,8 @@ def demo_settings(base_url: str, journal_url: str, check_every: float) -> Settin
             "id": "binance",
             "urls": {"api": {k: base_url + p for k, p in API_PATHS.items()}},
         },
-        "hedging": {"max_leverage": 1, "min_trade_notional": 20},
+        # 2 % of futures equity stays free: prices move between snapshot and fill (fast here).
+        "hedging": {"max_leverage": 1, "min_trade_notional": 20, "collateral_buffer": "0.02"},
         "schedule": {
             "trigger": "threshold",
             "drift_check_interval": check_every,
