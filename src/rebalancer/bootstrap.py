@@ -18,6 +18,7 @@ from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.notify import NotifierPort, NotifySecretError, build_notifier
+from rebalancer.secrets import Credentials
 from rebalancer.store import (
     SchemaError,
     SqlControls,
@@ -51,6 +52,12 @@ class Journal:
     journal: SqlJournal
     controls: SqlControls
     paper: SqlPaperAccounts
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.store.close()
 
 
 def open_journal(settings: Settings, *, create: bool = True) -> Journal:
@@ -89,14 +96,19 @@ def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) ->
             build_client(settings.config.exchange, None), quote=settings.config.portfolio.quote
         )
         return PaperGateway.open(settings, public, journal.paper)
+    client = build_client(settings.config.exchange, require_credentials(settings, mode))
+    return CcxtGateway(client, quote=settings.config.portfolio.quote)
+
+
+def require_credentials(settings: Settings, mode: Mode) -> Credentials:
+    """The exchange keys a mode that reads the real account needs, or a `SetupError`."""
     if settings.credentials is None:
         ex = settings.config.exchange
         raise SetupError(
             f"{mode.value} mode reads the account: set ${ex.api_key_env} and "
             f"${ex.api_secret_env} (or their _FILE variants)"
         )
-    client = build_client(settings.config.exchange, settings.credentials)
-    return CcxtGateway(client, quote=settings.config.portfolio.quote)
+    return settings.credentials
 
 
 def notifier(settings: Settings) -> NotifierPort:

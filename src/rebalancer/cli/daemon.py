@@ -70,12 +70,8 @@ def run_command(config_path: Path, mode: str | None, yes: bool) -> None:
 
 
 def _serve(settings: Settings, mode: Mode, config_path: Path) -> int:
-    journal = bootstrap.open_journal(settings)
-    try:
-        with bootstrap.writer_lock(settings):
-            return asyncio.run(_daemon(settings, mode, config_path, journal))
-    finally:
-        journal.store.close()
+    with bootstrap.open_journal(settings) as journal, bootstrap.writer_lock(settings):
+        return asyncio.run(_daemon(settings, mode, config_path, journal))
 
 
 async def _daemon(
@@ -122,15 +118,11 @@ def status_command(config_path: Path, mode: str | None) -> None:
     controls, the next scheduled wake-up and the last run. Reads only."""
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
-    with user_errors():
-        journal = bootstrap.open_journal(settings)
-        try:
-            gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
-            snapshot = asyncio.run(_read(settings, gateway))
-            controls = journal.controls.load(settings.config.portfolio.name)
-            last = history(journal.store, portfolio=settings.config.portfolio.name, limit=1)
-        finally:
-            journal.store.close()
+    with user_errors(), bootstrap.open_journal(settings) as journal:
+        gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
+        snapshot = asyncio.run(_read(settings, gateway))
+        controls = journal.controls.load(settings.config.portfolio.name)
+        last = history(journal.store, portfolio=settings.config.portfolio.name, limit=1)
     strategy = settings.strategy
     value = valuation(strategy, snapshot)
     health = margin_health(snapshot, settings.config.safety.maintenance_margin_rate)
@@ -220,13 +212,9 @@ def resume_command(config_path: Path) -> None:
 
 
 def _set_controls(settings: Settings, change: object) -> None:
-    with user_errors():
-        journal = bootstrap.open_journal(settings)
-    try:
+    with user_errors(), bootstrap.open_journal(settings) as journal:
         name = settings.config.portfolio.name
         journal.controls.save(name, change(journal.controls.load(name)))  # type: ignore[operator]
-    finally:
-        journal.store.close()
 
 
 COMMANDS = [run_command, status_command, halt_command, resume_command]

@@ -54,9 +54,7 @@ def history_command(
     """One line per run, newest first: time, trigger, mode, state, largest drift before and
     after, orders, notional traded and fees."""
     settings = settings_from(config_path, credentials=False)
-    with user_errors():
-        journal = bootstrap.open_journal(settings, create=False)
-    try:
+    with user_errors(), bootstrap.open_journal(settings, create=False) as journal:
         rows = history(
             journal.store,
             portfolio=settings.config.portfolio.name,
@@ -64,8 +62,6 @@ def history_command(
             limit=limit,
             mode=mode,
         )
-    finally:
-        journal.store.close()
     if as_json:
         click.echo(json.dumps(history_to_dict(rows), indent=2))
     else:
@@ -79,12 +75,8 @@ def history_command(
 def show_command(run_id: str, config_path: Path, as_json: bool) -> None:
     """One run in full: snapshot, plan with reasons, orders and fills, events, residual drift."""
     settings = settings_from(config_path, credentials=False)
-    with user_errors():
-        journal = bootstrap.open_journal(settings, create=False)
-    try:
+    with user_errors(), bootstrap.open_journal(settings, create=False) as journal:
         detail = show(journal.store, run_id)
-    finally:
-        journal.store.close()
     if detail is None:
         fail("", [f"no run {run_id!r} in {settings.config.storage.url}; see `rebalancer history`"])
     if as_json:
@@ -111,11 +103,9 @@ def export_command(
 ) -> None:
     """Export runs, orders or fills as CSV or JSON, for spreadsheets and tax records."""
     settings = settings_from(config_path, credentials=False)
-    with user_errors():
-        journal = bootstrap.open_journal(settings, create=False)
     what_ = cast(What, what)
     fmt_ = cast(Format, fmt)
-    try:
+    with user_errors(), bootstrap.open_journal(settings, create=False) as journal:
         portfolio = settings.config.portfolio.name
         if output is None:
             export(journal.store, what_, fmt_, sys.stdout, portfolio=portfolio, since=_since(since))
@@ -125,8 +115,6 @@ def export_command(
                     journal.store, what_, fmt_, out, portfolio=portfolio, since=_since(since)
                 )
             click.echo(f"{count} {what} written to {output}", err=True)
-    finally:
-        journal.store.close()
 
 
 @click.group("db")
@@ -165,12 +153,8 @@ def report_command(config_path: Path, output: Path, mode: str | None) -> None:
     from rebalancer.review.report import journal_report  # noqa: PLC0415 - numpy, matplotlib
 
     settings = settings_from(config_path, credentials=False)
-    with user_errors():
-        journal = bootstrap.open_journal(settings, create=False)
-    try:
+    with user_errors(), bootstrap.open_journal(settings, create=False) as journal:
         page = journal_report(journal.store, settings.config.portfolio.name, mode=mode)
-    finally:
-        journal.store.close()
     if page is None:
         fail("", ["no runs with snapshots in the journal yet; run a cycle first"], 1)
     output.write_text(page, encoding="utf-8")

@@ -147,29 +147,23 @@ def paper_group() -> None:
 def paper_reset(config_path: Path) -> None:
     """Forget the paper account; the next paper run starts again from `[paper]`."""
     settings = settings_from(config_path, credentials=False)
-    with user_errors():
-        journal = bootstrap.open_journal(settings)
-        try:
-            with bootstrap.writer_lock(settings):
-                existed = journal.paper.reset(settings.config.portfolio.name)
-        finally:
-            journal.store.close()
+    with (
+        user_errors(),
+        bootstrap.open_journal(settings) as journal,
+        bootstrap.writer_lock(settings),
+    ):
+        existed = journal.paper.reset(settings.config.portfolio.name)
     click.echo("paper account reset" if existed else "no paper account to reset")
 
 
 def describe_account(settings: Settings, mode: Mode) -> str:
     if mode is Mode.PAPER:
         return f"paper account over {settings.config.exchange.id} prices"
-    if settings.credentials is None:
-        ex = settings.config.exchange
-        fail(
-            settings.source,
-            [
-                f"{mode.value} mode reads the account: set ${ex.api_key_env} "
-                f"and ${ex.api_secret_env} (or their _FILE variants)"
-            ],
-        )
-    return f"{settings.config.exchange.id} ({settings.credentials.fingerprint()})"
+    try:
+        credentials = bootstrap.require_credentials(settings, mode)
+    except bootstrap.SetupError as exc:
+        fail(settings.source, [str(exc)])
+    return f"{settings.config.exchange.id} ({credentials.fingerprint()})"
 
 
 async def check_key(settings: Settings, gateway: ExchangeGateway) -> None:
@@ -210,13 +204,9 @@ def _with_journal(
     action: Callable[[ExchangeGateway, bootstrap.Journal], Awaitable[T]],
 ) -> T:
     """Open the journal, take the writer lock, build the gateway, run `action`, clean up."""
-    journal = bootstrap.open_journal(settings)
-    try:
-        with bootstrap.writer_lock(settings):
-            gateway = bootstrap.exchange_gateway(settings, mode, journal)
-            return asyncio.run(_closing(gateway, action(gateway, journal)))
-    finally:
-        journal.store.close()
+    with bootstrap.open_journal(settings) as journal, bootstrap.writer_lock(settings):
+        gateway = bootstrap.exchange_gateway(settings, mode, journal)
+        return asyncio.run(_closing(gateway, action(gateway, journal)))
 
 
 def _with_gateway(

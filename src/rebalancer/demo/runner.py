@@ -85,8 +85,7 @@ async def run_demo(
     result = DemoResult(journal_url=f"sqlite:///{folder / 'demo.db'}")
     with Emulator(seed_example_state(slippage_bps="2")) as emu:
         settings = demo_settings(emu.base_url, result.journal_url, check_every)
-        journal = bootstrap.open_journal(settings)
-        try:
+        with bootstrap.open_journal(settings) as journal:
             gateway = bootstrap.exchange_gateway(settings, settings.mode, journal)
             waker = _Recording(
                 settings,
@@ -123,8 +122,6 @@ async def run_demo(
                 f"Journal: {result.journal_url}  (review it with `rebalancer history` "
                 "and `rebalancer show RUN_ID` using this storage.url)"
             )
-        finally:
-            journal.store.close()
     return result
 
 

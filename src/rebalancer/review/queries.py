@@ -9,6 +9,7 @@ whole: snapshots, plan lines, orders with their fills, events, and the residual 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -128,12 +129,29 @@ def show(store: Store, run_id: str) -> RunDetail | None:
         )
 
 
+def snapshots(store: Store, run_ids: Sequence[str]) -> dict[tuple[str, str], Snapshot]:
+    """The journaled snapshots of many runs, keyed by (run id, phase), in few queries."""
+    found: dict[tuple[str, str], Snapshot] = {}
+    with store.read() as session:
+        for start in range(0, len(run_ids), _CHUNK):
+            chunk = run_ids[start : start + _CHUNK]
+            rows = session.scalars(select(SnapshotRow).where(SnapshotRow.run_id.in_(chunk)))
+            for row in rows:
+                found[row.run_id, row.phase] = _parsed(row)
+    return found
+
+
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
+
+
+def _parsed(row: SnapshotRow) -> Snapshot:
+    # Decimals are strings in the document, so the JSON text round trip loses nothing.
+    return parse_snapshot(json.dumps(row.document), f"run {row.run_id} {row.phase}")
+
+
 def _snapshot(session: Session, run_id: str, phase: str) -> Snapshot | None:
     row = session.get(SnapshotRow, (run_id, phase))
-    # Decimals are strings in the document, so the JSON text round trip loses nothing.
-    return (
-        None if row is None else parse_snapshot(json.dumps(row.document), f"run {run_id} {phase}")
-    )
+    return None if row is None else _parsed(row)
 
 
 def _plan_line(row: PlanLineRow) -> PlanLine:
@@ -196,4 +214,4 @@ def _order(row: OrderRow, fills: tuple[FillView, ...]) -> OrderView:
     )
 
 
-__all__ = ["history", "show"]
+__all__ = ["history", "show", "snapshots"]

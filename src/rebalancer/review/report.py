@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from rebalancer.backtest.report_html import render_report
 from rebalancer.backtest.summary import ReportSeries
-from rebalancer.review.queries import history, show
+from rebalancer.review.queries import history, snapshots
 from rebalancer.store import Store
 
 MAX_RUNS = 5_000
@@ -20,12 +20,12 @@ MAX_RUNS = 5_000
 def journal_report(store: Store, portfolio: str, *, mode: str | None = None) -> str | None:
     """The HTML page for a portfolio's runs (oldest to newest), or None when there are none."""
     rows = list(reversed(history(store, portfolio=portfolio, limit=MAX_RUNS, mode=mode)))
+    journaled = snapshots(store, [row.run_id for row in rows])
     times, value, drift, hedge, leverage, costs = [], [], [], [], [], []
     fees = Decimal(0)
     for row in rows:
-        detail = show(store, row.run_id)
-        snap = detail.after or detail.before if detail else None
-        if detail is None or snap is None:
+        snap = journaled.get((row.run_id, "after")) or journaled.get((row.run_id, "before"))
+        if snap is None:
             continue
         fees += row.fees or Decimal(0)
         largest = row.largest_drift_after or row.largest_drift_before or Decimal(0)
