@@ -36,6 +36,7 @@ from rebalancer.emulator.config import exchange_section
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.secrets import Credentials
+from rebalancer.service.controls import MemoryControls, TradingGate
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 
@@ -130,17 +131,20 @@ def run(n: int, k: int, latency: float, naive: bool) -> dict[str, Any]:
         return row
 
 
+OPEN = TradingGate(MemoryControls(), "bench")
+
+
 async def measured_cycle(settings: Any, emu: Emulator, n: int, k: int) -> tuple[float, bool]:
     credentials = Credentials(SecretStr(DEFAULT_API_KEY), SecretStr(DEFAULT_API_SECRET))
     gateway = CcxtGateway(build_client(settings.config.exchange, credentials), quote="USDT")
     clock = lambda: datetime.now(UTC)  # noqa: E731
     try:  # the first cycle does the one-time setup and hedges everything
-        first = await run_cycle(settings, gateway, MemoryJournal(), clock, mode="live")
+        first = await run_cycle(settings, gateway, MemoryJournal(), clock, gate=OPEN, mode="live")
         assert first.ok, first.error
         move(emu, n, k)
         emu.clear_requests()
         start = time.perf_counter()
-        result = await run_cycle(settings, gateway, MemoryJournal(), clock, mode="live")
+        result = await run_cycle(settings, gateway, MemoryJournal(), clock, gate=OPEN, mode="live")
         return time.perf_counter() - start, result.ok
     finally:
         await gateway.close()

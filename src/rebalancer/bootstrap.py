@@ -19,6 +19,8 @@ from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.notify import NotifierPort, NotifySecretError, build_notifier
 from rebalancer.secrets import Credentials
+from rebalancer.service.controls import TradingGate
+from rebalancer.service.gated_gateway import GatedGateway
 from rebalancer.store import (
     SchemaError,
     SqlControls,
@@ -86,18 +88,28 @@ def writer_lock(settings: Settings) -> Iterator[None]:
 
 def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) -> ExchangeGateway:
     """The gateway for a mode: the real account (live, dry-run) or a simulated one (paper,
-    which keeps its account in the journal)."""
+    which keeps its account in the journal).
+
+    With a journal, every write goes through the kill switch (`GatedGateway`); without one
+    (a read-only `snapshot`) the gateway is never asked to write.
+    """
+    quote = settings.config.portfolio.quote
     if mode is Mode.PAPER:
         if journal is None:
             raise SetupError("paper mode keeps its account in the journal database")
         from rebalancer.exchange.paper import PaperGateway  # noqa: PLC0415 - paper mode only
 
-        public = CcxtGateway(
-            build_client(settings.config.exchange, None), quote=settings.config.portfolio.quote
-        )
-        return PaperGateway.open(settings, public, journal.paper)
+        public = CcxtGateway(build_client(settings.config.exchange, None), quote=quote)
+        paper = PaperGateway.open(settings, public, journal.paper)
+        return GatedGateway(paper, trading_gate(settings, journal))
     client = build_client(settings.config.exchange, require_credentials(settings, mode))
-    return CcxtGateway(client, quote=settings.config.portfolio.quote)
+    gateway = CcxtGateway(client, quote=quote)
+    return gateway if journal is None else GatedGateway(gateway, trading_gate(settings, journal))
+
+
+def trading_gate(settings: Settings, journal: Journal) -> TradingGate:
+    """The portfolio's kill switch and circuit breaker, read from the journal at each check."""
+    return TradingGate(journal.controls, settings.config.portfolio.name)
 
 
 def require_credentials(settings: Settings, mode: Mode) -> Credentials:

@@ -292,12 +292,13 @@ def test_the_circuit_breaker_opens_survives_a_restart_and_resume_closes_it(
         with running_daemon(config) as daemon:
             daemon.wait_for_event("cycle_skipped", at_least=3, timeout=10)
             assert batch_posts(emu) == posts
-            assert len(journal.runs()) == 2
+            # The refusal is journaled once for this stop, not once per check.
+            assert [r.state for r in journal.runs()] == ["failed", "failed", "skipped"]
 
             resumed = cli("resume", "-c", str(config))
             assert resumed.returncode == 0, resumed.stderr
             wait_until(
-                lambda: len(journal.runs()) == 3 and journal.runs()[-1].state == "completed",
+                lambda: len(journal.runs()) == 4 and journal.runs()[-1].state == "completed",
                 timeout=10,
                 what="a completed cycle after resume",
             )
@@ -308,6 +309,30 @@ def test_the_circuit_breaker_opens_survives_a_restart_and_resume_closes_it(
             "consecutive_failures": 0,
         }
         assert abs(position(emu, "BTCUSDT") - Decimal("-0.02")) <= STEP
+
+
+def test_a_daemon_started_on_a_halted_portfolio_places_nothing_until_resumed(
+    tmp_path: Path,
+) -> None:
+    with Emulator(seed_state()) as emu:  # unhedged: 8.33 points of drift, past the threshold
+        config = write_daemon_config(tmp_path, emu)
+        journal = JournalReader(tmp_path / "journal.db")
+        assert cli("halt", "-c", str(config), "--reason", "maintenance").returncode == 0
+        with running_daemon(config) as daemon:
+            assert daemon.count("trading_stopped") == 1
+            daemon.wait_for_event("cycle_skipped", at_least=3, timeout=10)
+            assert [r.method for r in emu.requests() if r.method != "GET"] == []
+            [refused] = journal.runs()
+            assert refused.state == "skipped"
+            assert "trading is halted" in (refused.error or "")
+
+            assert cli("resume", "-c", str(config)).returncode == 0
+            wait_until(
+                lambda: journal.runs()[-1].state == "completed",
+                timeout=10,
+                what="a completed cycle after resume",
+            )
+        assert len(emulator_orders(emu)) == 2
 
 
 # -- f. one writer per portfolio --------------------------------------------------------------

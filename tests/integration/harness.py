@@ -18,8 +18,10 @@ from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.retry import RetryPolicy
 from rebalancer.secrets import Credentials
+from rebalancer.service.controls import MemoryControls, TradingGate
 
 ENV = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
+OPEN = TradingGate(MemoryControls(), "seed-60-40")  # a portfolio nobody has halted
 NO_WAIT = RetryPolicy(max_attempts=4, base_backoff=0, max_backoff=0, jitter=0)
 
 

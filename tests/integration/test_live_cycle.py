@@ -17,6 +17,7 @@ from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import (
     ENV,
+    OPEN,
     gateway_for,
     order_count,
     position,
@@ -38,7 +39,7 @@ def cycle(tmp: Path, emulator: Emulator, journal: MemoryJournal | None = None) -
     async def go() -> CycleResult:
         try:
             return await run_cycle(
-                settings, gateway, journal or MemoryJournal(), utcnow, mode="live"
+                settings, gateway, journal or MemoryJournal(), utcnow, gate=OPEN, mode="live"
             )
         finally:
             await gateway.close()

@@ -13,7 +13,14 @@ from rebalancer.config import Mode, load_settings
 from rebalancer.emulator import Emulator
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
-from tests.integration.harness import gateway_for, seed_state, settings_for, utcnow, write_config
+from tests.integration.harness import (
+    OPEN,
+    gateway_for,
+    seed_state,
+    settings_for,
+    utcnow,
+    write_config,
+)
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 PAPER = """
@@ -40,7 +47,14 @@ def _paper_cycle(config: Path) -> CycleResult:
 
         async def go() -> CycleResult:
             try:
-                return await run_cycle(settings, gateway, journal.journal, utcnow, mode="paper")
+                return await run_cycle(
+                    settings,
+                    gateway,
+                    journal.journal,
+                    utcnow,
+                    gate=bootstrap.trading_gate(settings, journal),
+                    mode="paper",
+                )
             finally:
                 await gateway.close()
 
@@ -55,7 +69,9 @@ def _live_cycle(tmp: Path, emu: Emulator) -> CycleResult:
 
     async def go() -> CycleResult:
         try:
-            return await run_cycle(settings, gateway, MemoryJournal(), utcnow, mode="live")
+            return await run_cycle(
+                settings, gateway, MemoryJournal(), utcnow, gate=OPEN, mode="live"
+            )
         finally:
             await gateway.close()
 

@@ -1,7 +1,8 @@
 """The `rebalancer` command. Each group of subcommands lives in its own module.
 
 User mistakes (bad config, bad files, bad arguments) print one line per problem and exit 2;
-a run that fails exits 1 and says why; a second writer on the same portfolio exits 3.
+a run that fails exits 1 and says why; a second writer on the same portfolio exits 3; an
+order path on a halted portfolio (or with its circuit open) sends nothing and exits 4.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def main(log_level: str, log_format: Literal["console", "json"]) -> None:
     that each asset's net exposure (spot + hedge) matches its target weight.
 
     Exit codes: 0 done, 1 the run failed (reason printed), 2 a usage or config error,
-    3 another process is already the writer for this portfolio.
+    3 another process is already the writer for this portfolio, 4 trading is halted or the
+    circuit breaker is open (nothing was sent; `rebalancer resume` lifts it).
     """
     logs.configure(log_level, log_format)
 

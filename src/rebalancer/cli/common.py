@@ -19,6 +19,7 @@ from rebalancer.exchange.errors import ExchangeFailure
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_STOPPED = 4  # trading is halted or the circuit is open: nothing was sent
 
 CONFIG_OPTION = click.option(
     "-c",

@@ -15,6 +15,7 @@ from rebalancer import bootstrap
 from rebalancer.cli.common import (
     CONFIG_OPTION,
     EXIT_FAILED,
+    EXIT_STOPPED,
     console,
     fail,
     settings_from,
@@ -101,10 +102,19 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
         if run_mode is Mode.LIVE:
             await check_key(settings, gateway)
         await _reconcile_first(settings, gateway, journal)
-        return await run_cycle(settings, gateway, journal.journal, utcnow, mode=run_mode.value)
+        return await run_cycle(
+            settings,
+            gateway,
+            journal.journal,
+            utcnow,
+            gate=bootstrap.trading_gate(settings, journal),
+            mode=run_mode.value,
+        )
 
     with user_errors():
         result = _with_journal(settings, run_mode, cycle)
+    if result.refused:
+        fail("", [f"{result.error} (run {result.run_id}; nothing was sent)"], EXIT_STOPPED)
     if result.plan is not None:
         print_plan(result.plan, out)
     out.print(render_cycle(result))

@@ -44,6 +44,9 @@ async def serve(waker: Waker, config_path: Path, load: Loader, *, grace: float =
             portfolio, Controls(circuit_open=True, reason=reason, since=waker.clock())
         )
         log.error("circuit_opened", reason=reason)
+    stopped = waker.controls.load(portfolio)
+    if not stopped.trading_allowed:  # it watches and alerts, and places nothing until resumed
+        log.warning("trading_stopped", reason=stopped.refusal())
     schedule_jobs(scheduler, waker, waker.settings)
     scheduler.start()
     log.info(

@@ -26,7 +26,13 @@ from rebalancer.domain.triggers import Decision, TriggerPolicy, Wake, decide
 from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.notify import Notification, NotificationKind, NotifierPort, Severity
-from rebalancer.service.controls import ControlStore, after_cycle
+from rebalancer.service.controls import (
+    Controls,
+    ControlStore,
+    TradingGate,
+    TradingStopped,
+    after_cycle,
+)
 from rebalancer.service.cycle import CycleResult, instruments_of, run_cycle
 from rebalancer.service.journal import Journal
 
@@ -89,10 +95,15 @@ class Waker:
         self.metrics: Metrics = metrics or NoMetrics()
         self.lock = asyncio.Lock()
         self._margin_alerted = False
+        self._refused: tuple[bool, bool, datetime | None] | None = None  # the stop last journaled
 
     @property
     def portfolio(self) -> str:
         return self.settings.config.portfolio.name
+
+    @property
+    def gate(self) -> TradingGate:
+        return TradingGate(self.controls, self.portfolio)
 
     async def wake(self, kind: Wake) -> WakeOutcome:
         if self.lock.locked():
@@ -132,16 +143,7 @@ class Waker:
             self.metrics.cycle_finished("skipped", self.clock())
             return WakeOutcome(kind, decision)
         if not controls.trading_allowed:
-            self.metrics.cycle_finished("skipped", self.clock())
-            why = controls.describe()
-            log.warning("cycle_skipped", reason=why)
-            self._notify(
-                NotificationKind.CYCLE_SKIPPED,
-                Severity.WARNING,
-                "Rebalance skipped",
-                f"{decision.reason}; not trading: {why}",
-            )
-            return WakeOutcome(kind, decision, skipped=why)
+            return await self._refuse(kind, decision, controls, snapshot)
         if kind is Wake.DRIFT_CHECK and not _placeable(snapshot, strategy):
             # Beyond the threshold but nothing the exchange would take (rounding, minimums, or
             # a cap that already binds): say so, and do not journal an empty run every check.
@@ -157,12 +159,47 @@ class Waker:
             trigger=kind.value,
             reason=decision.reason,
             snapshot=snapshot,
+            gate=self.gate,
         )
         self._after(cycle)
         return WakeOutcome(kind, decision, cycle)
 
+    async def _refuse(
+        self, kind: Wake, decision: Decision, controls: Controls, snapshot: Snapshot
+    ) -> WakeOutcome:
+        """Trading is stopped: place nothing; journal and notify once per stop, not per check."""
+        self.metrics.cycle_finished("skipped", self.clock())
+        why = controls.refusal()
+        log.warning("cycle_skipped", reason=why)
+        episode = (controls.halted, controls.circuit_open, controls.since)
+        if episode == self._refused:
+            return WakeOutcome(kind, decision, skipped=why)
+        self._refused = episode
+        self._notify(
+            NotificationKind.CYCLE_SKIPPED,
+            Severity.WARNING,
+            "Rebalance skipped",
+            f"{decision.reason}; not trading: {why}",
+        )
+        if self.mode == "dry-run":
+            return WakeOutcome(kind, decision, skipped=why)
+        cycle = await run_cycle(  # reads nothing more: it journals the refusal as a skipped run
+            self.settings,
+            self.gateway,
+            self.journal,
+            self.clock,
+            mode=self.mode,
+            trigger=kind.value,
+            reason=decision.reason,
+            snapshot=snapshot,
+            gate=self.gate,
+        )
+        return WakeOutcome(kind, decision, cycle, skipped=why)
+
     def _after(self, cycle: CycleResult) -> None:
         self.metrics.cycle_finished(cycle.state.value, self.clock())
+        if cycle.refused:  # stopped while this wake-up decided: not a failure of the cycle
+            return
         before = self.controls.load(self.portfolio)
         unresolved = bool(cycle.unresolved)
         after = after_cycle(
@@ -225,7 +262,11 @@ class Waker:
         if not safety.top_up_from_spot or self.mode != "live":
             return
         try:
+            self.gate.check()
             moved = await self.gateway.top_up_futures(safety.top_up_max)
+        except TradingStopped as exc:
+            log.warning("top_up_refused", reason=str(exc))
+            return
         except ExchangeFailure as exc:
             log.error("top_up_failed", error=str(exc))
             return

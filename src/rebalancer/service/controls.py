@@ -26,10 +26,34 @@ class Controls:
 
     def describe(self) -> str:
         if self.halted:
-            return f"halted since {self.since:%Y-%m-%d %H:%M} UTC: {self.reason}"
+            return f"halted since {_when(self.since)}: {self.reason}"
         if self.circuit_open:
-            return f"circuit open since {self.since:%Y-%m-%d %H:%M} UTC: {self.reason}"
+            return f"circuit open since {_when(self.since)}: {self.reason}"
         return "trading allowed"
+
+    def refusal(self) -> str:
+        """The one line every order path prints when it refuses to trade."""
+        if self.halted:
+            return (
+                f"trading is halted since {_when(self.since)} ({self.reason}); "
+                "`rebalancer resume` lifts it"
+            )
+        return (
+            f"the circuit breaker is open since {_when(self.since)} ({self.reason}); "
+            "`rebalancer resume` closes it once the cause is resolved"
+        )
+
+
+def _when(at: datetime | None) -> str:
+    return "an unknown time" if at is None else f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+class TradingStopped(Exception):  # noqa: N818 - named for the state it reports
+    """Trading is halted or the circuit is open: nothing was sent."""
+
+    def __init__(self, controls: Controls) -> None:
+        super().__init__(controls.refusal())
+        self.controls = controls
 
 
 def after_cycle(
@@ -51,6 +75,27 @@ class ControlStore(Protocol):
     def load(self, portfolio: str) -> Controls: ...
 
     def save(self, portfolio: str, controls: Controls) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TradingGate:
+    """The kill switch and the circuit breaker as every order path sees them.
+
+    Read from the store at each check (never cached), so a `rebalancer halt` from another
+    process stops the next order phase of a running cycle.
+    """
+
+    store: ControlStore
+    portfolio: str
+
+    def controls(self) -> Controls:
+        return self.store.load(self.portfolio)
+
+    def check(self) -> None:
+        """Raise `TradingStopped` unless trading is allowed now."""
+        controls = self.controls()
+        if not controls.trading_allowed:
+            raise TradingStopped(controls)
 
 
 class MemoryControls:

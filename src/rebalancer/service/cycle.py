@@ -4,6 +4,11 @@ Modes: `live` and `paper` place orders (paper on a simulated account); `dry-run`
 real account, plans and journals, and calls no order, leverage or margin endpoint. Any failure
 ends the run FAILED with its reason; nothing is retried blindly (the next cycle plans from the
 exchange's truth).
+
+The trading gate (kill switch and circuit breaker) is checked before anything is read, again
+before the first write (leverage, margin mode) and before each order phase: a trading run on a
+stopped portfolio is journaled as SKIPPED with the refusal and sends nothing; a dry-run still
+reads and plans, and says the portfolio is stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderState
+from rebalancer.service.controls import TradingGate, TradingStopped
 from rebalancer.service.executor import Execution, UnsafePlan, execute
 from rebalancer.service.ids import new_run_id
 from rebalancer.service.journal import Event, Journal, RunStart
@@ -42,6 +48,7 @@ class CycleResult:
     reports: tuple[OrderReport, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    refused: bool = False  # trading is halted or the circuit is open: nothing was sent
 
     @property
     def unresolved(self) -> tuple[str, ...]:
@@ -62,11 +69,15 @@ def instruments_of(strategy: Strategy) -> list[str]:
 
 @dataclass
 class _Run:
-    """The context of one run: where it is recorded and how far it got."""
+    """The context of one run: what it trades through, where it is recorded, how far it got."""
 
     run_id: str
+    settings: Settings
+    gateway: ExchangeGateway
     journal: Journal
     clock: Clock
+    gate: TradingGate
+    mode: str
     state: RunState = RunState.STARTED
 
     def advance(self, state: RunState, error: str | None = None) -> None:
@@ -75,6 +86,15 @@ class _Run:
 
     def event(self, kind: str, message: str) -> None:
         self.journal.record_event(Event(self.run_id, self.clock(), kind, message))
+
+    def refuse(self, stopped: TradingStopped, partial: CycleResult | None = None) -> CycleResult:
+        """Close the run SKIPPED because trading is stopped (nothing was sent)."""
+        why = str(stopped)
+        self.event("trading_refused", why)
+        self.advance(RunState.SKIPPED, why)
+        log.info("trading_refused", reason=why)
+        base = partial or CycleResult(self.run_id, RunState.SKIPPED)
+        return replace(base, state=RunState.SKIPPED, error=why, refused=True)
 
     def fail(self, error: str, partial: CycleResult | None = None) -> CycleResult:
         """Close the run FAILED (if still open); `partial` carries what it got as far as."""
@@ -91,6 +111,7 @@ async def run_cycle(
     journal: Journal,
     clock: Clock,
     *,
+    gate: TradingGate,
     mode: str,
     trigger: str = "manual",
     reason: str = "requested by the user",
@@ -98,13 +119,20 @@ async def run_cycle(
 ) -> CycleResult:
     """Run one cycle; `snapshot`, when given, is a fresh read to plan from (no second read)."""
     portfolio = settings.config.portfolio
-    run = _Run(new_run_id(clock()), journal, clock)
+    run = _Run(new_run_id(clock()), settings, gateway, journal, clock, gate, mode)
     structlog.contextvars.bind_contextvars(run_id=run.run_id)
     journal.start_run(RunStart(run.run_id, portfolio.name, mode, trigger, reason, clock()))
     log.info("run_started", mode=mode, trigger=trigger, reason=reason)
     before: Snapshot | None = None
     planned: Plan | None = None
     try:
+        controls = gate.controls()
+        notes: tuple[str, ...] = ()
+        if not controls.trading_allowed:
+            if mode != "dry-run":
+                return run.refuse(TradingStopped(controls))
+            notes = (f"the portfolio is stopped: {controls.refusal()}",)
+            run.event("trading_stopped", controls.refusal())
         strategy = settings.strategy
         before = snapshot or await gateway.snapshot(
             sorted(strategy.weights), instruments_of(strategy), portfolio.off_exchange
@@ -115,20 +143,9 @@ async def run_cycle(
         journal.record_plan(run.run_id, planned)
         run.advance(RunState.PLANNED)
         log.info("plan_made", orders=len(planned.orders), cap=planned.cap.value)
-        safety = settings.config.safety
-        refused = limit_violations(
-            planned, max_order=safety.max_order_notional, max_cycle=safety.max_cycle_notional
-        )
-        if refused:
-            why = "plan refused by safety limits: " + "; ".join(refused)
-            run.event("plan_refused", why)
-            return run.fail(why, CycleResult(run.run_id, RunState.FAILED, planned, before))
-        if mode == "dry-run" or not planned.orders:
-            note = "dry-run: nothing placed" if mode == "dry-run" else "nothing to trade"
-            run.event("run_completed", note)
-            run.advance(RunState.COMPLETED)
-            return CycleResult(run.run_id, RunState.COMPLETED, planned, before, notes=(note,))
-        return await _trade(run, settings, gateway, planned, before)
+        return await _act(run, planned, before, notes)
+    except TradingStopped as stopped:  # a halt between the leverage settings and the orders
+        return run.fail(str(stopped), CycleResult(run.run_id, RunState.FAILED, planned, before))
     except (ExchangeFailure, PlanningError, UnsafePlan) as exc:
         partial = CycleResult(run.run_id, RunState.FAILED, planned, before)
         return run.fail(f"{type(exc).__name__}: {exc}", partial)
@@ -136,21 +153,44 @@ async def run_cycle(
         structlog.contextvars.unbind_contextvars("run_id")
 
 
-async def _trade(
-    run: _Run, settings: Settings, gateway: ExchangeGateway, planned: Plan, before: Snapshot
-) -> CycleResult:
+async def _act(run: _Run, planned: Plan, before: Snapshot, notes: tuple[str, ...]) -> CycleResult:
+    """What a planned run does: refuse it (limits, a halt), end it (nothing to send), or trade."""
+    safety = run.settings.config.safety
+    refused = limit_violations(
+        planned, max_order=safety.max_order_notional, max_cycle=safety.max_cycle_notional
+    )
+    if refused:
+        why = "plan refused by safety limits: " + "; ".join(refused)
+        run.event("plan_refused", why)
+        return run.fail(why, CycleResult(run.run_id, RunState.FAILED, planned, before))
+    if run.mode == "dry-run" or not planned.orders:
+        note = "dry-run: nothing placed" if run.mode == "dry-run" else "nothing to trade"
+        run.event("run_completed", note)
+        run.advance(RunState.COMPLETED)
+        return CycleResult(run.run_id, RunState.COMPLETED, planned, before, notes=(note, *notes))
+    try:
+        run.gate.check()  # halted while this cycle read and planned
+    except TradingStopped as stopped:
+        return run.refuse(stopped, CycleResult(run.run_id, RunState.SKIPPED, planned, before))
+    return await _trade(run, planned, before)
+
+
+async def _trade(run: _Run, planned: Plan, before: Snapshot) -> CycleResult:
     run.advance(RunState.EXECUTING)
+    gateway = run.gateway
     traded = sorted({o.instrument for o in planned.orders})
-    for change in await gateway.prepare(traded, settings.config.hedging.margin_mode):
+    for change in await gateway.prepare(traded, run.settings.config.hedging.margin_mode):
         run.event("instrument_prepared", change)
-    execution = await execute(planned, run.run_id, gateway, run.journal, run.clock)
+    execution = await execute(planned, run.run_id, gateway, run.journal, run.clock, gate=run.gate)
     after = await gateway.refresh_positions(before)
     run.journal.record_snapshot(run.run_id, after, phase="after")
-    residual = plan(after, settings.strategy)
+    residual = plan(after, run.settings.strategy)
     done = CycleResult(
         run.run_id, RunState.COMPLETED, planned, before, after, residual, execution.reports
     )
     failure = _execution_error(execution)
+    if failure is None and execution.stopped is not None:
+        failure = f"increases not sent: {execution.stopped}"
     if failure is not None:
         return run.fail(failure, done)
     run.advance(RunState.COMPLETED)

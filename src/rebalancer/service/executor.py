@@ -3,7 +3,8 @@
 Each phase's intents are committed before its requests leave, and each answer is committed as
 it arrives. Increases are sent only once every reduction has a known outcome and the positions
 the reductions actually left, plus the increases, still fit under the cap; otherwise they are
-withheld and the plan's next cycle starts from the truth.
+withheld and the plan's next cycle starts from the truth. The trading gate is checked before
+each phase's intents are written: a halt between the phases withholds the increases.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from decimal import Decimal
 from rebalancer.domain.lifecycle import OrderStatus
 from rebalancer.domain.plan import OrderIntent, Plan
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderRequest, OrderState
+from rebalancer.service.controls import TradingGate, TradingStopped
 from rebalancer.service.crashpoints import crash_point, crash_soon
 from rebalancer.service.ids import client_order_id
 from rebalancer.service.journal import Event, Journal, OrderIntentRecord, OrderUpdate
@@ -44,6 +46,7 @@ class Execution:
     reports: tuple[OrderReport, ...]
     withheld: tuple[str, ...]  # client ids of increases not sent, with the reason in events
     unresolved: tuple[str, ...]  # client ids whose outcome is still unknown
+    stopped: str | None = None  # trading was stopped before the increases: why
 
     @property
     def complete(self) -> bool:
@@ -68,15 +71,29 @@ def check_plan(plan: Plan) -> None:
 
 
 async def execute(
-    plan: Plan, run_id: str, gateway: ExchangeGateway, journal: Journal, clock: Clock
+    plan: Plan,
+    run_id: str,
+    gateway: ExchangeGateway,
+    journal: Journal,
+    clock: Clock,
+    *,
+    gate: TradingGate,
 ) -> Execution:
+    """Send the plan's orders; raises `TradingStopped` (nothing sent) if stopped at the start."""
     check_plan(plan)
     reductions = [o for o in plan.orders if o.reduce_only]
     increases = [o for o in plan.orders if not o.reduce_only]
+    gate.check()
     first = await _phase(reductions, run_id, gateway, journal, clock)
     unresolved = [r.client_id for r in first if r.state is OrderState.UNKNOWN]
     withheld: list[str] = []
+    stopped: str | None = None
     reason = _withhold_reason(plan, reductions, first, increases, unresolved)
+    if reason is None and increases:
+        try:
+            gate.check()
+        except TradingStopped as exc:
+            reason = stopped = str(exc)
     if reason and increases:
         withheld = [client_order_id(run_id, o.leg) for o in increases]
         journal.record_event(
@@ -86,7 +103,7 @@ async def execute(
     else:
         second = await _phase(increases, run_id, gateway, journal, clock)
     unresolved += [r.client_id for r in second if r.state is OrderState.UNKNOWN]
-    return Execution(tuple(first + second), tuple(withheld), tuple(unresolved))
+    return Execution(tuple(first + second), tuple(withheld), tuple(unresolved), stopped)
 
 
 async def _phase(

@@ -21,10 +21,13 @@ from rebalancer.exchange.port import (
     OrderRequest,
     OrderState,
 )
+from rebalancer.service.controls import MemoryControls, TradingGate
 from rebalancer.service.cycle import CycleResult
 from rebalancer.service.executor import UnsafePlan, check_plan, execute
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.unit.domain.builders import perp, seed_strategy, snapshot
+
+OPEN = TradingGate(MemoryControls(), "p")
 
 D = Decimal
 
@@ -94,7 +97,7 @@ def mixed_plan() -> Plan:
 def test_intents_are_committed_before_each_phase_is_sent_reductions_first() -> None:
     journal = MemoryJournal()
     gateway = FakeGateway(journal)
-    result = asyncio.run(execute(mixed_plan(), "r1", gateway, journal, clock))
+    result = asyncio.run(execute(mixed_plan(), "r1", gateway, journal, clock, gate=OPEN))
 
     assert gateway.sent == [["rb-r1-0"], ["rb-r1-1"]]  # ETH reduction, then BTC increase
     assert gateway.committed_before_send == [True, True]
@@ -105,7 +108,7 @@ def test_intents_are_committed_before_each_phase_is_sent_reductions_first() -> N
 def test_increases_are_withheld_while_a_reduction_is_unknown() -> None:
     journal = MemoryJournal()
     gateway = FakeGateway(journal, answer={"ETH/USDT:USDT": OrderState.UNKNOWN})
-    result = asyncio.run(execute(mixed_plan(), "r1", gateway, journal, clock))
+    result = asyncio.run(execute(mixed_plan(), "r1", gateway, journal, clock, gate=OPEN))
 
     assert gateway.sent == [["rb-r1-0"]]
     assert result.unresolved == ("rb-r1-0",)
@@ -122,7 +125,7 @@ def test_increases_are_withheld_when_reductions_fill_short_and_the_cap_would_bre
     tight = plan(snap, seed_strategy())
     journal = MemoryJournal()
     gateway = FakeGateway(journal, fill_ratio=D(0))  # the reduction "fills" nothing
-    result = asyncio.run(execute(tight, "r1", gateway, journal, clock))
+    result = asyncio.run(execute(tight, "r1", gateway, journal, clock, gate=OPEN))
 
     assert len(gateway.sent) == 1
     assert result.withheld
