@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from rebalancer.config import Mode, Settings
+from rebalancer.config.model import PAPER_ACCOUNT_MISSING
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import ExchangeGateway
@@ -97,6 +98,8 @@ def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) ->
     if mode is Mode.PAPER:
         if journal is None:
             raise SetupError("paper mode keeps its account in the journal database")
+        if not settings.config.paper.funded:
+            raise SetupError(PAPER_ACCOUNT_MISSING)
         from rebalancer.exchange.paper import PaperGateway  # noqa: PLC0415 - paper mode only
 
         public = CcxtGateway(build_client(settings.config.exchange, None), quote=quote)

@@ -103,3 +103,17 @@ def _read_section_then_stop(proc: subprocess.Popen[str]) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_paper_mode_over_a_config_without_a_paper_account_is_a_one_line_usage_error(
+    tmp_path: Path,
+) -> None:
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu)  # live, no [paper]
+        for command in (["once"], ["status"], ["snapshot"], ["run"]):
+            done = _run(*command, "-c", str(config), "--mode", "paper")
+            assert done.returncode == 2, (command, done.stdout, done.stderr)
+            assert done.stderr.count("\n") == 1, (command, done.stderr)
+            assert "add a [paper] section" in done.stderr
+            assert "Traceback" not in done.stderr
+        assert [r for r in emu.requests() if r.method != "GET"] == []

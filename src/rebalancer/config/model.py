@@ -325,6 +325,13 @@ class SafetyConfig(_Model):
         return self
 
 
+PAPER_ACCOUNT_MISSING = (
+    'paper: mode "paper" simulates an account, and this config gives it nothing to hold; add '
+    "a [paper] section with its holdings, e.g. spot = { BTC = 0.14, ETH = 1.2 } and "
+    "futures_wallet = 2000 (see config/paper.toml)"
+)
+
+
 class PaperConfig(_Model):
     """The simulated account paper mode starts from (then kept in the journal database)."""
 
@@ -349,6 +356,11 @@ class PaperConfig(_Model):
             if value < 0:
                 raise ValueError(f"{name} is negative ({value}); use 0 or more")
         return self
+
+    @property
+    def funded(self) -> bool:
+        """Whether there is an account to simulate (anything held in spot or the wallet)."""
+        return self.futures_wallet > 0 or any(v > 0 for v in self.spot.values())
 
 
 LOOPBACK = "127.0.0.1"
@@ -417,6 +429,8 @@ class AppConfig(_Model):
             raise ValueError(
                 f"hedging: {both[0]} is in both instruments and proxies; keep one of them"
             )
+        if self.mode is Mode.PAPER and not self.paper.funded:
+            raise ValueError(PAPER_ACCOUNT_MISSING)
         if self.hedging.rebalance_to == "band" and (
             self.schedule.drift_abs is None and self.schedule.drift_rel is None
         ):

@@ -12,6 +12,7 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 
 from rebalancer.config.load import Settings
+from rebalancer.config.model import Mode
 
 
 def render_summary(settings: Settings) -> RenderableType:
@@ -75,6 +76,12 @@ def render_summary(settings: Settings) -> RenderableType:
         )
     if cfg.health.enabled:
         tail.append(f"health: http://{cfg.health.host}:{cfg.health.port}/healthz and /metrics\n")
+    if cfg.mode is Mode.PAPER or cfg.paper.funded:
+        held = ", ".join(f"{v} {k}" for k, v in cfg.paper.spot.items() if v) or "nothing"
+        tail.append(
+            f"paper account (until it is first saved): spot {held}; futures wallet "
+            f"{cfg.paper.futures_wallet} {cfg.portfolio.quote}; taker fee {cfg.paper.taker_fee}\n"
+        )
     url = make_url(cfg.storage.url)
     tail.append(f"storage: {url.render_as_string(hide_password=True)}\n")
     return Group(head, table, tail)

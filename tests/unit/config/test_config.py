@@ -16,6 +16,8 @@ mode = "paper"
 [portfolio]
 name = "t"
 targets = { BTC = "1/2", ETH = "1/3", cash = "1/6" }
+[paper]
+futures_wallet = 2000
 """
 
 
@@ -184,3 +186,24 @@ def test_not_toml_and_missing_files_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(tmp_path / "nope.toml", {})
     assert info.value.problems == ["file not found; pass an existing file with -c"]
+
+
+@pytest.mark.parametrize(
+    "paper",
+    ["", "[paper]\nspot = { BTC = 0 }\nfutures_wallet = 0\n"],
+    ids=["no-paper-section", "empty-paper-account"],
+)
+def test_paper_mode_without_an_account_names_the_paper_section(tmp_path: Path, paper: str) -> None:
+    text = GOOD.replace("[paper]\nfutures_wallet = 2000\n", paper)
+    [problem] = _problems(tmp_path, text)
+    assert problem.startswith("paper: ")
+    assert "add a [paper] section" in problem
+    assert "config/paper.toml" in problem
+
+
+def test_live_mode_needs_no_paper_account(tmp_path: Path) -> None:
+    text = GOOD.replace('mode = "paper"', 'mode = "live"').replace(
+        "[paper]\nfutures_wallet = 2000\n", ""
+    )
+    env = {"REBALANCER_API_KEY": "k", "REBALANCER_API_SECRET": "s"}
+    assert _load(tmp_path, text, env)
