@@ -42,3 +42,36 @@ def test_the_demo_rebalances_and_ends_with_a_summary_and_history(tmp_path: Path)
     assert "Runs, newest first" in out
     assert (tmp_path / "demo.db").exists()
     assert "Traceback" not in done.stderr
+
+
+def _demo(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
+    return subprocess.run(
+        [EXE, "demo", "--speed", "0.01", "--journal-dir", str(folder), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=folder.parent,
+    )
+
+
+def test_the_same_seed_gives_the_same_rebalances_and_the_hint_shows_the_journal(
+    tmp_path: Path,
+) -> None:
+    runs = [_demo(tmp_path / name, "--seed", "11", "--rebalances", "2") for name in ("a", "b")]
+    for done in runs:
+        assert done.returncode == 0, done.stdout + done.stderr
+    lines = [[ln for ln in d.stdout.splitlines() if ln.startswith("rebalanced day")] for d in runs]
+    assert len(lines[0]) == 2
+    assert lines[0] == lines[1]
+
+    hint = next(ln for ln in runs[0].stdout.splitlines() if "rebalancer history -c" in ln)
+    command = hint.split()
+    assert command[:3] == ["rebalancer", "history", "-c"]
+    shown = subprocess.run(
+        [EXE, *command[1:]], capture_output=True, text=True, timeout=60, check=False, cwd="/"
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("completed") == 2

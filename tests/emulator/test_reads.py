@@ -18,7 +18,10 @@ def test_load_markets_fetches_only_spot_and_linear_exchange_info(emulator: Emula
     exchange = make_client(emulator)
     markets = exchange.load_markets()
     exchange.session.close()
-    assert set(markets) == {"BTC/USDT", "ETH/USDT", "BTC/USDT:USDT", "ETH/USDT:USDT"}
+    bases = ("BTC", "ETH", "SOL", "UNI", "AAVE")
+    assert set(markets) == {f"{b}/USDT" for b in bases} | {
+        f"{b}/USDT:USDT" for b in (*bases, "DEFI")
+    }
     assert [(r.method, r.path) for r in emulator.requests()] == [
         ("GET", "/api/v3/exchangeInfo"),
         ("GET", "/fapi/v1/exchangeInfo"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rebalancer.cli.common import console
+from rebalancer.cli.common import console, fail
 
 
 @click.command("emulator")
@@ -22,7 +22,9 @@ from rebalancer.cli.common import console
     "--state",
     "state_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON file with the initial balances, positions, prices and markets.",
+    help="JSON file with the initial balances, positions, prices and markets "
+    "(docs/emulator.md); default: the guide's 60/40 account with BTC, ETH, SOL, UNI, AAVE "
+    "and a DEFI index perp listed.",
 )
 def emulator_command(port: int, state_path: Path | None) -> None:
     """Run the local Binance emulator on 127.0.0.1 until Ctrl-C.
@@ -31,12 +33,22 @@ def emulator_command(port: int, state_path: Path | None) -> None:
     Everything stays on this machine; no real exchange is contacted.
     """
     from rebalancer.emulator.__main__ import serve, usage_text  # noqa: PLC0415 - this command only
+    from rebalancer.emulator.state import StateFileError  # noqa: PLC0415
 
-    serve(port, state_path, lambda url: click.echo(usage_text(url)))
+    try:
+        serve(port, state_path, lambda url: click.echo(usage_text(url)))
+    except StateFileError as exc:
+        fail("--state", [str(exc)])
 
 
 @click.command("demo")
-@click.option("--seed", type=int, default=7, show_default=True, help="Random-walk seed.")
+@click.option(
+    "--seed",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Random-walk seed: the same seed gives the same run.",
+)
 @click.option(
     "--prices",
     "prices_path",
@@ -81,10 +93,11 @@ def demo_command(
     """Watch the bot work: no account, no credentials, no internet.
 
     Starts the local exchange emulator with the guide's 60/40 portfolio ($7,000 BTC, $3,000
-    ETH, $2,000 USDT collateral), moves prices day by day, and runs the daemon in live mode
-    against it: drift checks every second rebalance when a weight is 3
-    points (or 10 %) off target. Each rebalance is shown as it happens; a summary and the
-    journal's history follow.
+    ETH, $2,000 USDT collateral), moves prices one market day per tick, and runs the daemon's
+    drift check once per day in live mode against it: it rebalances when a weight is 3 points
+    (or 10 %) off target. Each rebalance is shown as it happens; a summary, the journal's
+    history and the commands that review it follow. The same --seed gives the same rebalances
+    on the same days; --rebalances and --days say when to stop, --speed how fast days pass.
     """
     import asyncio  # noqa: PLC0415 - this command only
 
@@ -106,7 +119,6 @@ def demo_command(
             rebalances=rebalances,
             days=days,
             tick=speed,
-            check_every=1.0,
             journal_dir=journal_dir,
         )
     )

@@ -14,8 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from rebalancer.config.model import AppConfig, Mode
+from rebalancer.config.model import AppConfig, Mode, StorageConfig
 from rebalancer.config.strategy import to_strategy
 from rebalancer.domain.strategy import Strategy
 from rebalancer.secrets import Credentials, MissingSecretError, read_credentials
@@ -63,7 +65,30 @@ def load_settings(
         raise ConfigError(source, ["is not UTF-8 text; save it as UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"is not valid TOML: {exc}"]) from None
+    _anchor_journal(raw, Path(path).resolve().parent)
     return settings_from_mapping(raw, env, source, credentials=credentials)
+
+
+def _anchor_journal(raw: dict[str, Any], folder: Path) -> None:
+    """A relative SQLite path (the default `rebalancer.db` included) names a file beside the
+    config, not in whatever folder the command happens to run from: `history -c work/my.toml`
+    finds the journal `run -c work/my.toml` wrote."""
+    storage = raw.setdefault("storage", {})
+    if not isinstance(storage, dict):
+        return  # validation names the problem
+    text = storage.get("url", StorageConfig.model_fields["url"].default)
+    if not isinstance(text, str):
+        return
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        return
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:") or Path(database).is_absolute():
+        return
+    storage["url"] = url.set(database=str(folder / database)).render_as_string(hide_password=False)
 
 
 def settings_from_mapping(

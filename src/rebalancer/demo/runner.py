@@ -1,8 +1,11 @@
-"""Running the demo: emulator + daemon (scheduler, wake-ups, cycles, journal) at high speed.
+"""Running the demo: emulator + the daemon's wake-ups, cycles and journal, at high speed.
 
-Each tick is one market day: the emulator's prices move, and the daemon's drift checks (every
-`check_every` real seconds) decide whether to rebalance, exactly as in production. Rebalances
-are shown as they happen; the demo ends after `rebalances` of them or `days` days.
+Each tick is one market day: the emulator's prices move, then the daemon's drift check runs
+once (the same `Waker.wake` the scheduler's drift-check job calls in production) and decides
+whether to rebalance. Driving the check by market day rather than by wall clock makes a run
+reproducible: the same `--seed` gives the same rebalances on the same days on any machine.
+Rebalances are shown as they happen; the demo ends after `rebalances` of them or `days` days,
+and leaves a config beside its journal so `rebalancer history -c …` can review it afterwards.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from rich.table import Table
 
 from rebalancer import bootstrap
 from rebalancer.config import Settings
-from rebalancer.config.load import settings_from_mapping
-from rebalancer.daemon.scheduler import build_scheduler, schedule_jobs
+from rebalancer.config.load import load_settings
 from rebalancer.daemon.wake import Waker
+from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
 from rebalancer.emulator.config import API_PATHS
 from rebalancer.emulator.state import seed_example_state
@@ -44,31 +47,46 @@ class DemoResult:
         return sum(1 for c in self.cycles if c.ok and c.reports)
 
 
-def demo_settings(base_url: str, journal_url: str, check_every: float) -> Settings:
-    raw = {
-        "mode": "live",
-        "confirm_live": True,
-        "portfolio": {
-            "name": "demo-60-40",
-            "quote": "USDT",
-            "targets": {"BTC": "1/2", "ETH": "1/3", "cash": "1/6"},
-        },
-        "exchange": {
-            "id": "binance",
-            "urls": {"api": {k: base_url + p for k, p in API_PATHS.items()}},
-        },
-        # 2 % of futures equity stays free: prices move between snapshot and fill (fast here).
-        "hedging": {"max_leverage": 1, "min_trade_notional": 20, "collateral_buffer": "0.02"},
-        "schedule": {
-            "trigger": "threshold",
-            "drift_check_interval": check_every,
-            "drift_abs": "0.03",
-            "drift_rel": "0.10",
-        },
-        "storage": {"url": journal_url},
-    }
+DEMO_CONFIG = """\
+# The demo's portfolio, written by `rebalancer demo` beside its journal so that the journal
+# can be reviewed afterwards: `rebalancer history -c THIS_FILE`, `rebalancer show -c THIS_FILE
+# RUN_ID`. The exchange it points at (a local emulator) stopped with the demo.
+mode = "live"
+confirm_live = true
+
+[portfolio]
+name = "demo-60-40"
+quote = "USDT"
+targets = {{ BTC = "1/2", ETH = "1/3", cash = "1/6" }}
+
+[hedging]
+max_leverage = 1
+min_trade_notional = 20
+collateral_buffer = 0.02   # prices move between snapshot and fill (fast here)
+
+[schedule]
+trigger = "threshold"
+drift_abs = 0.03
+drift_rel = 0.10
+
+[storage]
+url = "sqlite:///demo.db"
+
+[exchange]
+id = "binance"
+{urls}
+"""
+
+
+def demo_settings(base_url: str, folder: Path) -> Settings:
+    """The demo's settings, from the config file it writes into `folder`."""
+    urls = "\n".join(
+        ["[exchange.urls.api]", *(f'{k} = "{base_url}{p}"' for k, p in API_PATHS.items())]
+    )
+    path = folder / "demo.toml"
+    path.write_text(DEMO_CONFIG.format(urls=urls), encoding="utf-8")
     env = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
-    return settings_from_mapping(raw, env, "demo")
+    return load_settings(path, env)
 
 
 async def run_demo(
@@ -78,13 +96,12 @@ async def run_demo(
     rebalances: int,
     days: int,
     tick: float,
-    check_every: float,
     journal_dir: Path | None,
 ) -> DemoResult:
-    folder = journal_dir or Path(tempfile.mkdtemp(prefix="rebalancer-demo-"))
+    folder = (journal_dir or Path(tempfile.mkdtemp(prefix="rebalancer-demo-"))).resolve()
     result = DemoResult(journal_url=f"sqlite:///{folder / 'demo.db'}")
     with Emulator(seed_example_state(slippage_bps="2")) as emu:
-        settings = demo_settings(emu.base_url, result.journal_url, check_every)
+        settings = demo_settings(emu.base_url, folder)
         with bootstrap.open_journal(settings) as journal:
             gateway = bootstrap.exchange_gateway(settings, settings.mode, journal)
             waker = _Recording(
@@ -98,13 +115,11 @@ async def run_demo(
                 result=result,
                 console=console,
             )
-            scheduler = build_scheduler()
-            schedule_jobs(scheduler, waker, settings)
-            scheduler.start()
             try:
                 await _drive(
                     emu,
                     path,
+                    waker,
                     result=result,
                     console=console,
                     rebalances=rebalances,
@@ -112,15 +127,15 @@ async def run_demo(
                     tick=tick,
                 )
             finally:
-                scheduler.shutdown(wait=False)
-                async with waker.lock:  # let a running cycle finish
-                    pass
                 await gateway.close()
             console.print(_summary(result))
             console.print(history_table(history(journal.store, limit=20)))
+            config = folder / "demo.toml"
             console.print(
-                f"Journal: {result.journal_url}  (review it with `rebalancer history` "
-                "and `rebalancer show RUN_ID` using this storage.url)"
+                f"Journal: {folder / 'demo.db'}. Review it with\n"
+                f"  rebalancer history -c {config}\n"
+                f"  rebalancer show -c {config} RUN_ID",
+                soft_wrap=True,
             )
     return result
 
@@ -128,6 +143,7 @@ async def run_demo(
 async def _drive(
     emu: Emulator,
     path: Iterator[dict[str, Decimal]],
+    waker: Waker,
     *,
     result: DemoResult,
     console: Console,
@@ -153,6 +169,7 @@ async def _drive(
             result.days = day
             shown = "  ".join(f"{a} {money(p)}" for a, p in prices.items())
             progress.update(task, completed=day, prices=shown, n=result.rebalances)
+            await waker.wake(Wake.DRIFT_CHECK)
             await asyncio.sleep(tick)
         progress.update(task, n=result.rebalances)
 

@@ -6,7 +6,6 @@ Prints the base URL on start and stops cleanly on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -19,18 +18,14 @@ from rebalancer.emulator.server import Emulator
 from rebalancer.emulator.state import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
-    EmulatorState,
     default_state,
+    state_from_file,
 )
 
 
 def serve(port: int, state_path: Path | None, announce: Callable[[str], None]) -> None:
     """Run until SIGTERM/SIGINT; `announce` receives the base URL once listening."""
-    state = (
-        EmulatorState.from_json(json.loads(state_path.read_text(encoding="utf-8")))
-        if state_path
-        else default_state()
-    )
+    state = state_from_file(state_path) if state_path else default_state()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

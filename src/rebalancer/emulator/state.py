@@ -22,9 +22,11 @@ Example document::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from rebalancer.sim import Account, FeeSchedule, PerpSpec, SlippageModel, SpotSpec
@@ -117,27 +119,70 @@ class EmulatorState:
         )
 
 
+class StateFileError(ValueError):
+    """A `--state` file that cannot be used, said in one line."""
+
+
+def state_from_file(path: Path) -> EmulatorState:
+    """The state in a `--state` JSON file, or `StateFileError` naming what is wrong."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StateFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateFileError(f"{path}: is not JSON ({exc}); see docs/emulator.md") from None
+    if not isinstance(doc, dict):
+        raise StateFileError(f"{path}: must hold a JSON object; see docs/emulator.md")
+    try:
+        return EmulatorState.from_json(doc)
+    except KeyError as exc:
+        raise StateFileError(
+            f"{path}: a market lacks the key {exc}; each market needs symbol, base and "
+            "step_size (see docs/emulator.md)"
+        ) from None
+    except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        raise StateFileError(
+            f"{path}: a value is malformed ({exc}); see docs/emulator.md"
+        ) from None
+
+
+# Every asset the shipped example configs name (config/*.toml), so each of them can be pointed
+# at `rebalancer emulator` as it is: (base, price, spot step, perp step, perp min notional).
+_DEFAULT_MARKETS = (
+    ("BTC", "70000", "0.00001", "0.001", "100"),
+    ("ETH", "3000", "0.0001", "0.001", "20"),
+    ("SOL", "150", "0.001", "1", "5"),
+    ("UNI", "10", "0.01", "1", "5"),
+    ("AAVE", "200", "0.001", "0.1", "5"),
+)
+
+
 def default_state() -> EmulatorState:
-    """BTC and ETH spot + perps with the seed's worked example 1: $7k BTC, $3k ETH, $2k USDT."""
+    """The seed's worked example 1 at BTC 70,000 and ETH 3,000 ($7k BTC, $3k ETH in spot, $500
+    of spot USDT, $2k in the futures wallet), with SOL, UNI, AAVE and a DEFI index perp listed
+    too so every example config finds its markets."""
+    spot_markets: list[dict[str, str]] = []
+    perp_markets: list[dict[str, str]] = []
+    prices: dict[str, str] = {}
+    for base, price, spot_step, perp_step, min_notional in _DEFAULT_MARKETS:
+        symbol = f"{base}USDT"
+        spot_markets.append(
+            {"symbol": symbol, "base": base, "step_size": spot_step, "min_notional": "5"}
+        )
+        perp_markets.append(
+            {"symbol": symbol, "base": base, "step_size": perp_step, "min_notional": min_notional}
+        )
+        prices[symbol] = price
+    perp_markets.append(
+        {"symbol": "DEFIUSDT", "base": "DEFI", "step_size": "0.001", "min_notional": "5"}
+    )
     return EmulatorState.from_json(
         {
-            "spot_markets": [
-                {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.00001", "min_notional": "5"},
-                {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.0001", "min_notional": "5"},
-            ],
-            "perp_markets": [
-                {
-                    "symbol": "BTCUSDT",
-                    "base": "BTC",
-                    "step_size": "0.001",
-                    "min_notional": "100",
-                    "tick_size": "0.10",
-                },
-                {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.001", "min_notional": "20"},
-            ],
-            "spot_prices": {"BTCUSDT": "70000", "ETHUSDT": "3000"},
-            "mark_prices": {"BTCUSDT": "70000", "ETHUSDT": "3000"},
-            "funding_rates": {"BTCUSDT": "0.0001", "ETHUSDT": "0.0001"},
+            "spot_markets": spot_markets,
+            "perp_markets": perp_markets,
+            "spot_prices": prices,
+            "mark_prices": {**prices, "DEFIUSDT": "1000"},
+            "funding_rates": dict.fromkeys([*prices, "DEFIUSDT"], "0.0001"),
             "spot_balances": {"BTC": "0.1", "ETH": "1", "USDT": "500"},
             "futures_wallet": "2000",
         }

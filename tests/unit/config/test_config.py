@@ -207,3 +207,31 @@ def test_live_mode_needs_no_paper_account(tmp_path: Path) -> None:
     )
     env = {"REBALANCER_API_KEY": "k", "REBALANCER_API_SECRET": "s"}
     assert _load(tmp_path, text, env)
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ("", "sqlite:///{folder}/rebalancer.db"),  # the default is beside the config too
+        ('[storage]\nurl = "sqlite:///journal.db"\n', "sqlite:///{folder}/journal.db"),
+        ('[storage]\nurl = "sqlite:///data/j.db"\n', "sqlite:///{folder}/data/j.db"),
+        ('[storage]\nurl = "sqlite:////abs/j.db"\n', "sqlite:////abs/j.db"),
+        ('[storage]\nurl = "sqlite:///:memory:"\n', "sqlite:///:memory:"),
+        (
+            '[storage]\nurl = "postgresql+psycopg://u@h/db"\n',
+            "postgresql+psycopg://u@h/db",
+        ),
+    ],
+    ids=["default", "relative", "relative-subfolder", "absolute", "memory", "postgresql"],
+)
+def test_a_relative_sqlite_journal_lives_beside_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str, expected: str
+) -> None:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "my.toml").write_text(GOOD + storage, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(Path("..") / "work" / "my.toml", {})
+    assert settings.config.storage.url == expected.format(folder=folder)

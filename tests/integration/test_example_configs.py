@@ -1,0 +1,42 @@
+"""Every shipped example config works against `rebalancer emulator`'s default state."""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from rebalancer.config.load import settings_from_mapping
+from rebalancer.emulator import Emulator
+from rebalancer.emulator.config import exchange_section
+from rebalancer.service.cycle import instruments_of
+from tests.integration.harness import ENV, gateway_for
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(p.name for p in (REPO / "config").glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_the_default_emulator_lists_every_market_an_example_config_names(name: str) -> None:
+    raw = tomllib.loads((REPO / "config" / name).read_text(encoding="utf-8"))
+    with Emulator() as emu:  # the default state, as `rebalancer emulator` starts it
+        raw["exchange"] = tomllib.loads(exchange_section(emu.base_url))["exchange"]
+        settings = settings_from_mapping(raw, ENV, name)
+        gateway = gateway_for(settings)
+        strategy = settings.strategy
+
+        async def read() -> object:
+            try:
+                return await gateway.snapshot(
+                    sorted(strategy.weights),
+                    instruments_of(strategy),
+                    settings.config.portfolio.off_exchange,
+                )
+            finally:
+                await gateway.close()
+
+        snap = asyncio.run(read())
+    assert set(strategy.weights) <= set(snap.spot)  # type: ignore[attr-defined]
+    assert set(instruments_of(strategy)) <= set(snap.perps)  # type: ignore[attr-defined]
