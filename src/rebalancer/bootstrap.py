@@ -98,8 +98,7 @@ def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) ->
     if mode is Mode.PAPER:
         if journal is None:
             raise SetupError("paper mode keeps its account in the journal database")
-        if not settings.config.paper.funded:
-            raise SetupError(PAPER_ACCOUNT_MISSING)
+        require_paper_account(settings)
         from rebalancer.exchange.paper import PaperGateway  # noqa: PLC0415 - paper mode only
 
         public = CcxtGateway(build_client(settings.config.exchange, None), quote=quote)
@@ -108,6 +107,12 @@ def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) ->
     client = build_client(settings.config.exchange, require_credentials(settings, mode))
     gateway = CcxtGateway(client, quote=quote)
     return gateway if journal is None else GatedGateway(gateway, trading_gate(settings, journal))
+
+
+def require_paper_account(settings: Settings) -> None:
+    """Paper mode needs an account to simulate: `[paper]` with something in it."""
+    if not settings.config.paper.funded:
+        raise SetupError(PAPER_ACCOUNT_MISSING)
 
 
 def trading_gate(settings: Settings, journal: Journal) -> TradingGate:

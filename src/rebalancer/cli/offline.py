@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from rebalancer import bootstrap
 from rebalancer.cli.common import CONFIG_OPTION, console, fail, settings_from
+from rebalancer.config import Mode
 from rebalancer.config.summary import render_summary
 from rebalancer.domain.planner import PlanningError, plan
 from rebalancer.render.plan_json import plan_to_dict
@@ -23,7 +25,13 @@ def check_config(config_path: Path) -> None:
     Every problem is printed on one line naming the field and the fix; the exit code is 2
     when there is any.
     """
-    console().print(render_summary(settings_from(config_path)))
+    settings = settings_from(config_path)
+    if settings.mode is Mode.PAPER:
+        try:
+            bootstrap.require_paper_account(settings)
+        except bootstrap.SetupError as exc:
+            fail(settings.source, [str(exc)])
+    console().print(render_summary(settings))
 
 
 @click.command("plan")

@@ -168,6 +168,10 @@ def paper_reset(config_path: Path) -> None:
 
 def describe_account(settings: Settings, mode: Mode) -> str:
     if mode is Mode.PAPER:
+        try:
+            bootstrap.require_paper_account(settings)
+        except bootstrap.SetupError as exc:
+            fail(settings.source, [str(exc)])
         return f"paper account over {settings.config.exchange.id} prices"
     try:
         credentials = bootstrap.require_credentials(settings, mode)

@@ -429,8 +429,6 @@ class AppConfig(_Model):
             raise ValueError(
                 f"hedging: {both[0]} is in both instruments and proxies; keep one of them"
             )
-        if self.mode is Mode.PAPER and not self.paper.funded:
-            raise ValueError(PAPER_ACCOUNT_MISSING)
         if self.hedging.rebalance_to == "band" and (
             self.schedule.drift_abs is None and self.schedule.drift_rel is None
         ):

@@ -6,7 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from rebalancer.cli import main
 from rebalancer.config import ConfigError, Mode, load_settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -193,20 +195,22 @@ def test_not_toml_and_missing_files_are_one_line(tmp_path: Path) -> None:
     ["", "[paper]\nspot = { BTC = 0 }\nfutures_wallet = 0\n"],
     ids=["no-paper-section", "empty-paper-account"],
 )
-def test_paper_mode_without_an_account_names_the_paper_section(tmp_path: Path, paper: str) -> None:
-    text = GOOD.replace("[paper]\nfutures_wallet = 2000\n", paper)
-    [problem] = _problems(tmp_path, text)
-    assert problem.startswith("paper: ")
-    assert "add a [paper] section" in problem
-    assert "config/paper.toml" in problem
+def test_check_config_of_paper_mode_without_an_account_names_the_paper_section(
+    tmp_path: Path, paper: str
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD.replace("[paper]\nfutures_wallet = 2000\n", paper), encoding="utf-8")
+    done = CliRunner().invoke(main, ["check-config", "-c", str(path)])
+    assert done.exit_code == 2
+    [line] = done.output.splitlines()
+    assert line.startswith(f"error: {path}: paper: ")
+    assert "add a [paper] section" in line
+    assert "config/paper.toml" in line
 
 
-def test_live_mode_needs_no_paper_account(tmp_path: Path) -> None:
-    text = GOOD.replace('mode = "paper"', 'mode = "live"').replace(
-        "[paper]\nfutures_wallet = 2000\n", ""
-    )
-    env = {"REBALANCER_API_KEY": "k", "REBALANCER_API_SECRET": "s"}
-    assert _load(tmp_path, text, env)
+def test_a_config_without_paper_account_still_plans_offline(tmp_path: Path) -> None:
+    text = GOOD.replace("[paper]\nfutures_wallet = 2000\n", "")
+    assert _load(tmp_path, text)  # plan --snapshot and backtest need no simulated account
 
 
 @pytest.mark.parametrize(
