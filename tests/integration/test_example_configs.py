@@ -11,7 +11,7 @@ import pytest
 from rebalancer.config.load import settings_from_mapping
 from rebalancer.emulator import Emulator
 from rebalancer.emulator.config import exchange_section
-from rebalancer.service.cycle import instruments_of
+from rebalancer.service.cycle import instruments_of, read_snapshot
 from tests.integration.harness import ENV, gateway_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,11 +29,7 @@ def test_the_default_emulator_lists_every_market_an_example_config_names(name: s
 
         async def read() -> object:
             try:
-                return await gateway.snapshot(
-                    sorted(strategy.weights),
-                    instruments_of(strategy),
-                    settings.config.portfolio.off_exchange,
-                )
+                return await read_snapshot(settings, gateway)
             finally:
                 await gateway.close()
 

@@ -35,7 +35,7 @@ from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.render.numbers import money, percent, points
 from rebalancer.review import history
 from rebalancer.service.controls import Controls
-from rebalancer.service.cycle import instruments_of
+from rebalancer.service.cycle import read_snapshot
 
 log = structlog.get_logger(__name__)
 
@@ -167,12 +167,7 @@ def status_command(config_path: Path, mode: str | None) -> None:
 
 async def _read(settings: Settings, gateway: ExchangeGateway) -> Snapshot:
     try:
-        strategy = settings.strategy
-        return await gateway.snapshot(
-            sorted(strategy.weights),
-            instruments_of(strategy),
-            settings.config.portfolio.off_exchange,
-        )
+        return await read_snapshot(settings, gateway)
     finally:
         await gateway.close()
 

@@ -26,7 +26,7 @@ from rebalancer.config import Mode, Settings
 from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.render.cycle_table import render_cycle
 from rebalancer.render.plan_table import print_plan
-from rebalancer.service.cycle import CycleResult, instruments_of, run_cycle
+from rebalancer.service.cycle import CycleResult, read_snapshot, run_cycle
 from rebalancer.service.reconcile import Reconciliation, reconcile
 from rebalancer.snapshot_file import snapshot_to_dict
 
@@ -54,13 +54,7 @@ def snapshot_command(config_path: Path, mode: str | None, output: Path | None) -
     run_mode = Mode(mode) if mode else settings.mode
 
     async def read(gateway: ExchangeGateway) -> dict[str, object]:
-        strategy = settings.strategy
-        snap = await gateway.snapshot(
-            sorted(strategy.weights),
-            instruments_of(strategy),
-            settings.config.portfolio.off_exchange,
-        )
-        return snapshot_to_dict(snap)
+        return snapshot_to_dict(await read_snapshot(settings, gateway))
 
     with user_errors():
         document = _with_gateway(settings, run_mode, read)

@@ -33,7 +33,7 @@ from rebalancer.service.controls import (
     TradingStopped,
     after_cycle,
 )
-from rebalancer.service.cycle import CycleResult, instruments_of, run_cycle
+from rebalancer.service.cycle import CycleResult, read_snapshot, run_cycle
 from rebalancer.service.journal import Journal
 
 Clock = Callable[[], datetime]
@@ -119,11 +119,7 @@ class Waker:
         settings = self.settings
         strategy = settings.strategy
         try:
-            snapshot = await self.gateway.snapshot(
-                sorted(strategy.weights),
-                instruments_of(strategy),
-                settings.config.portfolio.off_exchange,
-            )
+            snapshot = await read_snapshot(settings, self.gateway)
         except ExchangeFailure as exc:
             self.metrics.error(type(exc).__name__)
             log.error("snapshot_failed", kind=kind.value, error=str(exc))
@@ -150,8 +146,14 @@ class Waker:
             log.info("rebalance_not_actionable", reason=decision.reason)
             self.metrics.cycle_finished("skipped", self.clock())
             return WakeOutcome(kind, decision, skipped="the plan has no placeable order")
-        cycle = await run_cycle(
-            settings,
+        cycle = await self._cycle(kind, decision, snapshot)
+        self._after(cycle)
+        return WakeOutcome(kind, decision, cycle)
+
+    async def _cycle(self, kind: Wake, decision: Decision, snapshot: Snapshot) -> CycleResult:
+        """A cycle planned from this wake-up's snapshot, with the decision's reason."""
+        return await run_cycle(
+            self.settings,
             self.gateway,
             self.journal,
             self.clock,
@@ -161,8 +163,6 @@ class Waker:
             snapshot=snapshot,
             gate=self.gate,
         )
-        self._after(cycle)
-        return WakeOutcome(kind, decision, cycle)
 
     async def _refuse(
         self, kind: Wake, decision: Decision, controls: Controls, snapshot: Snapshot
@@ -183,17 +183,7 @@ class Waker:
         )
         if self.mode == "dry-run":
             return WakeOutcome(kind, decision, skipped=why)
-        cycle = await run_cycle(  # reads nothing more: it journals the refusal as a skipped run
-            self.settings,
-            self.gateway,
-            self.journal,
-            self.clock,
-            mode=self.mode,
-            trigger=kind.value,
-            reason=decision.reason,
-            snapshot=snapshot,
-            gate=self.gate,
-        )
+        cycle = await self._cycle(kind, decision, snapshot)  # journals the refusal, sends nothing
         return WakeOutcome(kind, decision, cycle, skipped=why)
 
     def _after(self, cycle: CycleResult) -> None:

@@ -67,6 +67,15 @@ def instruments_of(strategy: Strategy) -> list[str]:
     return sorted(set(names))
 
 
+async def read_snapshot(settings: Settings, gateway: ExchangeGateway) -> Snapshot:
+    """The account as the portfolio sees it: its assets, every perp it may trade, and its
+    off-exchange holdings."""
+    strategy = settings.strategy
+    return await gateway.snapshot(
+        sorted(strategy.weights), instruments_of(strategy), settings.config.portfolio.off_exchange
+    )
+
+
 @dataclass
 class _Run:
     """The context of one run: what it trades through, where it is recorded, how far it got."""
@@ -133,13 +142,10 @@ async def run_cycle(
                 return run.refuse(TradingStopped(controls))
             notes = (f"the portfolio is stopped: {controls.refusal()}",)
             run.event("trading_stopped", controls.refusal())
-        strategy = settings.strategy
-        before = snapshot or await gateway.snapshot(
-            sorted(strategy.weights), instruments_of(strategy), portfolio.off_exchange
-        )
+        before = snapshot or await read_snapshot(settings, gateway)
         journal.record_snapshot(run.run_id, before, phase="before")
         run.advance(RunState.SNAPSHOT)
-        planned = plan(before, strategy)
+        planned = plan(before, settings.strategy)
         journal.record_plan(run.run_id, planned)
         run.advance(RunState.PLANNED)
         log.info("plan_made", orders=len(planned.orders), cap=planned.cap.value)
