@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rebalancer.cli.common import console
+from rebalancer.cli.common import EXIT_FAILED, console, fail
 
 
 @click.command("emulator")
@@ -110,8 +110,14 @@ def demo_command(
             journal_dir=journal_dir,
         )
     )
+    failed = [cycle for cycle in result.cycles if not cycle.ok]
+    if failed:
+        fail("", [f"{len(failed)} demo cycle(s) failed; the last: {failed[-1].error}"], EXIT_FAILED)
     if result.rebalances == 0:
-        raise SystemExit(1)
+        out.print(
+            f"No rebalance in {result.days} market day(s): drift stayed inside the band. "
+            "Try more --days or a slower --speed."
+        )
 
 
 class _Lazy(click.Command):

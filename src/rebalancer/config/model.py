@@ -6,6 +6,7 @@ Every validator message says what is wrong and how to fix it; `load.py` prefixes
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -24,6 +25,8 @@ from sqlalchemy.exc import ArgumentError
 
 from rebalancer.config.values import to_decimal, to_seconds
 from rebalancer.notify.config import NotifyConfig
+
+_CRON_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 WEIGHT_TOLERANCE = Decimal("1e-9")
 CASH = "cash"
@@ -225,12 +228,19 @@ class ScheduleConfig(_Model):
         if value is None:
             return None
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            trigger = CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
             raise ValueError(
                 f"{value!r} is not a cron expression ({exc}); use 5 fields, "
                 "e.g. '0 0 1 */3 *' for quarterly"
             ) from None
+        # Five fields repeat within four years (29 February), so one that has no fire time
+        # after a fixed start never fires: e.g. the 31st of February.
+        if trigger.get_next_fire_time(None, _CRON_EPOCH) is None:
+            raise ValueError(
+                f"{value!r} never fires (no month has that day); use a day that exists, "
+                "e.g. '0 0 28 2 *' or '0 0 1 */3 *'"
+            )
         return value
 
     @field_validator("drift_check_interval")

@@ -2,7 +2,8 @@
 
 Each tick is one market day: the emulator's prices move, and the daemon's drift checks (every
 `check_every` real seconds) decide whether to rebalance, exactly as in production. Rebalances
-are shown as they happen; the demo ends after `rebalances` of them or `days` days.
+are shown as they happen; the market pauses while a cycle trades; the demo ends after
+`rebalances` of them or `days` days.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ async def run_demo(
                 await _drive(
                     emu,
                     path,
+                    lock=waker.lock,
                     result=result,
                     console=console,
                     rebalances=rebalances,
@@ -112,9 +114,13 @@ async def run_demo(
                     tick=tick,
                 )
             finally:
-                scheduler.shutdown(wait=False)
+                # Pause first: shutting the executor down would cancel a cycle mid-way, and
+                # leave its run open for reconciliation instead of showing it.
+                scheduler.pause()
+                await asyncio.sleep(0)  # a job submitted just now reaches the lock
                 async with waker.lock:  # let a running cycle finish
                     pass
+                scheduler.shutdown(wait=False)
                 await gateway.close()
             console.print(_summary(result))
             console.print(history_table(history(journal.store, limit=20)))
@@ -129,6 +135,7 @@ async def _drive(
     emu: Emulator,
     path: Iterator[dict[str, Decimal]],
     *,
+    lock: asyncio.Lock,
     result: DemoResult,
     console: Console,
     rebalances: int,
@@ -146,6 +153,12 @@ async def _drive(
         task = progress.add_task("days", total=days, prices="", n=0)
         for day, prices in enumerate(path):
             if day > days or result.rebalances >= rebalances:
+                break
+            # The market waits while a cycle trades: at demo speed many days would otherwise
+            # pass between its snapshot and its fills, which no real account sees.
+            async with lock:
+                pass
+            if result.rebalances >= rebalances:
                 break
             for asset, price in prices.items():
                 emu.set_spot_price(f"{asset}USDT", price)

@@ -43,9 +43,14 @@ _STATUS_IN_MESSAGE = (
 _CODE_IN_MESSAGE = re.compile(r"""["']code["']\s*:\s*"?(-?\d+)""")
 
 
+def redact_text(text: str) -> str:
+    """`text` with signatures, keys and secrets replaced, whatever its length."""
+    return _SECRET.sub(r"\g<key>\g<sep><redacted>", text)
+
+
 def redact(message: str) -> str:
     """`message` with signatures, keys and secrets replaced, cut to a loggable length."""
-    clean = _SECRET.sub(r"\g<key>\g<sep><redacted>", message)
+    clean = redact_text(message)
     return clean if len(clean) <= _MAX_MESSAGE else clean[: _MAX_MESSAGE - 1] + "…"
 
 
