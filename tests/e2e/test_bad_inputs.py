@@ -81,13 +81,13 @@ CASES = [
         "check-config: weights sum readable",
         lambda t: ["check-config", "-c", _c("sum.toml")(t)],
         2,
-        "weights sum to 1.0833",
+        "weights sum to 1.08333, not 1",
     ),
     Case(
         "check-config: float weights readable",
         lambda t: ["check-config", "-c", _c("float.toml")(t)],
         2,
-        "weights sum to 1.1,",
+        "weights sum to 1.1, not 1",
     ),
     Case(
         "check-config: broken TOML",

@@ -23,7 +23,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from rebalancer.config.values import to_decimal, to_seconds
+from rebalancer.config.values import readable, to_decimal, to_seconds
 from rebalancer.notify.config import NotifyConfig
 
 _CRON_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -85,13 +85,18 @@ class PortfolioConfig(_Model):
     def _weights(cls, targets: dict[str, Decimal]) -> dict[str, Decimal]:
         for asset, weight in targets.items():
             if weight < 0:
-                raise ValueError(f"weight of {asset} is negative ({weight}); use a value >= 0")
+                raise ValueError(
+                    f"weight of {asset} is negative ({readable(weight)}); use a value >= 0"
+                )
             if weight > 1:
-                raise ValueError(f"weight of {asset} is above 1 ({weight}); weights are fractions")
+                raise ValueError(
+                    f"weight of {asset} is above 1 ({readable(weight)}); weights are fractions"
+                )
         total = sum(targets.values(), Decimal(0))
         if abs(total - 1) > WEIGHT_TOLERANCE:
             raise ValueError(
-                f"weights sum to {total}, not 1; adjust them (include `cash`) so they add up to 1"
+                f"weights sum to {readable(total)}, not 1; adjust them (include `cash`) "
+                "so they add up to 1"
             )
         if not any(a != CASH for a in targets):
             raise ValueError("no asset targets; list at least one asset besides cash")
@@ -102,7 +107,9 @@ class PortfolioConfig(_Model):
     def _holdings(cls, holdings: dict[str, Decimal]) -> dict[str, Decimal]:
         for asset, quantity in holdings.items():
             if quantity < 0:
-                raise ValueError(f"{asset} holding is negative ({quantity}); use a quantity >= 0")
+                raise ValueError(
+                    f"{asset} holding is negative ({readable(quantity)}); use a quantity >= 0"
+                )
         return holdings
 
     @model_validator(mode="after")
@@ -168,7 +175,7 @@ class ProxyConfig(_Model):
     @classmethod
     def _beta(cls, beta: Decimal) -> Decimal:
         if not Decimal(0) < beta <= Decimal(10):
-            raise ValueError(f"beta {beta} is out of range; use a value in (0, 10]")
+            raise ValueError(f"beta {readable(beta)} is out of range; use a value in (0, 10]")
         return beta
 
 
@@ -186,7 +193,8 @@ class HedgingConfig(_Model):
     def _leverage(cls, value: Decimal) -> Decimal:
         if not Decimal(0) < value <= Decimal(1):
             raise ValueError(
-                f"max_leverage {value} is out of range; use a value in (0, 1] (1 means 1x)"
+                f"max_leverage {readable(value)} is out of range; "
+                "use a value in (0, 1] (1 means 1x)"
             )
         return value
 
@@ -194,7 +202,7 @@ class HedgingConfig(_Model):
     @classmethod
     def _min_trade(cls, value: Decimal) -> Decimal:
         if value < 0:
-            raise ValueError(f"min_trade_notional {value} is negative; use 0 or more")
+            raise ValueError(f"min_trade_notional {readable(value)} is negative; use 0 or more")
         return value
 
     @field_validator("collateral_buffer")
@@ -202,7 +210,8 @@ class HedgingConfig(_Model):
     def _buffer(cls, value: Decimal) -> Decimal:
         if not Decimal(0) <= value <= Decimal("0.5"):
             raise ValueError(
-                f"collateral_buffer {value} is out of range; use a fraction in [0, 0.5], e.g. 0.02"
+                f"collateral_buffer {readable(value)} is out of range; "
+                "use a fraction in [0, 0.5], e.g. 0.02"
             )
         return value
 
@@ -255,7 +264,8 @@ class ScheduleConfig(_Model):
     def _abs(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and not Decimal(0) < value < Decimal(1):
             raise ValueError(
-                f"drift_abs {value} is out of range; use weight points in (0, 1), e.g. 0.05"
+                f"drift_abs {readable(value)} is out of range; "
+                "use weight points in (0, 1), e.g. 0.05"
             )
         return value
 
@@ -264,8 +274,8 @@ class ScheduleConfig(_Model):
     def _rel(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and not Decimal(0) < value <= Decimal(10):
             raise ValueError(
-                f"drift_rel {value} is out of range; use a fraction of the weight in (0, 10], "
-                "e.g. 0.25"
+                f"drift_rel {readable(value)} is out of range; "
+                "use a fraction of the weight in (0, 10], e.g. 0.25"
             )
         return value
 
@@ -316,14 +326,18 @@ class SafetyConfig(_Model):
     @classmethod
     def _positive(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and value <= 0:
-            raise ValueError(f"{value} is not a positive amount; use a quote amount > 0 or omit it")
+            raise ValueError(
+                f"{readable(value)} is not a positive amount; use a quote amount > 0 or omit it"
+            )
         return value
 
     @field_validator("margin_alert_distance", "maintenance_margin_rate")
     @classmethod
     def _fraction(cls, value: Decimal) -> Decimal:
         if not Decimal(0) < value < Decimal(1):
-            raise ValueError(f"{value} is out of range; use a fraction in (0, 1), e.g. 0.25")
+            raise ValueError(
+                f"{readable(value)} is out of range; use a fraction in (0, 1), e.g. 0.25"
+            )
         return value
 
     @model_validator(mode="after")
@@ -357,7 +371,7 @@ class PaperConfig(_Model):
             ("slippage_bps", self.slippage_bps),
         ]:
             if value < 0:
-                raise ValueError(f"{name} is negative ({value}); use 0 or more")
+                raise ValueError(f"{name} is negative ({readable(value)}); use 0 or more")
         return self
 
 
