@@ -55,7 +55,7 @@ def handle(exc: BaseException, *, debug: bool) -> NoReturn:
     if isinstance(exc, SetupError):
         _lines([str(exc)], exc.exit_code)
     if isinstance(exc, ExchangeFailure):
-        _lines([f"{type(exc).__name__}: {exc}"], EXIT_FAILED)
+        _lines([exchange_line(exc)], EXIT_FAILED)
     if isinstance(exc, _PATH_MISTAKES) and exc.filename is not None:
         reason = exc.strerror or type(exc).__name__
         _lines([f"{exc.filename}: {reason}; {_PATH_FIXES[type(exc)]}"], EXIT_USAGE)
@@ -67,6 +67,13 @@ def handle(exc: BaseException, *, debug: bool) -> NoReturn:
     saved = f"full traceback in {where}" if where else "the traceback could not be saved"
     hint = "" if debug else "; run with --debug to print it"
     _lines([f"unexpected {type(exc).__name__}: {redact_text(summary)} ({saved}{hint})"], 1)
+
+
+def exchange_line(exc: ExchangeFailure) -> str:
+    """An exchange failure for a person: the cause where the exchange was not reached (it
+    names the host and the fix), else the kind and the exchange's answer."""
+    text = " ".join(str(exc).split())
+    return text if exc.cause else f"{type(exc).__name__}: {text}"
 
 
 def _input_problems(exc: BaseException) -> tuple[str, list[str]] | None:
