@@ -316,6 +316,7 @@ CASES = [
         2,
         "s.json",
     ),
+    Case("emulator: port out of range", lambda t: ["emulator", "--port", "99999"], 2, "--port"),
     Case("unknown command", lambda t: ["rebalance-now"], 2, "No such command"),
 ]
 

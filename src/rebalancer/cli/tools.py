@@ -13,7 +13,7 @@ from rebalancer.cli.common import EXIT_FAILED, console, fail
 @click.command("emulator")
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=8800,
     show_default=True,
     help="Port on 127.0.0.1 (0 picks a free one).",
