@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from rebalancer.cli import main, offline
+from rebalancer.cli.boundary import crash_dir
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 CONFIG = Path(__file__).parents[2] / "config" / "seed-60-40.toml"
@@ -73,3 +75,18 @@ def test_a_short_demo_ends_cleanly_even_when_a_cycle_is_in_flight(tmp_path: Path
     assert "Traceback" not in done.stdout + done.stderr
     assert "CancelledError" not in done.stdout + done.stderr
     assert "executing" not in done.stdout  # the cycle under way was let finish, not cut off
+
+
+def test_without_a_setting_tracebacks_go_to_this_users_folder_in_the_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REBALANCER_CRASH_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert crash_dir() == tmp_path / f"rebalancer-crashes-{os.getuid()}"
+    monkeypatch.setattr(offline, "render_summary", _explode)
+    result = CliRunner().invoke(
+        main, ["check-config", "-c", str(CONFIG)], env={"REBALANCER_API_KEY": "k"}
+    )
+    (saved,) = crash_dir().iterdir()
+    assert str(saved) in result.output
+    assert crash_dir().stat().st_mode & 0o077 == 0

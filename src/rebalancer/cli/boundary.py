@@ -5,7 +5,7 @@ A user mistake that escaped its command's own checks (an input problem carrying 
 problem and exit 2. An exchange failure is one line and exit 1. Anything else is a bug or an
 environment failure: one line naming it and the file holding the full traceback, exit 1;
 `rebalancer --debug` also prints the traceback. Tracebacks are redacted like exchange messages
-before they are written, and the file is readable by its owner only.
+before they are written, to a new file readable by its owner only.
 """
 
 from __future__ import annotations
@@ -39,9 +39,12 @@ _PATH_FIXES = {
 
 
 def crash_dir() -> Path:
-    """Where full tracebacks go: $REBALANCER_CRASH_DIR, else <temp dir>/rebalancer-crashes."""
+    """Where full tracebacks go: $REBALANCER_CRASH_DIR, else a folder of this user's in the
+    temp dir (<temp>/rebalancer-crashes-<uid>)."""
     configured = os.environ.get(CRASH_DIR_ENV)
-    return Path(configured) if configured else Path(tempfile.gettempdir()) / "rebalancer-crashes"
+    if configured:
+        return Path(configured)
+    return Path(tempfile.gettempdir()) / f"rebalancer-crashes-{os.getuid()}"
 
 
 def handle(exc: BaseException, *, debug: bool) -> NoReturn:
@@ -91,8 +94,10 @@ def _write_crash(text: str) -> Path | None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{stamp}-{os.getpid()}.txt"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A new file only, never through a link someone planted in a shared temp dir.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(path, flags, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             out.write(text)
     except OSError:
