@@ -47,6 +47,7 @@ class _Perp(_Strict):
     min_notional: Decimal = Field(default=Decimal(0), ge=0)
     contract_size: Decimal = Field(default=Decimal(1), gt=0)
     taker_fee: Decimal = Field(default=Decimal(0), ge=0, lt=Decimal("0.1"))
+    price_step: Decimal | None = Field(default=None, gt=0)
 
 
 class _File(_Strict):
@@ -122,6 +123,7 @@ def _to_domain(data: _File) -> Snapshot:
                 min_notional=p.min_notional,
                 contract_size=p.contract_size,
                 taker_fee=p.taker_fee,
+                price_step=p.price_step,
             ),
             mark=p.mark,
             position=p.position,
@@ -147,16 +149,21 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
             }
             for a, h in sorted(snapshot.spot.items())
         },
-        "perps": {
-            s: {
-                "mark": str(p.mark),
-                "position": str(p.position),
-                "amount_step": str(p.rules.amount_step),
-                "min_amount": str(p.rules.min_amount),
-                "min_notional": str(p.rules.min_notional),
-                "contract_size": str(p.rules.contract_size),
-                "taker_fee": str(p.rules.taker_fee),
-            }
-            for s, p in sorted(snapshot.perps.items())
-        },
+        "perps": {s: _perp_to_dict(p) for s, p in sorted(snapshot.perps.items())},
     }
+
+
+def _perp_to_dict(perp: PerpState) -> dict[str, str]:
+    rules = perp.rules
+    document = {
+        "mark": str(perp.mark),
+        "position": str(perp.position),
+        "amount_step": str(rules.amount_step),
+        "min_amount": str(rules.min_amount),
+        "min_notional": str(rules.min_notional),
+        "contract_size": str(rules.contract_size),
+        "taker_fee": str(rules.taker_fee),
+    }
+    if rules.price_step is not None:
+        document["price_step"] = str(rules.price_step)
+    return document

@@ -101,3 +101,49 @@ def test_bad_sweeps_are_refused_plainly() -> None:
     with pytest.raises(SweepError, match="max-leverage=2"):
         expand(base, [], ["max-leverage=2"])
     assert len(expand(base, [], ["band=0.02,0.05,0.10", "policy=overlay-band,roll,spot-band"])) == 9
+
+
+def _small_data(folder: Path) -> Path:
+    days = [f"2024-01-{d:02d}" for d in range(1, 11)]
+    prices = folder / "prices.csv"
+    rows = [f"{day},{40000 + 500 * i},{2000 - 20 * i}" for i, day in enumerate(days)]
+    prices.write_text("date,BTC,ETH\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    funding = folder / "funding"
+    funding.mkdir()
+    for pair in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
+        lines = [f"{day}T{h:02d}:00:00Z,0.0001" for day in days for h in (0, 8, 16)]
+        text = "timestamp,funding_rate\n" + "\n".join(lines) + "\n"
+        (funding / f"funding_{pair}.csv").write_text(text, encoding="utf-8")
+    return prices
+
+
+def test_funding_dir_reads_every_file_fetch_history_wrote(config: Path, tmp_path: Path) -> None:
+    prices = _small_data(tmp_path)
+    args = ["-c", str(config), "--prices", str(prices), "--funding-dir", str(tmp_path / "funding"),
+            "--policy", "overlay-band", "--jobs", "1", "--json"]  # fmt: skip
+    result = CliRunner().invoke(backtest_command, args)
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.output)["notes"]
+    assert not [n for n in notes if n.startswith("no funding file")]
+    assert any("funding_SOLUSDT.csv" in n and "not read" in n for n in notes)
+
+
+def test_funding_dir_without_funding_files_points_to_fetch_history(
+    config: Path, tmp_path: Path
+) -> None:
+    prices = _small_data(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = ["-c", str(config), "--prices", str(prices), "--funding-dir", str(empty)]
+    result = CliRunner().invoke(backtest_command, args)
+    assert result.exit_code == 2
+    assert "has no funding_*.csv files" in result.output
+    assert "fetch-history" in result.output
+
+
+def test_a_missing_prices_file_points_to_fetch_history(config: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        backtest_command, ["-c", str(config), "--prices", str(tmp_path / "prices.csv")]
+    )
+    assert result.exit_code == 2
+    assert "file not found; download closes with `rebalancer fetch-history" in result.output

@@ -179,7 +179,8 @@ def test_unreachable_exchange_exits_1(tmp_path: Path) -> None:
     # Retries may log warnings; the failure itself is one line.
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1
-    assert "TransientError" in errors[0]
+    assert "cannot reach binance at 127.0.0.1" in errors[0]
+    assert "connection refused" in errors[0]
     assert result.output.rstrip("\n").endswith(errors[0])
     assert "Traceback" not in result.output
     assert not (tmp_path / "p.csv").exists()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from rebalancer.emulator import Emulator
@@ -32,6 +33,8 @@ def test_snapshot_writes_a_file_that_plan_reads(tmp_path: Path) -> None:
         assert snap.futures_equity == 2000
         assert snap.spot["BTC"].exchange == snap.spot["BTC"].quantity
         assert set(snap.perps) == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
+        # The price tick (exchangeInfo's PRICE_FILTER) travels with the rules, for display.
+        assert all(p.rules.price_step == Decimal("0.01") for p in snap.perps.values())
 
         planned = _run("plan", "-c", str(config), "--snapshot", str(out), "--json")
         assert planned.returncode == 0, planned.stderr

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from rich.console import Console
 
-from rebalancer.domain.lifecycle import RunState
+from rebalancer.domain.lifecycle import OrderStatus, RunState
 from rebalancer.review import history, history_table, history_to_dict, run_to_dict, run_view, show
-from rebalancer.service.journal import Event
+from rebalancer.service.journal import Event, OrderUpdate
 from rebalancer.store import SqlJournal, Store
-from tests.store.builders import T0, full_cycle, run_start, seed_plan
+from tests.store.builders import T0, full_cycle, intents, run_start, seed_plan
+from tests.unit.domain.builders import seed_snapshot
 
 
 @pytest.fixture
@@ -117,3 +120,39 @@ def test_run_json_is_plain_json(journaled: Store) -> None:
         "fee_currency": "USDT",
         "at": "2026-01-06T00:00:02Z",
     }
+
+
+def test_show_prints_prices_at_the_market_tick_and_fees_as_accounted(store: Store) -> None:
+    journal = SqlJournal(store)
+    at = T0
+    journal.start_run(run_start("r-tick", at=at, mode="live"))
+    before = seed_snapshot()
+    ticked = {
+        symbol: replace(state, rules=replace(state.rules, price_step=Decimal("0.1")))
+        for symbol, state in before.perps.items()
+    }
+    journal.record_snapshot("r-tick", replace(before, perps=ticked), phase="before")
+    planned = seed_plan()
+    journal.record_plan("r-tick", planned)
+    records = intents("r-tick", planned)
+    journal.record_intents(records, at)
+    for record in records:
+        journal.record_update(
+            OrderUpdate(
+                record.client_id,
+                OrderStatus.FILLED,
+                at,
+                filled=record.amount,
+                average_price=Decimal("49093.609314"),
+                fee=Decimal("0.466389288483"),
+                fee_currency="USDT",
+            )
+        )
+    detail = show(store, "r-tick")
+    assert detail is not None
+
+    output = _text(run_view(detail), 160)
+
+    assert "49,093.6 " in output
+    assert "49093.609314" not in output
+    assert "0.46638929 USDT" in output

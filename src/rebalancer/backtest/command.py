@@ -21,6 +21,8 @@ import numpy as np
 from rich.console import Console
 
 from rebalancer.backtest.data import (
+    FETCH_FUNDING,
+    FUNDING_PREFIX,
     DataError,
     FundingSeries,
     PriceTable,
@@ -40,6 +42,7 @@ from rebalancer.backtest.summary import as_json, display
 from rebalancer.backtest.sweep import SWEEP_KEYS, Outcome, SweepError, expand, ranked, run_all
 from rebalancer.backtest.universe import Universe, base_of, build_universe, needed_symbols
 from rebalancer.config import ConfigError, load_settings
+from rebalancer.output_file import OUTPUT_FILE
 
 FORMAT = "futures-rebalancer/backtest@1"
 EXIT_USAGE = 2
@@ -47,6 +50,8 @@ MAX_CHARTED = 8
 MODEL_NOTES = (
     "perp marks are the spot closes (no basis); exchange rules are modelled (see docs)",
     "margin and liquidation are checked at every bar, drift every schedule.drift_check_interval",
+    "peak leverage is gross hedge / futures equity at any bar, so it includes the moves between "
+    "wake-ups; each rebalance brings it back under hedging.max_leverage",
 )
 
 
@@ -100,6 +105,15 @@ DEFAULT_COSTS = Costs()
     help=(
         "Funding CSV (timestamp,funding_rate) for an asset or perp, e.g. "
         "BTC=funding_BTCUSDT.csv. Repeatable; without one a perp's funding is 0."
+    ),
+)
+@click.option(
+    "--funding-dir",
+    type=click.Path(path_type=Path),
+    help=(
+        "Folder of funding files as `fetch-history --funding-dir` writes them "
+        "(funding_<ASSET><QUOTE>.csv): every one that matches a hedge is read. "
+        "--funding overrides a file for its instrument."
     ),
 )
 @click.option(
@@ -175,7 +189,7 @@ DEFAULT_COSTS = Costs()
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write a self-contained HTML report here.",
 )
 def backtest_command(  # click passes options by keyword
@@ -183,6 +197,7 @@ def backtest_command(  # click passes options by keyword
     config_path: Path,
     prices_path: Path,
     funding_items: tuple[str, ...],
+    funding_dir: Path | None,
     start: str | None,
     end: str | None,
     policies: tuple[str, ...],
@@ -207,7 +222,7 @@ def backtest_command(  # click passes options by keyword
     band uses schedule.drift_abs / drift_rel.
     """
     try:
-        settings = load_settings(config_path, os.environ)
+        settings = load_settings(config_path, os.environ, credentials=False)  # offline
     except ConfigError as exc:
         _fail(exc.problems, exc.source)
     strategy = settings.strategy
@@ -216,7 +231,8 @@ def backtest_command(  # click passes options by keyword
     try:
         prices, notes = _prices(prices_path, needed_symbols(strategy, quote), start, end)
         universe = build_universe(strategy, quote, prices)
-        funding = _funding(funding_items, universe)
+        funding, funding_notes = _funding_files(funding_dir, universe)
+        funding.update(_funding(funding_items, universe))
     except DataError as exc:
         _fail(exc.problems, exc.source)
     except ValueError as exc:
@@ -244,7 +260,7 @@ def backtest_command(  # click passes options by keyword
     outcomes = run_all(specs, market, jobs=jobs, series=output is not None)
     if sweeps:
         outcomes = ranked(outcomes)
-    notes = [*notes, *plan.notes, *MODEL_NOTES]
+    notes = [*notes, *funding_notes, *plan.notes, *MODEL_NOTES]
     title = _title(settings.config.portfolio.name, prices)
     if as_json_output:
         click.echo(
@@ -317,6 +333,31 @@ def _funding(items: Sequence[str], universe: Universe) -> dict[str, FundingSerie
         instrument = _instrument(symbol.strip(), universe)
         found[instrument] = load_funding(Path(path))
     return found
+
+
+def _funding_files(
+    folder: Path | None, universe: Universe
+) -> tuple[dict[str, FundingSeries], list[str]]:
+    """Every `funding_<ASSET><QUOTE>.csv` in `folder` that matches a hedge instrument."""
+    if folder is None:
+        return {}, []
+    if not folder.is_dir():
+        problem = "is a file; name the folder" if folder.exists() else "folder not found"
+        raise DataError(str(folder), [f"{problem}; {FETCH_FUNDING}"])
+    files = sorted(folder.glob(f"{FUNDING_PREFIX}*.csv"))
+    if not files:
+        raise DataError(str(folder), [f"has no {FUNDING_PREFIX}*.csv files; {FETCH_FUNDING}"])
+    found: dict[str, FundingSeries] = {}
+    notes: list[str] = []
+    for path in files:
+        symbol = path.stem.removeprefix(FUNDING_PREFIX)
+        try:
+            instrument = _instrument(symbol, universe)
+        except ValueError:
+            notes.append(f"{path.name}: no hedge of this config trades {symbol}; not read")
+            continue
+        found[instrument] = load_funding(path)
+    return found, notes
 
 
 def _instrument(symbol: str, universe: Universe) -> str:

@@ -94,12 +94,21 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+FUNDING_PREFIX = "funding_"  # funding_<ASSET><QUOTE>.csv, as `fetch-history --funding-dir` writes
+FETCH_PRICES = "download closes with `rebalancer fetch-history -c CONFIG --prices FILE`"
+FETCH_FUNDING = (
+    "download funding with `rebalancer fetch-history -c CONFIG --prices FILE --funding-dir DIR`"
+)
+
+
+def _rows(path: Path, fetch_hint: str) -> Iterator[tuple[int, list[str]]]:
     source = str(path)
     try:
         handle = path.open(encoding="utf-8", newline="")
     except FileNotFoundError:
-        raise DataError(source, ["file not found"]) from None
+        raise DataError(source, [f"file not found; {fetch_hint}"]) from None
+    except IsADirectoryError:
+        raise DataError(source, ["is a folder; name the CSV file"]) from None
     except OSError as exc:
         raise DataError(source, [f"cannot be read ({exc.strerror})"]) from None
     with handle:
@@ -137,7 +146,7 @@ def load_prices(path: str | Path, symbols: Sequence[str] | None = None) -> Price
     """
     path = Path(path)
     source = str(path)
-    rows = _rows(path)
+    rows = _rows(path, FETCH_PRICES)
     header = next(rows, None)
     if header is None:
         raise DataError(source, ["is empty; expected a header such as date,BTC,ETH"])
@@ -242,7 +251,7 @@ def load_funding(path: str | Path) -> FundingSeries:
     """Read `timestamp,funding_rate` (extra columns are ignored)."""
     path = Path(path)
     source = str(path)
-    rows = _rows(path)
+    rows = _rows(path, FETCH_FUNDING)
     header = next(rows, None)
     names = [n.strip().lower() for n in header[1]] if header else []
     if "timestamp" not in names or "funding_rate" not in names:

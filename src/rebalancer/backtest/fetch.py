@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
+from rebalancer.backtest.data import FUNDING_PREFIX
 from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.retry import RetryPolicy, retry_reads
 
@@ -216,7 +217,7 @@ class HistoryFetcher:
         results = [await self._prices(plan, spots, end_ms)]
         if plan.funding_dir is not None:
             for asset in plan.assets:
-                path = plan.funding_dir / f"funding_{asset}{plan.quote}.csv"
+                path = plan.funding_dir / f"{FUNDING_PREFIX}{asset}{plan.quote}.csv"
                 results.append(await self._funding(plan.perps[asset], path, plan.start, end_ms))
         return results
 

@@ -1,7 +1,8 @@
 """A self-contained HTML report: a metrics table and inline SVG charts (matplotlib, no pyplot,
 no display needed) of value, largest drift, hedge notional and leverage, and cumulative funding
-and costs. `render_report` takes plain series and formatted metrics, so the journal's "what
-really happened" report can reuse it."""
+and costs (fees alone where funding is unknown). Axis labels are plain numbers, never an offset
+or scientific notation. `render_report` takes plain series and formatted metrics, so the
+journal's "what really happened" report can reuse it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from matplotlib import rc_context
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from rebalancer.backtest.summary import LABELS, ReportSeries
 
@@ -29,6 +32,7 @@ figure { margin: 0; }
 """
 TRANSPOSE_UP_TO = 8
 LEVERAGE_AXIS_MAX = 5.0
+LOG_SCALE_RATIO = 3.0
 
 
 def render_report(
@@ -49,8 +53,8 @@ def render_report(
         parts.append(f'<ul class="notes">{items}</ul>')
     parts.append(_metrics_table(metrics_by_name))
     colors = {name: f"C{k % 10}" for k, name in enumerate(series_by_name)}
-    for heading, draw, field in _CHARTS:
-        lines = {n: (s, colors[n]) for n, s in series_by_name.items() if getattr(s, field)}
+    for heading, draw, drawn in _CHARTS:
+        lines = {n: (s, colors[n]) for n, s in series_by_name.items() if drawn(s)}
         if lines:
             parts.append(f"<h2>{html.escape(heading)}</h2>")
             parts.append(_svg(heading, draw, lines))
@@ -96,11 +100,30 @@ def _x(series: ReportSeries) -> list[float]:
     return [t.timestamp() / 86_400 for t in series.times]
 
 
+def _plain(axis: Axis) -> None:
+    """Tick labels as plain numbers with separators: no "1e4", no "x10^4" offset."""
+    axis.set_major_formatter(FuncFormatter(_tick))
+    axis.set_minor_formatter(FuncFormatter(lambda _, __: ""))
+
+
+def _tick(value: float, _: object) -> str:
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    digits = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2 if magnitude >= 0.1 else 4
+    return f"{value:,.{digits}f}"
+
+
 def _value(ax: Axes, lines: Lines) -> None:
+    values = [v for s, _ in lines.values() for v in s.value if v > 0]
     for name, (s, color) in lines.items():
         ax.plot(_x(s), s.value, color=color, label=name, linewidth=1)
-    ax.set_ylabel("portfolio value (quote)")
-    ax.set_yscale("log")
+    # A log axis only where values span a range worth it (years of a backtest).
+    if values and max(values) > LOG_SCALE_RATIO * min(values):
+        ax.set_yscale("log")
+        ax.set_ylabel("portfolio value (quote, log scale)")
+    else:
+        ax.set_ylabel("portfolio value (quote)")
 
 
 def _drift(ax: Axes, lines: Lines) -> None:
@@ -124,18 +147,29 @@ def _hedge(ax: Axes, lines: Lines) -> None:
 
 
 def _costs(ax: Axes, lines: Lines) -> None:
+    funding = any(s.cumulative_funding for s, _ in lines.values())
     for name, (s, color) in lines.items():
-        ax.plot(_x(s), s.cumulative_funding, color=color, label=f"{name} funding", linewidth=1)
-        ax.plot(_x(s), [-c for c in s.cumulative_costs], color=color, linestyle="--", linewidth=1)
+        if s.cumulative_funding:
+            ax.plot(_x(s), s.cumulative_funding, color=color, label=f"{name} funding", linewidth=1)
+        costs = [-c for c in s.cumulative_costs]
+        if costs:
+            label = None if funding else f"{name} fees"
+            ax.plot(_x(s), costs, color=color, linestyle="--", linewidth=1, label=label)
     ax.axhline(0, color="#999", linewidth=0.5)
-    ax.set_ylabel("cumulative funding (solid), -fees-slippage (dashed)")
+    ax.set_ylabel(
+        "cumulative funding (solid), -fees-slippage (dashed)" if funding else "-cumulative fees"
+    )
 
 
-_CHARTS: tuple[tuple[str, Callable[[Axes, Lines], None], str], ...] = (
-    ("Portfolio value", _value, "value"),
-    ("Largest drift from target", _drift, "largest_drift"),
-    ("Hedge notional and leverage", _hedge, "hedge_notional"),
-    ("Cumulative funding and trading costs", _costs, "cumulative_funding"),
+_CHARTS: tuple[tuple[str, Callable[[Axes, Lines], None], Callable[[ReportSeries], bool]], ...] = (
+    ("Portfolio value", _value, lambda s: bool(s.value)),
+    ("Largest drift from target", _drift, lambda s: bool(s.largest_drift)),
+    ("Hedge notional and leverage", _hedge, lambda s: bool(s.hedge_notional)),
+    (
+        "Cumulative funding and trading costs",
+        _costs,
+        lambda s: bool(s.cumulative_funding or s.cumulative_costs),
+    ),
 )
 
 
@@ -145,6 +179,8 @@ def _svg(name: str, draw: Callable[[Axes, Lines], None], lines: Lines) -> str:
         figure = Figure(figsize=(11, 4.2), layout="constrained")
         ax = figure.add_subplot()
         draw(ax, lines)
+        for axes in figure.axes:  # the leverage chart adds a twin
+            _plain(axes.yaxis)
         ax.xaxis_date()
         ax.grid(visible=True, linewidth=0.3)
         ax.legend(fontsize="small", loc="best")

@@ -77,7 +77,7 @@ LABELS = {
     "spot_sold": "spot sold (taxable)",
     "cap_bound_wakeups": "cap bound (wake-ups)",
     "cap_bound_share": "cap bound (bars)",
-    "peak_leverage": "peak leverage",
+    "peak_leverage": "peak leverage (between wake-ups)",
     "liquidations": "liquidations",
     "rolls": "rolls",
     "rejected_orders": "rejected orders",
@@ -104,7 +104,7 @@ def display(metrics: Metrics) -> dict[str, str]:
         "spot_sold": money(m.spot_sold),
         "cap_bound_wakeups": str(m.cap_bound_wakeups),
         "cap_bound_share": _pct(m.cap_bound_share),
-        "peak_leverage": "inf" if math.isinf(m.peak_leverage) else f"{m.peak_leverage:.2f}x",
+        "peak_leverage": _peak_leverage(m),
         "liquidations": str(m.liquidations),
         "rolls": str(m.rolls),
         "rejected_orders": str(m.rejected_orders),
@@ -124,6 +124,13 @@ def as_json(metrics: Metrics) -> dict[str, str]:
             out[name] = str(value)
     out["funding_net"] = json_money(metrics.funding_net)
     return out
+
+
+def _peak_leverage(m: Metrics) -> str:
+    # A liquidated account's leverage is not a number worth reading: its equity went to 0.
+    if m.liquidations or math.isinf(m.peak_leverage):
+        return "liquidated"
+    return f"{m.peak_leverage:.2f}x"
 
 
 def _pct(value: float) -> str:

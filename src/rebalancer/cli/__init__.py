@@ -2,7 +2,9 @@
 
 User mistakes (bad config, bad files, bad arguments) print one line per problem and exit 2;
 a run that fails exits 1 and says why; a second writer on the same portfolio exits 3; an
-order path on a halted portfolio (or with its circuit open) sends nothing and exits 4.
+order path on a halted portfolio (or with its circuit open) sends nothing and exits 4. The
+group is the one error boundary (`cli.boundary`): nothing else ends in a traceback, unless
+`--debug` asks for it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import click
 
 from rebalancer import __version__, logs
 from rebalancer.cli import daemon, offline, review, tools, trading
+from rebalancer.cli.boundary import BoundedGroup, crash_dir
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=BoundedGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="rebalancer")
 @click.option(
     "--log-level",
@@ -31,7 +37,12 @@ from rebalancer.cli import daemon, offline, review, tools, trading
     show_default=True,
     help="Readable lines, or one JSON object per line.",
 )
-def main(log_level: str, log_format: Literal["console", "json"]) -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help=f"Print the full traceback of an unexpected failure (always saved under {crash_dir()}).",
+)
+def main(log_level: str, log_format: Literal["console", "json"], debug: bool) -> None:
     """Keep a crypto portfolio on its target allocation with perpetual-futures hedges.
 
     Spot is never sold: the bot opens and adjusts perp hedges at no more than 1x leverage so
@@ -39,8 +50,9 @@ def main(log_level: str, log_format: Literal["console", "json"]) -> None:
 
     Exit codes: 0 done, 1 the run failed (reason printed), 2 a usage or config error,
     3 another process is already the writer for this portfolio, 4 trading is halted or the
-    circuit breaker is open (nothing was sent; `rebalancer resume` lifts it).
+    circuit breaker is open (nothing was sent; `rebalancer resume` lifts it), 130 interrupted.
     """
+    del debug  # read by the error boundary from the context
     logs.configure(log_level, log_format)
 
 

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from rebalancer.bootstrap import SetupError
+from rebalancer.cli.boundary import exchange_line
 from rebalancer.config import ConfigError, Settings, load_settings
 from rebalancer.exchange.errors import ExchangeFailure
 
@@ -64,4 +65,4 @@ def user_errors() -> Iterator[None]:
     except SetupError as exc:
         fail("", [str(exc)], exc.exit_code)
     except ExchangeFailure as exc:
-        fail("", [f"{type(exc).__name__}: {exc}"], EXIT_FAILED)
+        fail("", [exchange_line(exc)], EXIT_FAILED)

@@ -32,6 +32,7 @@ from rebalancer.domain.exposure import valuation
 from rebalancer.domain.margin import margin_health
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.render.margin_line import margin_line
 from rebalancer.render.numbers import money, percent, points
 from rebalancer.review import history
 from rebalancer.service.controls import Controls
@@ -146,13 +147,7 @@ def status_command(config_path: Path, mode: str | None) -> None:
         )
     out = console()
     out.print(table)
-    lev = "n/a" if health.leverage is None else f"{health.leverage:.2f}x"
-    dist = "no positions" if health.distance is None else f"{health.distance:.1%} adverse move"
-    out.print(
-        f"Equity {money(value.equity)} {snapshot.quote}; futures equity "
-        f"{money(health.futures_equity)}; gross hedge {money(health.gross)} ({lev}, cap "
-        f"{strategy.max_leverage}x); liquidation at {dist}"
-    )
+    out.print(margin_line(value.equity, snapshot.quote, health, strategy.max_leverage))
     out.print(f"Trading: {controls.describe()}")
     out.print(f"Next wake-up: {_next(settings)}")
     if last:

@@ -23,6 +23,7 @@ from rebalancer.backtest.fetch import (
     SeriesResult,
     parse_day,
 )
+from rebalancer.cli.boundary import exchange_line
 from rebalancer.cli.common import CONFIG_OPTION, EXIT_FAILED, EXIT_USAGE, fail, settings_from
 from rebalancer.config import Settings
 from rebalancer.exchange.ccxt_client import build_client
@@ -50,11 +51,6 @@ class _RichProgress:
         task = self._tasks[label]
         done = self._progress.tasks[self._tasks[label]].completed
         self._progress.update(task, total=done, completed=done)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @click.command("fetch-history")
@@ -121,7 +117,7 @@ def fetch_history_command(  # click passes options by keyword
     except FetchError as exc:
         fail("", [str(exc)], EXIT_USAGE)
     except ExchangeFailure as exc:
-        fail("", [_one_line(exc)], EXIT_FAILED)
+        fail("", [exchange_line(exc)], EXIT_FAILED)
     for result in results:
         after = f" after {result.resumed_after}" if result.resumed_after else ""
         click.echo(f"{result.path}: {result.added} rows added{after}")

@@ -51,7 +51,7 @@ def plan_command(config_path: Path, snapshot_path: Path, as_json: bool) -> None:
     drift the orders would leave; then the orders in the sequence they would be sent
     (reductions first) and why any leg was skipped or limited by the leverage cap.
     """
-    settings = settings_from(config_path)
+    settings = settings_from(config_path, credentials=False)  # offline: no key needed
     try:
         snapshot = read_snapshot(snapshot_path)
     except SnapshotFileError as exc:

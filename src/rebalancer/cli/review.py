@@ -19,6 +19,7 @@ from rebalancer.cli.common import (
     settings_from,
     user_errors,
 )
+from rebalancer.output_file import OUTPUT_FILE
 from rebalancer.review import (
     export,
     history,
@@ -94,7 +95,7 @@ def show_command(run_id: str, config_path: Path, as_json: bool) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="File to write (standard output when omitted).",
 )
 @click.option("--since", help="Only runs started at or after this date/time (UTC).")
@@ -142,7 +143,7 @@ def db_upgrade(config_path: Path) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     required=True,
     help="HTML file to write.",
 )

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from rebalancer.cli.common import console, fail
+from rebalancer.cli.common import EXIT_FAILED, console, fail
 
 
 @click.command("emulator")
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=8800,
     show_default=True,
     help="Port on 127.0.0.1 (0 picks a free one).",
@@ -122,8 +122,14 @@ def demo_command(
             journal_dir=journal_dir,
         )
     )
+    failed = [cycle for cycle in result.cycles if not cycle.ok]
+    if failed:
+        fail("", [f"{len(failed)} demo cycle(s) failed; the last: {failed[-1].error}"], EXIT_FAILED)
     if result.rebalances == 0:
-        raise SystemExit(1)
+        out.print(
+            f"No rebalance in {result.days} market day(s): drift stayed inside the band. "
+            "Try more --days or another --seed."
+        )
 
 
 class _Lazy(click.Command):

@@ -24,6 +24,7 @@ from rebalancer.cli.common import (
 )
 from rebalancer.config import Mode, Settings
 from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.output_file import OUTPUT_FILE
 from rebalancer.render.cycle_table import render_cycle
 from rebalancer.render.plan_table import print_plan
 from rebalancer.service.cycle import CycleResult, read_snapshot, run_cycle
@@ -42,7 +43,7 @@ MODE_OPTION = click.option(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     help="Write the snapshot here instead of standard output.",
 )
 def snapshot_command(config_path: Path, mode: str | None, output: Path | None) -> None:

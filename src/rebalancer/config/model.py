@@ -6,6 +6,7 @@ Every validator message says what is wrong and how to fix it; `load.py` prefixes
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -22,8 +23,10 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from rebalancer.config.values import to_decimal, to_seconds
+from rebalancer.config.values import readable, to_decimal, to_seconds
 from rebalancer.notify.config import NotifyConfig
+
+_CRON_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 WEIGHT_TOLERANCE = Decimal("1e-9")
 CASH = "cash"
@@ -82,13 +85,18 @@ class PortfolioConfig(_Model):
     def _weights(cls, targets: dict[str, Decimal]) -> dict[str, Decimal]:
         for asset, weight in targets.items():
             if weight < 0:
-                raise ValueError(f"weight of {asset} is negative ({weight}); use a value >= 0")
+                raise ValueError(
+                    f"weight of {asset} is negative ({readable(weight)}); use a value >= 0"
+                )
             if weight > 1:
-                raise ValueError(f"weight of {asset} is above 1 ({weight}); weights are fractions")
+                raise ValueError(
+                    f"weight of {asset} is above 1 ({readable(weight)}); weights are fractions"
+                )
         total = sum(targets.values(), Decimal(0))
         if abs(total - 1) > WEIGHT_TOLERANCE:
             raise ValueError(
-                f"weights sum to {total}, not 1; adjust them (include `cash`) so they add up to 1"
+                f"weights sum to {readable(total)}, not 1; adjust them (include `cash`) "
+                "so they add up to 1"
             )
         if not any(a != CASH for a in targets):
             raise ValueError("no asset targets; list at least one asset besides cash")
@@ -99,7 +107,9 @@ class PortfolioConfig(_Model):
     def _holdings(cls, holdings: dict[str, Decimal]) -> dict[str, Decimal]:
         for asset, quantity in holdings.items():
             if quantity < 0:
-                raise ValueError(f"{asset} holding is negative ({quantity}); use a quantity >= 0")
+                raise ValueError(
+                    f"{asset} holding is negative ({readable(quantity)}); use a quantity >= 0"
+                )
         return holdings
 
     @model_validator(mode="after")
@@ -165,7 +175,7 @@ class ProxyConfig(_Model):
     @classmethod
     def _beta(cls, beta: Decimal) -> Decimal:
         if not Decimal(0) < beta <= Decimal(10):
-            raise ValueError(f"beta {beta} is out of range; use a value in (0, 10]")
+            raise ValueError(f"beta {readable(beta)} is out of range; use a value in (0, 10]")
         return beta
 
 
@@ -183,7 +193,8 @@ class HedgingConfig(_Model):
     def _leverage(cls, value: Decimal) -> Decimal:
         if not Decimal(0) < value <= Decimal(1):
             raise ValueError(
-                f"max_leverage {value} is out of range; use a value in (0, 1] (1 means 1x)"
+                f"max_leverage {readable(value)} is out of range; "
+                "use a value in (0, 1] (1 means 1x)"
             )
         return value
 
@@ -191,7 +202,7 @@ class HedgingConfig(_Model):
     @classmethod
     def _min_trade(cls, value: Decimal) -> Decimal:
         if value < 0:
-            raise ValueError(f"min_trade_notional {value} is negative; use 0 or more")
+            raise ValueError(f"min_trade_notional {readable(value)} is negative; use 0 or more")
         return value
 
     @field_validator("collateral_buffer")
@@ -199,7 +210,8 @@ class HedgingConfig(_Model):
     def _buffer(cls, value: Decimal) -> Decimal:
         if not Decimal(0) <= value <= Decimal("0.5"):
             raise ValueError(
-                f"collateral_buffer {value} is out of range; use a fraction in [0, 0.5], e.g. 0.02"
+                f"collateral_buffer {readable(value)} is out of range; "
+                "use a fraction in [0, 0.5], e.g. 0.02"
             )
         return value
 
@@ -225,12 +237,19 @@ class ScheduleConfig(_Model):
         if value is None:
             return None
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            trigger = CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
             raise ValueError(
                 f"{value!r} is not a cron expression ({exc}); use 5 fields, "
                 "e.g. '0 0 1 */3 *' for quarterly"
             ) from None
+        # Five fields repeat within four years (29 February), so one that has no fire time
+        # after a fixed start never fires: e.g. the 31st of February.
+        if trigger.get_next_fire_time(None, _CRON_EPOCH) is None:
+            raise ValueError(
+                f"{value!r} never fires (no month has that day); use a day that exists, "
+                "e.g. '0 0 28 2 *' or '0 0 1 */3 *'"
+            )
         return value
 
     @field_validator("drift_check_interval")
@@ -245,7 +264,8 @@ class ScheduleConfig(_Model):
     def _abs(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and not Decimal(0) < value < Decimal(1):
             raise ValueError(
-                f"drift_abs {value} is out of range; use weight points in (0, 1), e.g. 0.05"
+                f"drift_abs {readable(value)} is out of range; "
+                "use weight points in (0, 1), e.g. 0.05"
             )
         return value
 
@@ -254,8 +274,8 @@ class ScheduleConfig(_Model):
     def _rel(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and not Decimal(0) < value <= Decimal(10):
             raise ValueError(
-                f"drift_rel {value} is out of range; use a fraction of the weight in (0, 10], "
-                "e.g. 0.25"
+                f"drift_rel {readable(value)} is out of range; "
+                "use a fraction of the weight in (0, 10], e.g. 0.25"
             )
         return value
 
@@ -306,14 +326,18 @@ class SafetyConfig(_Model):
     @classmethod
     def _positive(cls, value: Decimal | None) -> Decimal | None:
         if value is not None and value <= 0:
-            raise ValueError(f"{value} is not a positive amount; use a quote amount > 0 or omit it")
+            raise ValueError(
+                f"{readable(value)} is not a positive amount; use a quote amount > 0 or omit it"
+            )
         return value
 
     @field_validator("margin_alert_distance", "maintenance_margin_rate")
     @classmethod
     def _fraction(cls, value: Decimal) -> Decimal:
         if not Decimal(0) < value < Decimal(1):
-            raise ValueError(f"{value} is out of range; use a fraction in (0, 1), e.g. 0.25")
+            raise ValueError(
+                f"{readable(value)} is out of range; use a fraction in (0, 1), e.g. 0.25"
+            )
         return value
 
     @model_validator(mode="after")
@@ -354,7 +378,7 @@ class PaperConfig(_Model):
             ("slippage_bps", self.slippage_bps),
         ]:
             if value < 0:
-                raise ValueError(f"{name} is negative ({value}); use 0 or more")
+                raise ValueError(f"{name} is negative ({readable(value)}); use 0 or more")
         return self
 
     @property

@@ -30,6 +30,21 @@ def to_decimal(value: object) -> Decimal:
     raise ValueError(f"expected a number, got {type(value).__name__}")
 
 
+def readable(value: Decimal | float, digits: int = 6) -> str:
+    """A number for a message: `digits` significant digits (all whole ones), no exponent, no
+    trailing zeros (1.1, not 1.10000000000000005; 1.08333, not 1.083333333333333333333333333)."""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        return str(number)
+    if number.is_zero():
+        return "0"
+    # Whole digits are kept: an amount of 123456789.5 reads 123456790, not 1.23457e8.
+    exponent = min(number.adjusted() - digits + 1, 0)
+    rounded = number.quantize(Decimal(1).scaleb(exponent))
+    text = f"{rounded.normalize():f}"
+    return "0" if text == "-0" else text
+
+
 def to_seconds(value: object) -> float:
     """A duration: seconds as a number, or a string such as "30s", "15m", "1h", "1d"."""
     if isinstance(value, bool):

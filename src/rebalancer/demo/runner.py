@@ -1,7 +1,7 @@
 """Running the demo: emulator + the daemon's wake-ups, cycles and journal, at high speed.
 
 Each tick is one market day: the emulator's prices move, then the daemon's drift check runs
-once (the same `Waker.wake` the scheduler's drift-check job calls in production) and decides
+once (the same `Waker.wake` the scheduler's drift-check job runs in production) and decides
 whether to rebalance. Driving the check by market day rather than by wall clock makes a run
 reproducible: the same `--seed` gives the same rebalances on the same days on any machine.
 Rebalances are shown as they happen; the demo ends after `rebalances` of them or `days` days,

@@ -23,10 +23,13 @@ class MarketRules:
     min_notional: Decimal = ZERO
     contract_size: Decimal = ONE
     taker_fee: Decimal = ZERO
+    price_step: Decimal | None = None  # the price tick, for showing prices; None: unknown
 
     def __post_init__(self) -> None:
         if self.amount_step <= 0:
             raise ValueError(f"{self.symbol}: amount_step must be > 0")
+        if self.price_step is not None and self.price_step <= 0:
+            raise ValueError(f"{self.symbol}: price_step must be > 0")
         if self.contract_size <= 0:
             raise ValueError(f"{self.symbol}: contract_size must be > 0")
         for name in ("min_amount", "min_notional", "taker_fee"):

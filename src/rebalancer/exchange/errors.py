@@ -8,7 +8,8 @@ executed and is resolved by looking the order up by client id. `OrderNotFound`,
 The decision uses the Binance error code in the body first (ccxt only maps futures codes for
 URLs it recognises, so behind a local emulator they arrive as a bare `ExchangeError`), then the
 HTTP status, then ccxt's class. Messages are redacted on construction, because ccxt embeds the
-signed request URL in them.
+signed request URL in them. A request that never reached the exchange says why and where
+(`exchange.unreachable`): connection refused, name not resolved, timed out, TLS.
 """
 
 # The kinds are named for what the caller learns (`OrderRejected`, `RateLimited`), as the design
@@ -25,6 +26,8 @@ from types import MappingProxyType
 
 # Not `import ccxt.base.errors`: ccxt/__init__.py rebinds the name `ccxt.base` to a list.
 from ccxt.base import errors as ce
+
+from rebalancer.exchange.unreachable import unreachable
 
 _MAX_MESSAGE = 300
 _SECRET = re.compile(
@@ -43,9 +46,14 @@ _STATUS_IN_MESSAGE = (
 _CODE_IN_MESSAGE = re.compile(r"""["']code["']\s*:\s*"?(-?\d+)""")
 
 
+def redact_text(text: str) -> str:
+    """`text` with signatures, keys and secrets replaced, whatever its length."""
+    return _SECRET.sub(r"\g<key>\g<sep><redacted>", text)
+
+
 def redact(message: str) -> str:
     """`message` with signatures, keys and secrets replaced, cut to a loggable length."""
-    clean = _SECRET.sub(r"\g<key>\g<sep><redacted>", message)
+    clean = redact_text(message)
     return clean if len(clean) <= _MAX_MESSAGE else clean[: _MAX_MESSAGE - 1] + "…"
 
 
@@ -61,8 +69,10 @@ class ExchangeFailure(Exception):
         retry_after: float | None = None,
         resync_clock: bool = False,
         source: str | None = None,
+        cause: str | None = None,
     ) -> None:
         self.message = redact(message)
+        self.cause = cause  # why the exchange was not reached, when it was not
         self.code = code
         self.http_status = http_status
         self.retry_after = retry_after
@@ -251,8 +261,10 @@ def classify(
         or _class_kinds(exc, code)
     )
     kind = kinds.order if placing_order else kinds.read
+    blocked = unreachable(exc) if code is None and status is None else None
     return kind(
-        raw,
+        blocked.describe() if blocked else raw,
+        cause=blocked.cause if blocked else None,
         code=code,
         http_status=status,
         retry_after=retry_after,

@@ -53,12 +53,10 @@ def optional_number(value: object, where: str) -> Decimal | None:
 def market_rules(market: Mapping[str, Any], precision_mode: int) -> MarketRules:
     symbol = str(market.get("symbol"))
     where = f"markets[{symbol}]"
-    raw_step = (market.get("precision") or {}).get("amount")
-    if precision_mode == TICK_SIZE:
-        step = number(raw_step, f"{where}.precision.amount", positive=True)
-    else:
-        digits = int(number(raw_step, f"{where}.precision.amount"))
-        step = Decimal(1).scaleb(-digits)
+    precision = market.get("precision") or {}
+    step = _step(precision.get("amount"), precision_mode, f"{where}.precision.amount")
+    raw_tick = precision.get("price")
+    tick = None if raw_tick is None else _step(raw_tick, precision_mode, f"{where}.precision.price")
     limits = market.get("limits") or {}
     min_amount = (limits.get("amount") or {}).get("min")
     min_cost = (limits.get("cost") or {}).get("min")
@@ -71,7 +69,15 @@ def market_rules(market: Mapping[str, Any], precision_mode: int) -> MarketRules:
             market.get("contractSize") or 1, f"{where}.contractSize", positive=True
         ),
         taker_fee=number(market.get("taker") or 0, f"{where}.taker"),
+        price_step=tick,
     )
+
+
+def _step(raw: object, precision_mode: int, where: str) -> Decimal:
+    """A ccxt precision as a step: the step itself (TICK_SIZE), or 10^-digits."""
+    if precision_mode == TICK_SIZE:
+        return number(raw, where, positive=True)
+    return Decimal(1).scaleb(-int(number(raw, where)))
 
 
 def is_quote_linear_perp(market: Mapping[str, Any], quote: str) -> bool:

@@ -102,9 +102,9 @@ def _retrying(
         _log.warning(
             "exchange_read_retried",
             attempt=state.attempt_number,
-            wait_s=state.upcoming_sleep,
+            wait_s=round(state.upcoming_sleep, 1),
             kind=type(failure).__name__,
-            code=failure.code if failure else None,
+            cause=_cause(failure),
         )
         if failure is not None and failure.resync_clock and on_resync_clock is not None:
             # A failed resync only costs the next attempt, which is bounded anyway.
@@ -121,6 +121,17 @@ def _retrying(
         before_sleep=before_sleep,
         reraise=True,
     )
+
+
+def _cause(failure: ExchangeFailure | None) -> str:
+    """Why a read is retried, in words: the network cause, else the exchange's answer."""
+    if failure is None:
+        return "unknown"
+    if failure.cause:
+        return failure.cause
+    answer = [f"code {failure.code}"] if failure.code is not None else []
+    answer += [f"HTTP {failure.http_status}"] if failure.http_status is not None else []
+    return ", ".join(answer) or failure.message
 
 
 def _failure(state: RetryCallState) -> ExchangeFailure | None:

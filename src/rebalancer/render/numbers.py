@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 _CENT = Decimal("0.01")
 _JSON_MONEY = Decimal("1e-8")
 _JSON_WEIGHT = Decimal("1e-10")
+_FEE = Decimal("1e-8")  # exchanges account commissions to 8 decimals (Binance, Bybit, OKX)
+_FALLBACK_DIGITS = 6
 
 
 def money(value: Decimal, signed: bool = False) -> str:
@@ -37,3 +39,22 @@ def json_money(value: Decimal) -> str:
 
 def json_weight(value: Decimal) -> str:
     return quantity(value.quantize(_JSON_WEIGHT, ROUND_HALF_EVEN))
+
+
+def price(value: Decimal, step: Decimal | None) -> str:
+    """A price at the market's precision: the decimals of its tick (an average of several
+    fills is rounded to it). Without a known tick: cents from 1 up, else 6 significant digits."""
+    if step is not None:
+        exponent = step.normalize().as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    elif abs(value) >= 1:
+        places = 2
+    else:
+        places = max(_FALLBACK_DIGITS - 1 - value.adjusted(), 0) if value else 0
+    q = value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN)
+    return f"{q:,.{places}f}"
+
+
+def fee(value: Decimal) -> str:
+    """A commission as the exchange accounts it: 8 decimals at most, no trailing zeros."""
+    return quantity(value.quantize(_FEE, ROUND_HALF_EVEN))

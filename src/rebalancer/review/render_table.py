@@ -16,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from rebalancer.domain.plan import Side
-from rebalancer.render.numbers import money, percent, points, quantity
+from rebalancer.render.numbers import fee as fee_text
+from rebalancer.render.numbers import money, percent, points, price, quantity
 from rebalancer.review.records import HistoryRow, RunDetail
 
 _MODE_STYLE = {"live": "bold", "paper": "bold yellow", "dry-run": "bold cyan"}
@@ -143,7 +144,7 @@ def _lines(detail: RunDetail) -> Table:
 
 
 def _orders(detail: RunDetail) -> Table:
-    table = _table("Orders (in sending order)")
+    table = _table("Orders (in sending order; prices at the market's tick)")
     table.add_column("#", justify="right")
     table.add_column("client id", overflow="fold", max_width=24)
     table.add_column("instrument", overflow="fold")
@@ -151,9 +152,12 @@ def _orders(detail: RunDetail) -> Table:
     for header in ("amount", "filled", "avg price", "fee"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("status")
+    snapshot = detail.before or detail.after
     for order in detail.orders:
         side = "sell" if order.side is Side.SELL else "buy"
-        fee = "" if order.fee is None else f"{quantity(order.fee)} {order.fee_currency or ''}"
+        perp = snapshot.perps.get(order.instrument) if snapshot else None
+        tick = perp.rules.price_step if perp else None
+        fee = "" if order.fee is None else f"{fee_text(order.fee)} {order.fee_currency or ''}"
         status = order.status.value.replace("_", " ")
         if order.fills:
             status += f" ({len(order.fills)} fill{'s' if len(order.fills) > 1 else ''})"
@@ -166,7 +170,7 @@ def _orders(detail: RunDetail) -> Table:
             side + (" RO" if order.reduce_only else ""),
             quantity(order.amount),
             quantity(order.filled),
-            "" if order.average_price is None else quantity(order.average_price),
+            "" if order.average_price is None else price(order.average_price, tick),
             fee.strip(),
             status,
         )

@@ -1,26 +1,55 @@
 """`rebalancer report`: the backtest's HTML report, drawn from what really happened.
 
 The series come from the journal: each run's equity, largest drift (before, and after where the
-orders were placed), gross hedge and leverage from its snapshots, and cumulative fees. Funding is
-not journaled per payment, so that chart is left out and the page says so.
+orders were placed), gross hedge and leverage from its snapshots, and cumulative fees. Live,
+paper and dry-run runs are different accounts (or none), so each mode is its own series and
+its own column of figures; `--mode` keeps one. Funding is not journaled per payment, so it is
+not drawn and the page says so; fees always are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from rebalancer.backtest.report_html import render_report
 from rebalancer.backtest.summary import ReportSeries
+from rebalancer.domain.snapshot import Snapshot
 from rebalancer.review.queries import history, snapshots
+from rebalancer.review.records import HistoryRow
 from rebalancer.store import Store
 
 MAX_RUNS = 5_000
+MODES = ("live", "paper", "dry-run")
+NOTES = (
+    "Funding is settled by the exchange and not journaled per payment; it shows in futures "
+    "equity, not as its own line.",
+)
+DRY_RUN_NOTE = "dry-run runs place nothing: their fees are the plan's estimate."
 
 
 def journal_report(store: Store, portfolio: str, *, mode: str | None = None) -> str | None:
     """The HTML page for a portfolio's runs (oldest to newest), or None when there are none."""
     rows = list(reversed(history(store, portfolio=portfolio, limit=MAX_RUNS, mode=mode)))
     journaled = snapshots(store, [row.run_id for row in rows])
+    series: dict[str, ReportSeries] = {}
+    metrics: dict[str, dict[str, str]] = {}
+    for name in MODES:
+        of_mode = [row for row in rows if row.mode == name]
+        drawn = _series(of_mode, journaled)
+        if drawn is not None:
+            series[name] = drawn
+            metrics[name] = _metrics(of_mode, drawn)
+    if not series:
+        return None
+    title = f"{portfolio}: what the bot did" + (f" ({mode})" if mode else "")
+    notes = NOTES + ((DRY_RUN_NOTE,) if "dry-run" in series else ())
+    return render_report(series, metrics, title, notes)
+
+
+def _series(
+    rows: Sequence[HistoryRow], journaled: dict[tuple[str, str], Snapshot]
+) -> ReportSeries | None:
     times, value, drift, hedge, leverage, costs = [], [], [], [], [], []
     fees = Decimal(0)
     for row in rows:
@@ -38,18 +67,7 @@ def journal_report(store: Store, portfolio: str, *, mode: str | None = None) -> 
         costs.append(float(fees))
     if not times:
         return None
-    states = [row.state.value for row in rows]
-    traded = sum((r.notional_traded or Decimal(0) for r in rows), Decimal(0))
-    metrics = {
-        "runs": str(len(rows)),
-        "completed": str(states.count("completed")),
-        "failed": str(states.count("failed")),
-        "orders": str(sum(row.orders_count or 0 for row in rows)),
-        "notional traded": f"{traded:,.2f}",
-        "fees": f"{fees:,.2f}",
-        "equity first / last": f"{value[0]:,.2f} / {value[-1]:,.2f}",
-    }
-    series = ReportSeries(
+    return ReportSeries(
         times=times,
         value=value,
         largest_drift=drift,
@@ -57,9 +75,18 @@ def journal_report(store: Store, portfolio: str, *, mode: str | None = None) -> 
         leverage=leverage,
         cumulative_costs=costs,
     )
-    title = f"{portfolio}: what the bot did" + (f" ({mode})" if mode else "")
-    notes = (
-        "Funding is settled by the exchange and not journaled per payment; it shows in "
-        "futures equity, not as its own chart.",
-    )
-    return render_report({portfolio: series}, {portfolio: metrics}, title, notes)
+
+
+def _metrics(rows: Sequence[HistoryRow], drawn: ReportSeries) -> dict[str, str]:
+    states = [row.state.value for row in rows]
+    traded = sum((r.notional_traded or Decimal(0) for r in rows), Decimal(0))
+    fees = sum((r.fees or Decimal(0) for r in rows), Decimal(0))
+    return {
+        "runs": str(len(rows)),
+        "completed": str(states.count("completed")),
+        "failed": str(states.count("failed")),
+        "orders": str(sum(row.orders_count or 0 for row in rows)),
+        "notional traded": f"{traded:,.2f}",
+        "fees": f"{fees:,.2f}",
+        "equity first / last": f"{drawn.value[0]:,.2f} / {drawn.value[-1]:,.2f}",
+    }

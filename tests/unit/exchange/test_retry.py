@@ -212,6 +212,19 @@ def test_a_failing_resync_does_not_stop_the_retries() -> None:
     assert [log["event"] for log in logs] == ["exchange_read_retried", "clock_resync_failed"]
 
 
+def test_a_retry_of_an_exchange_answer_names_its_code_and_a_rounded_wait() -> None:
+    policy = RetryPolicy(max_attempts=2, base_backoff=0.123456, max_backoff=1, jitter=0)
+    with capture_logs() as logs:
+        run(
+            Flaky([ce.ExchangeNotAvailable('binance {"code":-1001,"msg":"Internal error"}')]),
+            policy,
+        )
+
+    (retried,) = logs
+    assert retried["cause"] == "code -1001"
+    assert retried["wait_s"] == round(retried["wait_s"], 1)
+
+
 def test_each_retry_is_logged_as_an_event() -> None:
     with capture_logs() as logs:
         run(Flaky([ce.RequestTimeout("slow")]))
@@ -223,7 +236,7 @@ def test_each_retry_is_logged_as_an_event() -> None:
             "attempt": 1,
             "wait_s": 0,
             "kind": "TransientError",
-            "code": None,
+            "cause": "slow",
         }
     ]
 
