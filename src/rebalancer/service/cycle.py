@@ -3,7 +3,8 @@
 Modes: `live` and `paper` place orders (paper on a simulated account); `dry-run` reads the
 real account, plans and journals, and calls no order, leverage or margin endpoint. Any failure
 ends the run FAILED with its reason; nothing is retried blindly (the next cycle plans from the
-exchange's truth).
+exchange's truth). A journal that fails mid-way (`JournalUnavailable`) ends the cycle at
+once, saying which run it interrupted and whether that run may have sent orders.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderState
 from rebalancer.service.executor import Execution, UnsafePlan, execute
 from rebalancer.service.ids import new_run_id
-from rebalancer.service.journal import Event, Journal, RunStart
+from rebalancer.service.journal import Event, Journal, JournalUnavailable, RunStart
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
@@ -100,8 +101,24 @@ async def run_cycle(
     portfolio = settings.config.portfolio
     run = _Run(new_run_id(clock()), journal, clock)
     structlog.contextvars.bind_contextvars(run_id=run.run_id)
-    journal.start_run(RunStart(run.run_id, portfolio.name, mode, trigger, reason, clock()))
-    log.info("run_started", mode=mode, trigger=trigger, reason=reason)
+    try:
+        journal.start_run(RunStart(run.run_id, portfolio.name, mode, trigger, reason, clock()))
+        log.info("run_started", mode=mode, trigger=trigger, reason=reason)
+        return await _cycle(run, settings, gateway, mode, snapshot)
+    except JournalUnavailable as exc:
+        # Orders leave only from EXECUTING, each after its intent committed.
+        sent = run.state is RunState.EXECUTING
+        log.error("run_interrupted", error=exc.cause, orders_may_be_sent=sent)
+        raise exc.during(run.run_id, orders_may_be_sent=sent) from exc
+    finally:
+        structlog.contextvars.unbind_contextvars("run_id")
+
+
+async def _cycle(
+    run: _Run, settings: Settings, gateway: ExchangeGateway, mode: str, snapshot: Snapshot | None
+) -> CycleResult:
+    portfolio = settings.config.portfolio
+    journal = run.journal
     before: Snapshot | None = None
     planned: Plan | None = None
     try:
@@ -132,8 +149,6 @@ async def run_cycle(
     except (ExchangeFailure, PlanningError, UnsafePlan) as exc:
         partial = CycleResult(run.run_id, RunState.FAILED, planned, before)
         return run.fail(f"{type(exc).__name__}: {exc}", partial)
-    finally:
-        structlog.contextvars.unbind_contextvars("run_id")
 
 
 async def _trade(
