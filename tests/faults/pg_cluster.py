@@ -64,6 +64,16 @@ class PgCluster:
         """An immediate stop: like a crash of the server, no session is closed cleanly."""
         self._ctl("-m", "immediate", "stop")
 
+    def start_if_stopped(self) -> None:
+        status = subprocess.run(
+            [*_as_owner(), str(BIN / "pg_ctl"), "-D", str(self.data), "status"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        if status.returncode != 0:
+            self.start()
+
     def restart(self) -> None:
         self.stop()
         self.start()
