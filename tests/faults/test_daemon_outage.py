@@ -159,7 +159,11 @@ def test_two_writers_around_a_restart_never_place_a_hedge_twice(
             second = cli("once", "-c", str(config), "--yes")
             assert second.returncode == 1, second.stdout + second.stderr
             assert "unknown outcome" in second.stderr
-            assert emulator_orders(emu) == []  # it placed nothing (the daemon's batch is held)
+            # The daemon's run is still open and its orders still in flight: not concluded
+            # "never placed" (and traded again) behind the back of the process sending them.
+            assert len(journal.open_runs()) == 1
+            assert set(journal.orders().values()) == {"submitting"}
+            assert emulator_orders(emu) == []  # and the second placed nothing of its own
 
             emu.release()
             daemon.wait_for_event("writer_lock_regained", timeout=20)
