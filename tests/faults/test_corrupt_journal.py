@@ -90,3 +90,14 @@ def test_a_path_that_does_not_exist_is_created(tmp_path: Path) -> None:
         result = _rebalancer("once", "-c", str(config), "--yes")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "journal.db").stat().st_size > 0
+
+
+def test_db_upgrade_refuses_an_empty_file_instead_of_creating_a_journal_in_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "journal.db"
+    db.write_bytes(b"")
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu)
+    _assert_refused(_rebalancer("db", "upgrade", "-c", str(config)), db)
+    assert db.read_bytes() == b""

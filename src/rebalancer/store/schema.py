@@ -97,6 +97,7 @@ def downgrade(url: str | URL, revision: str) -> None:
 
 def current_revision(url: str | URL) -> str | None:
     """The revision the database is at (None when it has never been migrated)."""
+    refuse_unusable_file(url)  # connecting would write a header into an empty file
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
