@@ -74,10 +74,11 @@ def test_once_refuses_a_file_that_is_not_a_journal(
     assert db.read_bytes() == content  # nothing replaced
 
 
-def test_history_refuses_a_file_that_is_not_a_journal(
-    tmp_path: Path, broken: tuple[Path, bytes]
-) -> None:
-    db, content = broken
+def test_history_refuses_a_damaged_journal(tmp_path: Path) -> None:
+    # The header is intact: SQLite opens it, and its structural check finds the damage.
+    db = tmp_path / "journal.db"
+    content = _half_of_a_journal(db)
+    db.write_bytes(content)
     with Emulator(seed_state()) as emu:
         config = write_config(tmp_path, emu)
     _assert_refused(_rebalancer("history", "-c", str(config)), db)
