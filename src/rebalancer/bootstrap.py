@@ -28,6 +28,7 @@ from rebalancer.store import (
     SqlJournal,
     SqlPaperAccounts,
     Store,
+    WriterLease,
     WriterLockHeld,
     acquire_writer_lock,
     check_schema,
@@ -78,11 +79,16 @@ def open_journal(settings: Settings, *, create: bool = True) -> Journal:
 
 
 @contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
-    """One writer per portfolio and database; a second one gets exit code 3."""
+def writer_lock(settings: Settings, journal: Journal | None = None) -> Iterator[WriterLease]:
+    """One writer per portfolio and database; a second one gets exit code 3. With `journal`,
+    its run starts and order intents commit only while the lock is still held (the fence)."""
     try:
-        with acquire_writer_lock(settings.config.storage.url, settings.config.portfolio.name):
-            yield
+        with acquire_writer_lock(
+            settings.config.storage.url, settings.config.portfolio.name
+        ) as lease:
+            if journal is not None:
+                journal.journal.fence(lease)
+            yield lease
     except WriterLockHeld as exc:
         raise SetupError(str(exc), exit_code=EXIT_LOCKED) from None
 

@@ -78,7 +78,7 @@ def test_the_lock_is_free_once_its_holder_is_killed(
 
 def test_another_portfolio_has_its_own_lock(url: str, holder: subprocess.Popen[str]) -> None:
     with acquire_writer_lock(url, "second") as me:
-        assert me.pid != holder.pid
+        assert me.holder.pid != holder.pid
 
 
 def _take_and_release(url: str) -> None:

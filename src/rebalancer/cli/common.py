@@ -13,10 +13,11 @@ from typing import NoReturn
 import click
 from rich.console import Console
 
-from rebalancer.bootstrap import SetupError
+from rebalancer.bootstrap import EXIT_LOCKED, SetupError
 from rebalancer.cli.boundary import exchange_line
 from rebalancer.config import ConfigError, Settings, load_settings
 from rebalancer.exchange.errors import ExchangeFailure
+from rebalancer.service.journal import JournalUnavailable, WriterLockLost
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -66,3 +67,5 @@ def user_errors() -> Iterator[None]:
         fail("", [str(exc)], exc.exit_code)
     except ExchangeFailure as exc:
         fail("", [exchange_line(exc)], EXIT_FAILED)
+    except JournalUnavailable as exc:  # the database failed: say why and what was sent
+        fail("", [str(exc)], EXIT_LOCKED if isinstance(exc, WriterLockLost) else EXIT_FAILED)

@@ -37,6 +37,7 @@ from rebalancer.render.numbers import money, percent, points
 from rebalancer.review import history
 from rebalancer.service.controls import Controls
 from rebalancer.service.cycle import read_snapshot
+from rebalancer.store import WriterLease
 
 log = structlog.get_logger(__name__)
 
@@ -71,12 +72,19 @@ def run_command(config_path: Path, mode: str | None, yes: bool) -> None:
 
 
 def _serve(settings: Settings, mode: Mode, config_path: Path) -> int:
-    with bootstrap.open_journal(settings) as journal, bootstrap.writer_lock(settings):
-        return asyncio.run(_daemon(settings, mode, config_path, journal))
+    with (
+        bootstrap.open_journal(settings) as journal,
+        bootstrap.writer_lock(settings, journal) as lease,
+    ):
+        return asyncio.run(_daemon(settings, mode, config_path, journal, lease))
 
 
 async def _daemon(
-    settings: Settings, mode: Mode, config_path: Path, journal: bootstrap.Journal
+    settings: Settings,
+    mode: Mode,
+    config_path: Path,
+    journal: bootstrap.Journal,
+    lease: WriterLease,
 ) -> int:
     gateway = bootstrap.exchange_gateway(settings, mode, journal)
     notifier = bootstrap.notifier(settings)
@@ -98,6 +106,7 @@ async def _daemon(
             clock=utcnow,
             mode=mode.value,
             metrics=metrics,
+            seat=lease,
         )
         return await serve(waker, config_path, _loader)
     finally:

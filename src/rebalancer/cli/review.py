@@ -30,7 +30,7 @@ from rebalancer.review import (
     show,
 )
 from rebalancer.review.export import Format, What
-from rebalancer.store import current_revision, head_revision, upgrade
+from rebalancer.store import SchemaError, current_revision, head_revision, upgrade
 
 
 def _since(value: str | None) -> datetime | None:
@@ -132,6 +132,8 @@ def db_upgrade(config_path: Path) -> None:
     try:
         before = current_revision(url)
         upgrade(url)
+    except SchemaError as exc:  # a file that is not a journal: never replaced
+        fail("storage.url", [str(exc)])
     except Exception as exc:  # any database failure is reported in one line
         fail("storage.url", [f"{type(exc).__name__}: {str(exc).splitlines()[0]}"], 1)
     after = head_revision()

@@ -155,7 +155,7 @@ def paper_reset(config_path: Path) -> None:
     with (
         user_errors(),
         bootstrap.open_journal(settings) as journal,
-        bootstrap.writer_lock(settings),
+        bootstrap.writer_lock(settings, journal),
     ):
         existed = journal.paper.reset(settings.config.portfolio.name)
     click.echo("paper account reset" if existed else "no paper account to reset")
@@ -213,7 +213,7 @@ def _with_journal(
     action: Callable[[ExchangeGateway, bootstrap.Journal], Awaitable[T]],
 ) -> T:
     """Open the journal, take the writer lock, build the gateway, run `action`, clean up."""
-    with bootstrap.open_journal(settings) as journal, bootstrap.writer_lock(settings):
+    with bootstrap.open_journal(settings) as journal, bootstrap.writer_lock(settings, journal):
         gateway = bootstrap.exchange_gateway(settings, mode, journal)
         return asyncio.run(_closing(gateway, action(gateway, journal)))
 

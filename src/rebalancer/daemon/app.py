@@ -3,7 +3,8 @@
 SIGTERM/SIGINT stop scheduling at once, let a running cycle finish its current step for up to
 `grace` seconds and then cancel it (intents are journaled before orders leave, so a cancelled
 cycle leaves nothing unrecorded; the next start reconciles it), and return 0. SIGHUP reloads
-the config: a bad file is logged and the old settings keep running.
+the config: a bad file is logged and the old settings keep running. A daemon that lost its
+writer lock to another process stops the same way and returns 3 (another writer).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rebalancer.service.reconcile import reconcile
 
 log = structlog.get_logger(__name__)
 Loader = Callable[[Path], Settings]
+EXIT_GAVE_WAY = 3  # as for a second writer refused at start
 
 
 async def serve(waker: Waker, config_path: Path, load: Loader, *, grace: float = 8.0) -> int:
@@ -33,6 +35,13 @@ async def serve(waker: Waker, config_path: Path, load: Loader, *, grace: float =
     scheduler = build_scheduler()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    gave_way: list[str] = []
+
+    def give_way(why: str) -> None:
+        gave_way.append(why)
+        stop.set()
+
+    waker.give_way = give_way
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(waker, scheduler, config_path, load))
     portfolio = waker.portfolio
     done = await reconcile(portfolio, waker.gateway, waker.journal, waker.clock)
@@ -80,8 +89,8 @@ async def serve(waker: Waker, config_path: Path, load: Loader, *, grace: float =
         )
     )
     await waker.notifier.drain(1.0)
-    log.info("daemon_stopped")
-    return 0
+    log.info("daemon_stopped", gave_way=bool(gave_way))
+    return EXIT_GAVE_WAY if gave_way else 0
 
 
 async def _let_cycle_finish(waker: Waker, grace: float) -> None:

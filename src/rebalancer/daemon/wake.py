@@ -3,13 +3,19 @@
 Calendar and drift-check jobs both come here, through one lock, so two cycles never overlap.
 A drift check is a cheap snapshot; when the trigger policy fires, the cycle plans from that same
 snapshot (no second read), and the decision's reason is journaled with the run.
+
+A wake-up never lets a database failure escape: the journal going away (or this process losing
+its writer lock) is logged as one event, opens the circuit and notifies once; at the next
+wake-up that finds the database back, the daemon takes its lock again, persists the open
+circuit and reconciles the runs the outage left open, before anything else. If another process
+has taken the lock meanwhile, this one gives way: it stops, and never trades beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -34,7 +40,9 @@ from rebalancer.service.controls import (
     after_cycle,
 )
 from rebalancer.service.cycle import CycleResult, read_snapshot, run_cycle
-from rebalancer.service.journal import Journal
+from rebalancer.service.journal import Journal, JournalUnavailable, WriterLockLost
+from rebalancer.service.reconcile import reconcile
+from rebalancer.store import WriterLockHeld
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
@@ -62,6 +70,17 @@ class NoMetrics:
     def set_halted(self, halted: bool) -> None: ...
 
 
+class WriterSeat(Protocol):
+    """The writer lock as the daemon sees it (the store's `WriterLease`)."""
+
+    @property
+    def writer(self) -> str: ...
+
+    def held(self) -> bool: ...
+
+    def regain(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class WakeOutcome:
     kind: Wake
@@ -84,6 +103,8 @@ class Waker:
         clock: Clock,
         mode: str,
         metrics: Metrics | None = None,
+        seat: WriterSeat | None = None,
+        give_way: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
@@ -94,6 +115,9 @@ class Waker:
         self.mode = mode
         self.metrics: Metrics = metrics or NoMetrics()
         self.lock = asyncio.Lock()
+        self.seat = seat
+        self.give_way = give_way  # called once another process has taken the writer lock
+        self.outage: JournalUnavailable | None = None  # until recovered
         self._margin_alerted = False
         self._refused: tuple[bool, bool, datetime | None] | None = None  # the stop last journaled
 
@@ -110,7 +134,81 @@ class Waker:
             log.info("wake_skipped", kind=kind.value, reason="a cycle is running")
             return WakeOutcome(kind, None, skipped="a cycle is running")
         async with self.lock:
-            return await self._wake(kind)
+            try:
+                await self._recover_if_needed()
+                return await self._wake(kind)
+            except JournalUnavailable as exc:
+                return self._journal_failed(kind, exc)
+            except WriterLockHeld as exc:
+                return self._gave_way(kind, exc)
+
+    async def _recover_if_needed(self) -> None:
+        """After an outage or a lost lock: the lock again, the circuit persisted, open runs
+        reconciled; raises while the database is still away."""
+        if self.outage is None and self.seat is not None and not self.seat.held():
+            self.outage = WriterLockLost(self.portfolio, "the writer lock was lost")
+            self._announce(self.outage)
+        if self.outage is None:
+            return
+        if self.seat is not None and self.seat.regain():
+            log.warning("writer_lock_regained", writer=self.seat.writer)
+        controls = self.controls.load(self.portfolio)
+        reason = f"journal unavailable: {self.outage.cause}"
+        if not controls.circuit_open:
+            self.controls.save(
+                self.portfolio,
+                replace(controls, circuit_open=True, reason=reason, since=self.clock()),
+            )
+        done = await reconcile(self.portfolio, self.gateway, self.journal, self.clock)
+        log.warning(
+            "journal_recovered",
+            runs_reconciled=list(done.runs_closed),
+            unresolved=list(done.unresolved),
+        )
+        self.outage = None
+        self._notify(
+            NotificationKind.CIRCUIT_OPEN,
+            Severity.WARNING,
+            "Journal back",
+            f"reconciled {len(done.runs_closed)} run(s), {len(done.unresolved)} order(s) "
+            "unresolved; trading stays stopped until `rebalancer resume`",
+        )
+
+    def _journal_failed(self, kind: Wake, exc: JournalUnavailable) -> WakeOutcome:
+        self.metrics.error(type(exc).__name__)
+        if self.outage is None:
+            self.outage = exc
+            self._announce(exc)
+        else:
+            log.warning("journal_still_unavailable", kind=kind.value, error=exc.cause)
+        return WakeOutcome(kind, None, skipped=f"journal unavailable: {exc.cause}")
+
+    def _announce(self, exc: JournalUnavailable) -> None:
+        self.metrics.set_circuit(True)
+        log.error(
+            "journal_unavailable",
+            error=str(exc),
+            cause=exc.cause,
+            orders_may_be_sent=exc.orders_may_be_sent,
+        )
+        self._notify(
+            NotificationKind.CIRCUIT_OPEN,
+            Severity.CRITICAL,
+            "Trading stopped: journal unavailable",
+            f"{exc}. The daemon reconciles open runs when the database is back.",
+        )
+
+    def _gave_way(self, kind: Wake, exc: WriterLockHeld) -> WakeOutcome:
+        log.error("writer_lock_taken", error=str(exc))
+        self._notify(
+            NotificationKind.CIRCUIT_OPEN,
+            Severity.CRITICAL,
+            "Daemon stopped: another writer",
+            f"{exc}; this daemon lost its lock and gives way",
+        )
+        if self.give_way is not None:
+            self.give_way(str(exc))
+        return WakeOutcome(kind, None, skipped=str(exc))
 
     async def _wake(self, kind: Wake) -> WakeOutcome:
         controls = self.controls.load(self.portfolio)

@@ -36,7 +36,7 @@ class OrderStatus(Enum):
     CANCELED = "canceled"
     EXPIRED = "expired"
     UNKNOWN = "unknown"  # the answer was lost or ambiguous: to be resolved by client id
-    NOT_PLACED = "not_placed"  # resolved: the exchange never had it
+    NOT_PLACED = "not_placed"  # resolved: the exchange did not have it when asked
 
     @property
     def terminal(self) -> bool:
@@ -83,6 +83,9 @@ _ORDER_NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
     | {OrderStatus.REJECTED, OrderStatus.NOT_PLACED, OrderStatus.UNKNOWN},
     OrderStatus.ACCEPTED: _LIVE,
     OrderStatus.PARTIALLY_FILLED: _LIVE - {OrderStatus.ACCEPTED},
+    # Terminal for reconciliation, but not against the truth: a request delayed past the
+    # lookups can still land, and then the exchange's answer wins.
+    OrderStatus.NOT_PLACED: _LIVE | {OrderStatus.REJECTED},
 }
 
 

@@ -3,7 +3,8 @@
 Modes: `live` and `paper` place orders (paper on a simulated account); `dry-run` reads the
 real account, plans and journals, and calls no order, leverage or margin endpoint. Any failure
 ends the run FAILED with its reason; nothing is retried blindly (the next cycle plans from the
-exchange's truth).
+exchange's truth). A journal that fails mid-way (`JournalUnavailable`) ends the cycle at
+once, saying which run it interrupted and whether that run may have sent orders.
 
 The trading gate (kill switch and circuit breaker) is checked before anything is read, again
 before the first write (leverage, margin mode) and before each order phase: a trading run on a
@@ -31,7 +32,7 @@ from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderState
 from rebalancer.service.controls import TradingGate, TradingStopped
 from rebalancer.service.executor import Execution, UnsafePlan, execute
 from rebalancer.service.ids import new_run_id
-from rebalancer.service.journal import Event, Journal, RunStart
+from rebalancer.service.journal import Event, Journal, JournalUnavailable, RunStart
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
@@ -130,19 +131,32 @@ async def run_cycle(
     portfolio = settings.config.portfolio
     run = _Run(new_run_id(clock()), settings, gateway, journal, clock, gate, mode)
     structlog.contextvars.bind_contextvars(run_id=run.run_id)
-    journal.start_run(RunStart(run.run_id, portfolio.name, mode, trigger, reason, clock()))
-    log.info("run_started", mode=mode, trigger=trigger, reason=reason)
+    try:
+        journal.start_run(RunStart(run.run_id, portfolio.name, mode, trigger, reason, clock()))
+        log.info("run_started", mode=mode, trigger=trigger, reason=reason)
+        return await _cycle(run, snapshot)
+    except JournalUnavailable as exc:
+        # Orders leave only from EXECUTING, each after its intent committed.
+        sent = run.state is RunState.EXECUTING
+        log.error("run_interrupted", error=exc.cause, orders_may_be_sent=sent)
+        raise exc.during(run.run_id, orders_may_be_sent=sent) from exc
+    finally:
+        structlog.contextvars.unbind_contextvars("run_id")
+
+
+async def _cycle(run: _Run, snapshot: Snapshot | None) -> CycleResult:
+    settings, journal = run.settings, run.journal
     before: Snapshot | None = None
     planned: Plan | None = None
     try:
-        controls = gate.controls()
+        controls = run.gate.controls()
         notes: tuple[str, ...] = ()
         if not controls.trading_allowed:
-            if mode != "dry-run":
+            if run.mode != "dry-run":
                 return run.refuse(TradingStopped(controls))
             notes = (f"the portfolio is stopped: {controls.refusal()}",)
             run.event("trading_stopped", controls.refusal())
-        before = snapshot or await read_snapshot(settings, gateway)
+        before = snapshot or await read_snapshot(settings, run.gateway)
         journal.record_snapshot(run.run_id, before, phase="before")
         run.advance(RunState.SNAPSHOT)
         planned = plan(before, settings.strategy)
@@ -155,8 +169,6 @@ async def run_cycle(
     except (ExchangeFailure, PlanningError, UnsafePlan) as exc:
         partial = CycleResult(run.run_id, RunState.FAILED, planned, before)
         return run.fail(f"{type(exc).__name__}: {exc}", partial)
-    finally:
-        structlog.contextvars.unbind_contextvars("run_id")
 
 
 async def _act(run: _Run, planned: Plan, before: Snapshot, notes: tuple[str, ...]) -> CycleResult:

@@ -88,6 +88,53 @@ class StoredRun:
     mode: str
     state: RunState
     started_at: datetime
+    writer: str | None = None  # "<pid>@<host>" of the process that ran it, where recorded
+    writer_alive: bool = False  # that process (not this one) is still running
+
+
+class JournalUnavailable(Exception):  # noqa: N818 - named for the situation
+    """The journal database failed a read or write: unreachable, full, read-only, corrupt.
+
+    `cause` is a short phrase for people ("disk full", "connection refused"). A cycle adds
+    which run it interrupted and whether that run may have sent orders (`during`).
+    """
+
+    def __init__(
+        self,
+        where: str,
+        cause: str,
+        *,
+        run_id: str | None = None,
+        orders_may_be_sent: bool = False,
+    ) -> None:
+        self.where = where  # the database, without a password
+        self.cause = cause
+        self.run_id = run_id
+        self.orders_may_be_sent = orders_may_be_sent
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        text = f"journal {self.where} failed: {self.cause}"
+        if self.run_id is None:
+            return text
+        if self.orders_may_be_sent:
+            return (
+                f"{text}; run {self.run_id} may have sent orders: the next start (or "
+                "`rebalancer reconcile`) looks them up on the exchange and records them"
+            )
+        return f"{text}; run {self.run_id} sent no order"
+
+    def during(self, run_id: str, *, orders_may_be_sent: bool) -> JournalUnavailable:
+        """The same failure, told as the interruption of `run_id`."""
+        return type(self)(
+            self.where, self.cause, run_id=run_id, orders_may_be_sent=orders_may_be_sent
+        )
+
+
+class WriterLockLost(JournalUnavailable):
+    """This process is no longer the portfolio's writer: its lock died (a killed session, a
+    server restart, a replaced lock file). Nothing was written; the holder must stop trading
+    and take the lock again before any exchange write, or give way."""
 
 
 class Journal(Protocol):

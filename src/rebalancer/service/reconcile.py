@@ -4,7 +4,9 @@ Runs on every start and on `rebalancer reconcile`. Start-up and recovery share t
 ("crash-only"): nothing is re-sent; each order whose outcome the journal does not know is
 looked up, its answer recorded, and the run closed with its reason. An order the exchange
 cannot be asked about stays unresolved, and so does its run, so trading does not resume on a
-false belief.
+false belief. A run whose writer is still running (its lock was lost, not its process) is
+never touched: its requests may still be on their way, and only its writer knows; it counts as
+unresolved until that process ends.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ async def reconcile(
     resolved: list[str] = []
     unresolved: list[str] = []
     for run in journal.unfinished_runs(portfolio):
+        if run.writer_alive:
+            held = [o.intent.client_id for o in journal.run_orders(run.run_id)]
+            unresolved += held or [f"{run.run_id} (run of a live writer, no order yet)"]
+            log.warning("run_left_to_live_writer", run_id=run.run_id, writer=run.writer)
+            continue
         statuses: list[OrderStatus] = []
         for order in journal.run_orders(run.run_id):
             status = await _resolve(order, gateway, journal, clock)

@@ -6,7 +6,13 @@ Everything a caller needs is re-exported here; the modules behind it are impleme
 from rebalancer.store.controls import SqlControls, SqlPaperAccounts
 from rebalancer.store.engine import Store, open_store
 from rebalancer.store.journal import SqlJournal
-from rebalancer.store.locks import LockHolder, WriterLockHeld, acquire_writer_lock
+from rebalancer.store.locks import (
+    LockHolder,
+    WriterLease,
+    WriterLockHeld,
+    acquire_writer_lock,
+    writer_alive,
+)
 from rebalancer.store.schema import (
     SchemaError,
     check_schema,
@@ -23,6 +29,7 @@ __all__ = [
     "SqlJournal",
     "SqlPaperAccounts",
     "Store",
+    "WriterLease",
     "WriterLockHeld",
     "acquire_writer_lock",
     "check_schema",
@@ -31,4 +38,5 @@ __all__ = [
     "head_revision",
     "open_store",
     "upgrade",
+    "writer_alive",
 ]

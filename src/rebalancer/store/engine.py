@@ -19,6 +19,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from rebalancer.store.faults import reported
+
 BUSY_TIMEOUT_MS = 10_000
 _WRITE = "rebalancer_write"
 
@@ -76,7 +78,11 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """An open journal database: the engine plus factories for read and write sessions."""
+    """An open journal database: the engine plus factories for read and write sessions.
+
+    A database that cannot serve a session (unreachable, full, read-only, corrupt) raises the
+    journal port's `JournalUnavailable`, saying why.
+    """
 
     url: URL
     engine: Engine
@@ -87,18 +93,18 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction commits on clean exit and rolls back on an exception."""
-        with self._writer.begin() as session:
+        with reported(self.url), self._writer.begin() as session:
             yield session
 
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """A write transaction at the Core level, for hot paths (the journal's)."""
-        with self._write_engine.begin() as connection:
+        with reported(self.url), self._write_engine.begin() as connection:
             yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._reader() as session:
+        with reported(self.url), self._reader() as session:
             yield session
 
     @property

@@ -7,12 +7,18 @@ loses at most the answer being written. State moves go through the domain's tran
 increment is kept as a fill row. When a run ends, its review columns are recomputed from what
 was actually executed. Writes use prepared Core statements on the mapped tables: a cycle makes
 a dozen commits, and the ORM's unit of work would cost more than the fsyncs.
+
+Once `fence`d with the writer lock's lease, a run's start and every batch of order intents
+commit only while this process still holds the lock (checked in the same transaction), and each
+run records its writer, so recovery can tell a dead writer's run from a live one's. Answers
+from the exchange are facts and are recorded whoever writes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +42,7 @@ from rebalancer.service.journal import (
 from rebalancer.snapshot_file import snapshot_to_dict
 from rebalancer.store import rows
 from rebalancer.store.engine import Store
+from rebalancer.store.locks import Fence, writer_alive
 from rebalancer.store.tables import (
     EventRow,
     FillRow,
@@ -92,8 +99,9 @@ _INSERT_EVENT = insert(EventRow)
 class SqlJournal:
     """The write-ahead journal in a database opened with `open_store`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, fence: Fence | None = None) -> None:
         self._store = store
+        self._fence = fence
         dialect_insert: Any = _DIALECT_INSERT[store.dialect]
         self._add_portfolio = dialect_insert(PortfolioRow).on_conflict_do_nothing(
             index_elements=["name"]
@@ -105,13 +113,23 @@ class SqlJournal:
             set_={"taken_at": snapshot.excluded.taken_at, "document": snapshot.excluded.document},
         )
 
+    def fence(self, fence: Fence) -> None:
+        """From now on commit new work only while `fence` says this process is the writer."""
+        self._fence = fence
+
+    def _check_writer(self, conn: Connection) -> None:
+        if self._fence is not None:
+            self._fence.check(conn)
+
     def start_run(self, run: RunStart) -> None:
+        writer = None if self._fence is None else self._fence.writer
         try:
             with self._store.write_connection() as conn:
+                self._check_writer(conn)
                 conn.execute(
                     self._add_portfolio, {"name": run.portfolio, "created_at": run.started_at}
                 )
-                conn.execute(_INSERT_RUN, rows.run_values(run))
+                conn.execute(_INSERT_RUN, {**rows.run_values(run), "writer": writer})
         except IntegrityError:
             # The portfolio insert cannot conflict, so the run's primary key did.
             raise ValueError(f"run {run.run_id} exists") from None
@@ -172,6 +190,7 @@ class SqlJournal:
             raise ValueError("client ids repeat within one batch of intents")
         runs = ", ".join(sorted({i.run_id for i in intents}))
         with _unknown_run_is_key_error(runs), self._store.write_connection() as conn:
+            self._check_writer(conn)  # in the intents' transaction: no stale writer sends
             for client_id in conn.scalars(_TAKEN_IDS, {"ids": ids}):
                 raise ValueError(f"order {client_id} exists")
             conn.execute(_INSERT_ORDERS, [rows.order_values(i, at) for i in intents])
@@ -217,7 +236,11 @@ class SqlJournal:
             .order_by(RunRow.started_at, RunRow.run_id)
         )
         with self._store.read() as session:
-            return [rows.stored_run(r) for r in session.scalars(query)]
+            runs = [rows.stored_run(r) for r in session.scalars(query)]
+        return [
+            replace(run, writer_alive=True) if run.writer and writer_alive(run.writer) else run
+            for run in runs
+        ]
 
     def run_orders(self, run_id: str) -> list[StoredOrder]:
         query = (

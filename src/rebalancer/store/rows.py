@@ -33,7 +33,9 @@ def run_values(run: RunStart) -> dict[str, Any]:
 
 
 def stored_run(row: RunRow) -> StoredRun:
-    return StoredRun(row.run_id, row.portfolio, row.mode, RunState(row.state), row.started_at)
+    return StoredRun(
+        row.run_id, row.portfolio, row.mode, RunState(row.state), row.started_at, row.writer
+    )
 
 
 def plan_line_values(run_id: str, plan: Plan) -> list[dict[str, Any]]:

@@ -88,6 +88,8 @@ class RunRow(Base):
     orders_count: Mapped[int | None]
     notional_traded: Mapped[Decimal | None]
     fees: Mapped[Decimal | None]
+    # `<pid>@<host>` of the process that held the writer lock when the run started.
+    writer: Mapped[str | None] = mapped_column(String(300))
 
 
 class SnapshotRow(Base):

@@ -42,7 +42,7 @@ def test_illegal_run_moves_raise(current: RunState, new: RunState) -> None:
         (OrderStatus.REJECTED, OrderStatus.FILLED),
         (OrderStatus.ACCEPTED, OrderStatus.NOT_PLACED),
         (OrderStatus.PARTIALLY_FILLED, OrderStatus.ACCEPTED),
-        (OrderStatus.NOT_PLACED, OrderStatus.FILLED),
+        (OrderStatus.NOT_PLACED, OrderStatus.SUBMITTING),
     ],
 )
 def test_illegal_order_moves_raise(current: OrderStatus, new: OrderStatus) -> None:
@@ -54,6 +54,17 @@ def test_an_unknown_order_can_still_turn_out_filled_or_never_placed() -> None:
     assert next_order_status(OrderStatus.UNKNOWN, OrderStatus.FILLED) is OrderStatus.FILLED
     assert next_order_status(OrderStatus.UNKNOWN, OrderStatus.NOT_PLACED) is OrderStatus.NOT_PLACED
     assert next_order_status(OrderStatus.FILLED, OrderStatus.FILLED) is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize(
+    "reported",
+    [OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELED],
+)
+def test_an_order_concluded_never_placed_takes_what_the_exchange_later_reports(
+    reported: OrderStatus,
+) -> None:
+    # A late request lands after reconciliation looked it up: the exchange is the truth.
+    assert next_order_status(OrderStatus.NOT_PLACED, reported) is reported
 
 
 def test_reconciliation_concludes_only_from_an_answer() -> None:
