@@ -32,6 +32,7 @@ from rebalancer.service.reconcile import reconcile
 from rebalancer.store import SqlJournal, Store, open_store, upgrade
 from tests.integration.harness import (
     ENV,
+    OPEN,
     gateway_for,
     order_count,
     seed_state,
@@ -77,7 +78,12 @@ def test_a_disk_full_mid_run_loses_nothing_and_says_so(tmp_path: Path) -> None:
             try:
                 with open_store(url) as store:
                     await run_cycle(
-                        settings, gateway, DiskFillsAfterIntents(store), utcnow, mode="live"
+                        settings,
+                        gateway,
+                        DiskFillsAfterIntents(store),
+                        utcnow,
+                        gate=OPEN,
+                        mode="live",
                     )
             finally:
                 await gateway.close()
