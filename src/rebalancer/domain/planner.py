@@ -1,10 +1,11 @@
 """The planner: snapshot + strategy -> plan (DESIGN §2). A pure function.
 
 Steps: value every hedge line; decide the wanted hedge (to target, or to the band edge);
-fit the hedges under the leverage cap; turn each line's hedge into positions per instrument,
-rounded to the exchange's steps without adding exposure; drop legs the exchange or the user's
-minimum would refuse; order reductions before increases. Fees of the trades are reserved out
-of the cap so that the account stays within it after paying them.
+fit the hedges under the leverage cap and the exchange's rules together (fitting.py: a leg
+whose move is refused stays, and the gross left over goes to the others); never leave the
+largest drift of the hedgeable lines larger; order reductions before increases. The fees the
+plan's trades pay are reserved out of the cap so that the account stays within it after
+paying them.
 """
 
 from __future__ import annotations
