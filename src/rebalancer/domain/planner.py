@@ -69,6 +69,12 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     placed = fitted.fit.placed
     skipped = fitted.fit.skipped
     after = _positions_after(snapshot, placed)
+    placed_by_line: dict[str, list[Move]] = {}
+    for move in placed:
+        placed_by_line.setdefault(move.line, []).append(move)
+    skipped_by_line: dict[str, list[SkipReason]] = {}
+    for move, reason in skipped:
+        skipped_by_line.setdefault(move.line, []).append(reason)
     notes = tuple(
         f"position on {s} is not managed by any target line and counts against the cap"
         for s in value.unmanaged
@@ -95,8 +101,8 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
                 after=after,
                 snapshot=snapshot,
                 equity=equity,
-                placed=[m for m in placed if m.line == state.line.name],
-                skipped=[r for m, r in skipped if m.line == state.line.name],
+                placed=placed_by_line.get(state.line.name, []),
+                skipped=skipped_by_line.get(state.line.name, []),
             )
             for state, wanted, allot in zip(value.lines, desired, fitted.fit.allowed, strict=True)
         ),
