@@ -171,10 +171,17 @@ def _group_line(strategy: Strategy, group: Group, listed: frozenset[str]) -> Hed
             )
             return HedgeLine(group.name, members, _merged((Leg(group.index, ONE), *idle)))
         note = f"index {group.index} not listed; hedged pro rata on members"
-    total = sum((m.weight for m in hedgeable), ZERO)
-    if not hedgeable or total == 0:
+    if not hedgeable:
         return HedgeLine(group.name, members, (), note=note or "no member has a perp market")
-    legs = tuple(Leg(strategy.hedges[m.asset].instrument, m.weight / total) for m in hedgeable)
+    total = sum((m.weight for m in hedgeable), ZERO)
+    # Members targeted at zero still hold spot to hedge: then the legs share the hedge equally.
+    legs = tuple(
+        Leg(
+            strategy.hedges[m.asset].instrument,
+            m.weight / total if total else ONE / len(hedgeable),
+        )
+        for m in hedgeable
+    )
     return HedgeLine(group.name, members, _merged(legs), note=note)
 
 

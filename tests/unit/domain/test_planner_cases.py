@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from rebalancer.domain.plan import CapState, LineStatus, Plan, Side, SkipReason
+from rebalancer.domain.plan import CapState, Plan, Side, SkipReason
 from rebalancer.domain.planner import plan
 from rebalancer.domain.snapshot import PerpState
 from rebalancer.domain.strategy import Band, Group, RebalanceTo

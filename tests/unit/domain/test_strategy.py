@@ -83,3 +83,11 @@ def test_group_members_proxied_on_one_perp_share_one_leg() -> None:
     strat = Strategy(weights=weights, hedges=hedges, groups=(Group("defi", ("UNI", "AAVE")),))
     lines = {line.name: line for line in hedge_lines(strat, LISTED)}
     assert [(leg.instrument, leg.share) for leg in lines["defi"].legs] == [("ETH/USDT:USDT", D(1))]
+
+
+def test_a_group_targeted_at_zero_is_still_hedged_on_its_members_perps() -> None:
+    weights = {"BTC": D("0.6"), "UNI": D(0), "AAVE": D(0)}
+    hedges = {a: Hedge(f"{a}/USDT:USDT") for a in weights}
+    strat = Strategy(weights=weights, hedges=hedges, groups=(Group("defi", ("UNI", "AAVE")),))
+    lines = {line.name: line for line in hedge_lines(strat, LISTED)}
+    assert [(leg.instrument, leg.share) for leg in lines["defi"].legs] == [("UNI/USDT:USDT", D(1))]
