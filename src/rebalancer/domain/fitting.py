@@ -159,6 +159,8 @@ def _farther_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
         after = ZERO
         for leg in state.line.legs:
             after += current.after[leg.instrument] * snapshot.perps[leg.instrument].mark
+        if goal.delevering and all(m.reduces for m in moves):
+            continue  # over the cap, rounding towards zero is what brings the gross back
         allowed = current.allowed[i]
         if abs(after - allowed) > abs(state.hedge - allowed):
             found.extend((m, SkipReason.NOT_CLOSER, _held(moves, m.instrument)) for m in moves)

@@ -260,3 +260,21 @@ def test_a_skip_keeps_its_own_reason() -> None:
         ("B/USDT:USDT", SkipReason.BELOW_MIN_TRADE)
     ]
     assert result.largest_drift_after < result.largest_drift_before
+
+
+def test_over_the_cap_rounding_towards_zero_still_delevers() -> None:
+    # The D3 rule must not hold back a reduction that brings the account under its cap:
+    # -0.001 BTC = -100 with a cap of 70; the allowed -70 rounds to 0, farther from -70 than
+    # -100 is, but staying would leave the account over the cap.
+    snap = snapshot(
+        {"BTC": ("100000", "0.01")},
+        [perp("BTC/USDT:USDT", "100000", "-0.001")],
+        futures_equity="70",
+    )
+    result = plan(snap, strategy({"BTC": "500/1070"}, cash="570/1070"))
+
+    assert result.cap is CapState.OVER
+    assert [(o.side, o.amount, o.reduce_only) for o in result.orders] == [
+        (Side.BUY, D("0.001"), True)
+    ]
+    assert result.gross_after == 0
