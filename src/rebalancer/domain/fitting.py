@@ -54,7 +54,8 @@ def fit(goal: Goal, snapshot: Snapshot) -> Fit:
     pins: dict[str, Decimal] = {}
     skipped: dict[tuple[str, int], tuple[Move, SkipReason]] = {}
     allowed = list(goal.desired)
-    while True:
+    legs = sum(len(state.line.legs) for state in goal.lines)
+    for _ in range(2 * legs + 1):  # each leg is pinned at most twice (at zero, then where it is)
         current = _round(goal, snapshot, pins, allowed)
         allowed = current.allowed
         found = (
@@ -68,6 +69,8 @@ def fit(goal: Goal, snapshot: Snapshot) -> Fit:
         for move, reason, pin in found:
             pins[move.instrument] = pin
             skipped[move.key] = (move, reason)
+    else:  # pragma: no cover - the pins only grow
+        raise AssertionError("fitting did not settle")
     placed = tuple(m for moves in current.moves.values() for m in moves)
     return Fit(tuple(allowed), placed, tuple(skipped[k] for k in sorted(skipped)))
 
