@@ -278,3 +278,22 @@ def test_over_the_cap_rounding_towards_zero_still_delevers() -> None:
         (Side.BUY, D("0.001"), True)
     ]
     assert result.gross_after == 0
+
+
+def test_d5_band_mode_keeps_every_line_in_its_band_when_the_cap_allows_it() -> None:
+    # Cap 10,000: A in band at 5,800 of 6,000, B out at 4,000. The edges (5,800 + 5,000) do
+    # not fit, yet 5,000 / 5,000 keeps both lines exactly on their band edge.
+    snap = snapshot(
+        {},
+        [_unit("A/USDT:USDT", "5800"), _unit("B/USDT:USDT", "4000")],
+        futures_equity="10000",
+        cash="90000",
+    )
+    strat = strategy(
+        {"A": "0.06", "B": "0.06"}, cash="0.88", to=RebalanceTo.BAND, band=Band(absolute=D("0.01"))
+    )
+    result = plan(snap, strat)
+
+    assert result.cap is CapState.BINDING
+    assert all(abs(line.drift_after) <= D("0.01") for line in result.lines)
+    assert result.gross_after <= D(10000)
