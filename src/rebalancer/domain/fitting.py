@@ -147,25 +147,35 @@ def _min_trade_pins(goal: Goal, current: _Round) -> _Pins:
         if sum((m.notional for m in moves), ZERO) >= goal.min_trade:
             continue
         for move in moves:
-            if not (goal.delevering and move.reduces):
-                found.append((move, SkipReason.BELOW_MIN_TRADE, _held(moves, move.instrument)))
+            if goal.delevering and move.reduces:
+                continue
+            # De-levering, a flip's close still goes: its reopening half is held at zero.
+            pin = ZERO if goal.delevering and move.seq == 1 else _held(moves, move.instrument)
+            found.append((move, SkipReason.BELOW_MIN_TRADE, pin))
     return found
 
 
 def _farther_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
-    """A line whose moves would end it farther from its allowed hedge than no trade stays."""
+    """A line whose moves would end it farther from its allowed hedge than no trade stays.
+
+    So does one that would end exactly as far without freeing any gross: a trade for nothing.
+    """
     found: _Pins = []
     for i, state in enumerate(goal.lines):
         moves = current.moves.get(state.line.name)
         if not moves:
             continue
-        after = ZERO
-        for leg in state.line.legs:
-            after += current.after[leg.instrument] * snapshot.perps[leg.instrument].mark
         if goal.delevering and all(m.reduces for m in moves):
             continue  # over the cap, rounding towards zero is what brings the gross back
+        after = gross_after = gross_before = ZERO
+        for leg in state.line.legs:
+            perp = snapshot.perps[leg.instrument]
+            after += current.after[leg.instrument] * perp.mark
+            gross_after += abs(current.after[leg.instrument]) * perp.mark
+            gross_before += abs(perp.notional)
         allowed = current.allowed[i]
-        if abs(after - allowed) > abs(state.hedge - allowed):
+        farther = abs(after - allowed) - abs(state.hedge - allowed)
+        if farther > 0 or (farther == 0 and gross_after >= gross_before):
             found.extend((m, SkipReason.NOT_CLOSER, _held(moves, m.instrument)) for m in moves)
     return found
 
@@ -181,5 +191,6 @@ def _over_budget_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
     if not increases:
         return []
     move = max(increases, key=lambda m: (m.notional, m.key))
-    moves = current.moves[move.line]
-    return [(move, SkipReason.OVER_CAP, _held(moves, move.instrument))]
+    # A flip's reopening half is held at zero: its close only lowers the gross.
+    pin = ZERO if move.seq == 1 else _held(current.moves[move.line], move.instrument)
+    return [(move, SkipReason.OVER_CAP, pin)]

@@ -297,3 +297,23 @@ def test_d5_band_mode_keeps_every_line_in_its_band_when_the_cap_allows_it() -> N
     assert result.cap is CapState.BINDING
     assert all(abs(line.drift_after) <= D("0.01") for line in result.lines)
     assert result.gross_after <= D(10000)
+
+
+def test_over_the_cap_a_flip_under_the_minimum_trade_still_closes() -> None:
+    # +0.02 BTC (+1,000) against a cap of 500 and a target of -100: the line's trades are
+    # under the minimum trade of 2,000, but de-levering reductions are exempt, so the close
+    # goes and only the reopening is held back.
+    snap = snapshot(
+        {"BTC": ("50000", "0.1")},
+        [perp("BTC/USDT:USDT", "50000", "0.02")],
+        futures_equity="500",
+    )
+    result = plan(snap, strategy({"BTC": "4900/5500"}, cash="600/5500", min_trade="2000"))
+
+    assert result.cap is CapState.OVER
+    assert [(o.side, o.amount, o.reduce_only) for o in result.orders] == [
+        (Side.SELL, D("0.02"), True)
+    ]
+    assert [(s.base_quantity, s.reason) for s in result.skipped] == [
+        (D("-0.002"), SkipReason.BELOW_MIN_TRADE)
+    ]

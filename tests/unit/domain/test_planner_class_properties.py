@@ -173,12 +173,12 @@ def test_shared_instruments_under_a_binding_cap_stay_sound(case: Case) -> None:
 @given(cases(band=True, collateral="short"))
 def test_band_mode_under_a_binding_cap_is_minimax(case: Case) -> None:
     result = assert_sound(case)
-    if result.cap is CapState.BINDING:
+    if result.cap is CapState.BINDING and not result.skipped:
         # Where the band edges do not fit, band mode allocates exactly as target mode does.
         target = plan(case.snapshot, replace(case.strategy, rebalance_to=RebalanceTo.TARGET))
-        assert result.largest_drift_after <= target.largest_drift_after or (
-            target.cap is not CapState.BINDING
-        )
+        assert [line.hedge_after for line in result.lines] == [
+            line.hedge_after for line in target.lines
+        ]
 
 
 @given(cases(coarse=True, collateral="ample"))
@@ -187,7 +187,7 @@ def test_coarse_steps_never_trade_a_line_farther_from_target(case: Case) -> None
     assert result.cap is CapState.WITHIN
     for line in result.lines:
         if line.hedge_after != line.hedge_before:
-            assert abs(line.drift_after) < abs(line.drift_before)
+            assert abs(line.drift_after) <= abs(line.drift_before)
 
 
 @given(cases(minimums=True, groups=True, collateral="ample"))
@@ -195,7 +195,7 @@ def test_multi_leg_lines_never_trade_farther_from_target(case: Case) -> None:
     result = assert_sound(case)
     for line in result.lines:
         if line.hedge_after != line.hedge_before:
-            assert abs(line.drift_after) < abs(line.drift_before)
+            assert abs(line.drift_after) <= abs(line.drift_before)
 
 
 @given(cases(minimums=True, groups=True, collateral="ample"))
