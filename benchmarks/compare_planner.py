@@ -10,8 +10,9 @@ targets and budget are derived below, not read from the planner).
 
 The planner works in whole exchange steps, skips what minimums refuse and keeps a fee reserve,
 so its largest drift may exceed the optimum by what those explain, per case:
-- rounding: the largest sum of step x mark over one line's legs, plus twice the notional of
-  moves held back because rounding would have ended a line farther from target;
+- rounding: the largest sum of step x mark over one line's legs, plus the gross that lines
+  held back (because their rounded moves would have ended them farther from target) keep
+  beyond where those moves would have taken them;
 - minimums: twice the notional of moves skipped for an exchange minimum or the minimum trade
   (a leg left where it is takes its notional out of the gross the others share, and may pull
   its own line the wrong way by as much: a stray that cannot be closed);
@@ -308,9 +309,7 @@ def compare(case: Case) -> Outcome:
         ),
         default=Fraction(0),
     )
-    held = sum(
-        (Fraction(s.notional) for s in result.skipped if s.reason in ROUNDING_REASONS), Fraction(0)
-    )
+    held = _held_gross(result, snap)
     minimums = sum(
         (Fraction(s.notional) for s in result.skipped if s.reason not in ROUNDING_REASONS),
         Fraction(0),
@@ -324,12 +323,27 @@ def compare(case: Case) -> Outcome:
     return Outcome(
         classes=frozenset(case.classes),
         gap=gap,
-        rounding=(steps + 2 * held) / equity,
+        rounding=(steps + held) / equity,
         minimums=2 * minimums / equity,
         fees=reserve / equity,
         band=band,
         reserve_over_fees=reserve / (Fraction(strat.max_leverage) * paid) if paid else None,
     )
+
+
+def _held_gross(result: Plan, snap: Snapshot) -> Fraction:
+    """Gross kept by legs whose moves were held back as no closer to target than no trade."""
+    change: dict[str, Decimal] = {}
+    for skip in result.skipped:
+        if skip.reason in ROUNDING_REASONS:
+            change[skip.instrument] = change.get(skip.instrument, D(0)) + skip.base_quantity
+    kept = Fraction(0)
+    for symbol, quantity in change.items():
+        perp = snap.perps[symbol]
+        kept += max(
+            Fraction(0), Fraction((abs(perp.position) - abs(perp.position + quantity)) * perp.mark)
+        )
+    return kept
 
 
 def _fees(result: Plan, snap: Snapshot) -> Fraction:

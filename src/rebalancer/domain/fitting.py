@@ -34,6 +34,7 @@ class Goal:
     budget: Decimal  # gross notional the managed legs may end with
     min_trade: Decimal
     delevering: bool  # the account is over the cap: reductions are never held back
+    scarce: bool  # the wanted hedges do not fit (or the account is over the cap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,14 +160,14 @@ def _farther_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
     """A line whose moves would end it farther from its allowed hedge than no trade stays.
 
     So does one that would end exactly as far without freeing any gross: a trade for nothing.
+    While the cap binds, moves that free gross go ahead even if their own line ends a little
+    farther: the gross is what the other lines need (over the cap, it is the de-levering).
     """
     found: _Pins = []
     for i, state in enumerate(goal.lines):
         moves = current.moves.get(state.line.name)
         if not moves:
             continue
-        if goal.delevering and all(m.reduces for m in moves):
-            continue  # over the cap, rounding towards zero is what brings the gross back
         after = gross_after = gross_before = ZERO
         for leg in state.line.legs:
             perp = snapshot.perps[leg.instrument]
@@ -175,7 +176,8 @@ def _farther_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
             gross_before += abs(perp.notional)
         allowed = current.allowed[i]
         farther = abs(after - allowed) - abs(state.hedge - allowed)
-        if farther > 0 or (farther == 0 and gross_after >= gross_before):
+        frees = gross_after < gross_before
+        if (farther > 0 and not (goal.scarce and frees)) or (farther == 0 and not frees):
             found.extend((m, SkipReason.NOT_CLOSER, _held(moves, m.instrument)) for m in moves)
     return found
 

@@ -180,6 +180,7 @@ def _fit(
         budget=available,
         min_trade=strategy.min_trade_notional,
         delevering=cap_state is CapState.OVER,
+        scarce=cap_state is not CapState.WITHIN,
     )
     fitted = fit(goal, snapshot)
     if cap_state is CapState.BINDING and _worsens(value, fitted.placed, snapshot):

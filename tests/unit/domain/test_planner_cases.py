@@ -317,3 +317,26 @@ def test_over_the_cap_a_flip_under_the_minimum_trade_still_closes() -> None:
     assert [(s.base_quantity, s.reason) for s in result.skipped] == [
         (D("-0.002"), SkipReason.BELOW_MIN_TRADE)
     ]
+
+
+def test_over_the_cap_a_line_resplit_that_frees_gross_goes_ahead() -> None:
+    # Pro-rata group (A, B) holding -300 and +600 (net 300 on target, gross 900) against a cap
+    # of 400. Steps of 100 put each leg at 100: the line ends 100 short of target, but the
+    # gross falls to 200, under the cap. Holding it back as "no closer" would stay over it.
+    snap = snapshot(
+        {},
+        [
+            perp("A/USDT:USDT", "1", "-300", step="100"),
+            perp("B/USDT:USDT", "1", "600", step="100"),
+        ],
+        futures_equity="400",
+        cash="99600",
+    )
+    strat = strategy(
+        {"A": "0.0015", "B": "0.0015"}, cash="0.997", groups=(Group("AB", ("A", "B")),)
+    )
+    result = plan(snap, strat)
+
+    assert result.cap is CapState.OVER
+    assert result.gross_after == D(200)
+    assert result.lines[0].hedge_after == D(200)
