@@ -38,6 +38,7 @@ class SkipReason(Enum):
     BELOW_MIN_NOTIONAL = "below the exchange's minimum notional"
     BELOW_MIN_TRADE = "below the configured minimum trade"
     OVER_CAP = "would exceed the leverage cap because a reduction could not be placed"
+    NOT_CLOSER = "rounded to the exchange's step it would end farther from target than no trade"
     NO_IMPROVEMENT = "no allocation within the cap improves the largest drift"
 
 

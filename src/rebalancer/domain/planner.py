@@ -1,10 +1,11 @@
 """The planner: snapshot + strategy -> plan (DESIGN §2). A pure function.
 
 Steps: value every hedge line; decide the wanted hedge (to target, or to the band edge);
-fit the hedges under the leverage cap; turn each line's hedge into positions per instrument,
-rounded to the exchange's steps without adding exposure; drop legs the exchange or the user's
-minimum would refuse; order reductions before increases. Fees of the trades are reserved out
-of the cap so that the account stays within it after paying them.
+fit the hedges under the leverage cap and the exchange's rules together (fitting.py: a leg
+whose move is refused stays, and the gross left over goes to the others); never leave the
+largest drift of the hedgeable lines larger; order reductions before increases. The fees the
+plan's trades pay are reserved out of the cap so that the account stays within it after
+paying them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from rebalancer.domain.allocation import allocate
 from rebalancer.domain.exposure import LineState, Valuation, valuation
-from rebalancer.domain.legs import Move, line_moves
+from rebalancer.domain.fitting import Fit, Goal, fit
+from rebalancer.domain.legs import Move
 from rebalancer.domain.market import ZERO
 from rebalancer.domain.plan import (
     CapState,
@@ -32,6 +33,10 @@ from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import RebalanceTo, Strategy
 
 MONEY_GRAIN = Decimal("1e-8")  # finest quote amount the planner distinguishes
+# The fee reserve is found by a few rounds of "reserve what this plan's trades pay"; each round
+# reserves this much more than the last plan paid, so that the rounds settle quickly.
+_FEE_ROUNDS = 6
+_FEE_SLACK = Decimal("1.01")
 
 
 class PlanningError(ValueError):
@@ -39,10 +44,10 @@ class PlanningError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Budget:
-    cap: Decimal  # L x F
-    available: Decimal  # what the managed lines may use: cap - unmanaged gross - fee reserve
-    fee_reserve: Decimal
+class _Fitted:
+    fit: Fit
+    cap_state: CapState
+    fee_reserve: Decimal  # gross notional kept free so that the cap holds after the fees
 
 
 def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
@@ -53,49 +58,41 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         raise PlanningError(str(exc)) from exc
     equity = value.equity
     desired = tuple(_desired_hedge(state, strategy, equity) for state in value.lines)
-    budget = _budget(snapshot, strategy, value, desired)
+    targets = tuple(_target_hedge(state) for state in value.lines)
     wanted_gross = sum((abs(d) for d in desired), ZERO)
-    cap_state = _cap_state(snapshot, budget, wanted_gross)
-    allowed = allocate(desired, budget.available)
-
-    moves = [
-        move
-        for state, target in zip(value.lines, allowed, strict=True)
-        for move in line_moves(state, target, snapshot)
-    ]
-    skips = _minimum_skips(moves, strategy, cap_state)
-    skips |= _over_cap_skips(moves, skips, snapshot, budget)
-    if cap_state is CapState.BINDING:
-        # The guarantee of DESIGN §2: a cycle never leaves the largest drift larger.
-        largest_before = max((abs(s.drift(equity)) for s in value.lines), default=ZERO)
-        after = _positions_after(snapshot, moves, skips)
-        largest_after = max(
-            (abs(_drift_after(s, after, snapshot, equity)) for s in value.lines), default=ZERO
-        )
-        if largest_after > largest_before:
-            skips = {m.key: SkipReason.NO_IMPROVEMENT for m in moves}
-
-    after = _positions_after(snapshot, moves, skips)
-    moves_by_line: dict[str, list[Move]] = {}
-    for move in moves:
-        moves_by_line.setdefault(move.line, []).append(move)
+    cap = max(
+        ZERO, strategy.max_leverage * snapshot.futures_equity * (1 - strategy.collateral_buffer)
+    )
+    fitted = _fit_within_fees(
+        snapshot, strategy, value=value, desired=desired, targets=targets, cap=cap
+    )
+    placed = fitted.fit.placed
+    skipped = fitted.fit.skipped
+    after = _positions_after(snapshot, placed)
+    placed_by_line: dict[str, list[Move]] = {}
+    for move in placed:
+        placed_by_line.setdefault(move.line, []).append(move)
+    skipped_by_line: dict[str, list[SkipReason]] = {}
+    for move, reason in skipped:
+        skipped_by_line.setdefault(move.line, []).append(reason)
     notes = tuple(
         f"position on {s} is not managed by any target line and counts against the cap"
         for s in value.unmanaged
     )
-    required = (wanted_gross + value.unmanaged_gross) / strategy.max_leverage + budget.fee_reserve
+    full_fees = _full_rebalance_fees(value, desired, snapshot)
+    required = (wanted_gross + value.unmanaged_gross) / strategy.max_leverage + full_fees
     return Plan(
         as_of=snapshot.taken_at,
         quote=snapshot.quote,
         equity=equity,
         futures_equity=snapshot.futures_equity,
         max_leverage=strategy.max_leverage,
-        leverage_budget=budget.cap - budget.fee_reserve,
+        leverage_budget=cap - fitted.fee_reserve,
         gross_before=snapshot.gross_notional,
         gross_after=_gross(after, snapshot),
         required_collateral=required,
         collateral_shortfall=max(ZERO, required - snapshot.futures_equity),
-        cap=cap_state,
+        cap=fitted.cap_state,
         lines=tuple(
             _plan_line(
                 state,
@@ -104,20 +101,124 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
                 after=after,
                 snapshot=snapshot,
                 equity=equity,
-                moves=moves_by_line.get(state.line.name, []),
-                skips=skips,
+                placed=placed_by_line.get(state.line.name, []),
+                skipped=skipped_by_line.get(state.line.name, []),
             )
-            for state, wanted, allot in zip(value.lines, desired, allowed, strict=True)
+            for state, wanted, allot in zip(value.lines, desired, fitted.fit.allowed, strict=True)
         ),
         cash=_cash_line(snapshot, strategy, after, equity),
-        orders=_orders(moves, skips),
+        orders=_orders(placed),
         skipped=tuple(
-            SkippedLeg(m.line, m.instrument, m.quantity, m.notional, skips[m.key])
-            for m in moves
-            if m.key in skips
+            SkippedLeg(m.line, m.instrument, m.quantity, m.notional, reason)
+            for m, reason in skipped
         ),
         notes=notes,
     )
+
+
+def _fit_within_fees(
+    snapshot: Snapshot,
+    strategy: Strategy,
+    *,
+    value: Valuation,
+    desired: tuple[Decimal, ...],
+    targets: tuple[Decimal, ...],
+    cap: Decimal,
+) -> _Fitted:
+    """Fit with a fee reserve at least what the fitted trades pay (at the taker fee, per leg).
+
+    The reserve is the fees of the plan itself, not a bound on any plan, so it costs the
+    hedges almost nothing; if the rounds do not settle, a reserve that covers every possible
+    plan is used.
+    """
+    reserve = ZERO
+    for _ in range(_FEE_ROUNDS):
+        fitted = _fit(
+            snapshot,
+            strategy,
+            value=value,
+            desired=desired,
+            targets=targets,
+            cap=cap,
+            reserve=reserve,
+        )
+        fees = strategy.max_leverage * _fees(fitted.fit.placed)
+        if fees <= reserve:
+            return fitted
+        reserve = fees * _FEE_SLACK
+    highest = max((p.rules.taker_fee for p in snapshot.perps.values()), default=ZERO)
+    gross = snapshot.gross_notional
+    # Every leg trades at most |before| + |after|, and the legs end within max(cap, gross).
+    reserve = strategy.max_leverage * highest * (gross + max(cap, gross))
+    return _fit(
+        snapshot, strategy, value=value, desired=desired, targets=targets, cap=cap, reserve=reserve
+    )
+
+
+def _fit(
+    snapshot: Snapshot,
+    strategy: Strategy,
+    *,
+    value: Valuation,
+    desired: tuple[Decimal, ...],
+    targets: tuple[Decimal, ...],
+    cap: Decimal,
+    reserve: Decimal,
+) -> _Fitted:
+    available = max(ZERO, cap - value.unmanaged_gross - reserve)
+    wanted_gross = sum((abs(d) for d in desired), ZERO)
+    if snapshot.gross_notional > cap:
+        cap_state = CapState.OVER
+    elif wanted_gross > available:
+        cap_state = CapState.BINDING
+    else:
+        cap_state = CapState.WITHIN
+    goal = Goal(
+        lines=value.lines,
+        desired=desired,
+        targets=targets,
+        budget=available,
+        min_trade=strategy.min_trade_notional,
+        delevering=cap_state is CapState.OVER,
+        scarce=cap_state is not CapState.WITHIN,
+    )
+    fitted = fit(goal, snapshot)
+    if cap_state is CapState.BINDING and _worsens(value, fitted.placed, snapshot):
+        # The guarantee of DESIGN §2: a cycle never leaves the largest drift larger. Skips
+        # already decided keep their own reason.
+        held = tuple((m, SkipReason.NO_IMPROVEMENT) for m in fitted.placed)
+        skipped = tuple(sorted(fitted.skipped + held, key=lambda s: s[0].key))
+        fitted = Fit(fitted.allowed, (), skipped)
+    return _Fitted(fitted, cap_state, reserve)
+
+
+def _worsens(value: Valuation, placed: Iterable[Move], snapshot: Snapshot) -> bool:
+    """Whether the moves leave the largest drift of the hedgeable lines larger than now."""
+    equity = value.equity
+    after = _positions_after(snapshot, placed)
+    hedgeable = [s for s in value.lines if s.line.hedgeable]
+    before = max((abs(s.drift(equity)) for s in hedgeable), default=ZERO)
+    later = max((abs(_drift_after(s, after, snapshot, equity)) for s in hedgeable), default=ZERO)
+    return later > before
+
+
+def _fees(moves: Iterable[Move]) -> Decimal:
+    return sum((m.notional * m.taker_fee for m in moves), ZERO)
+
+
+def _full_rebalance_fees(
+    value: Valuation, desired: Iterable[Decimal], snapshot: Snapshot
+) -> Decimal:
+    """Taker fees of trading every leg to its share of the wanted hedge (before rounding)."""
+    fees = ZERO
+    for state, wanted in zip(value.lines, desired, strict=True):
+        legs = state.line.legs
+        total = sum((leg.share for leg in legs), ZERO)
+        for leg in legs:
+            perp = snapshot.perps[leg.instrument]
+            share = leg.share / total if total else ZERO
+            fees += perp.rules.taker_fee * abs(wanted * share - perp.notional)
+    return fees
 
 
 def _desired_hedge(state: LineState, strategy: Strategy, equity: Decimal) -> Decimal:
@@ -139,79 +240,16 @@ def _desired_hedge(state: LineState, strategy: Strategy, equity: Decimal) -> Dec
     return wanted.quantize(MONEY_GRAIN, ROUND_DOWN)
 
 
-def _budget(
-    snapshot: Snapshot, strategy: Strategy, value: Valuation, desired: Iterable[Decimal]
-) -> _Budget:
-    usable = snapshot.futures_equity * (1 - strategy.collateral_buffer)
-    cap = max(ZERO, strategy.max_leverage * usable)
-    # Any hedge between zero and the wanted one trades at most max(|h|, |wanted - h|).
-    reserve = ZERO
-    for state, wanted in zip(value.lines, desired, strict=True):
-        fee = max(
-            (snapshot.perps[leg.instrument].rules.taker_fee for leg in state.line.legs),
-            default=ZERO,
-        )
-        reserve += fee * max(abs(state.hedge), abs(wanted - state.hedge))
-    reserve *= strategy.max_leverage
-    available = max(ZERO, cap - value.unmanaged_gross - reserve)
-    return _Budget(cap=cap, available=available, fee_reserve=reserve)
+def _target_hedge(state: LineState) -> Decimal:
+    if not state.line.hedgeable:
+        return ZERO
+    return state.target_hedge.quantize(MONEY_GRAIN, ROUND_DOWN)
 
 
-def _cap_state(snapshot: Snapshot, budget: _Budget, wanted_gross: Decimal) -> CapState:
-    if snapshot.gross_notional > budget.cap:
-        return CapState.OVER
-    if wanted_gross > budget.available:
-        return CapState.BINDING
-    return CapState.WITHIN
-
-
-def _minimum_skips(
-    moves: list[Move], strategy: Strategy, cap_state: CapState
-) -> dict[tuple[str, int], SkipReason]:
-    """Exchange minimums per move; the user's minimum trade per line (waived for de-levering)."""
-    skips = {m.key: m.refusal for m in moves if m.refusal is not None}
-    per_line: dict[str, Decimal] = {}
-    for move in moves:
-        if move.key not in skips:
-            per_line[move.line] = per_line.get(move.line, ZERO) + move.notional
-    for move in moves:
-        if per_line.get(move.line, ZERO) >= strategy.min_trade_notional:
-            continue
-        if cap_state is CapState.OVER and move.reduces:
-            continue
-        skips.setdefault(move.key, SkipReason.BELOW_MIN_TRADE)
-    return skips
-
-
-def _over_cap_skips(
-    moves: list[Move],
-    skips: dict[tuple[str, int], SkipReason],
-    snapshot: Snapshot,
-    budget: _Budget,
-) -> dict[tuple[str, int], SkipReason]:
-    """Drop increases, largest first, while a refused reduction leaves the plan over the cap."""
-    limit = budget.cap - budget.fee_reserve
-    dropped: dict[tuple[str, int], SkipReason] = {}
-    increases = sorted(
-        (m for m in moves if not m.reduces and m.key not in skips),
-        key=lambda m: (-m.notional, m.key),
-    )
-    for move in increases:
-        after = _positions_after(snapshot, moves, skips | dropped)
-        gross = _gross(after, snapshot)
-        if gross <= limit or gross <= snapshot.gross_notional:
-            break
-        dropped[move.key] = SkipReason.OVER_CAP
-    return dropped
-
-
-def _positions_after(
-    snapshot: Snapshot, moves: Iterable[Move], skips: dict[tuple[str, int], SkipReason]
-) -> dict[str, Decimal]:
+def _positions_after(snapshot: Snapshot, moves: Iterable[Move]) -> dict[str, Decimal]:
     after = {symbol: perp.position for symbol, perp in snapshot.perps.items()}
     for move in moves:
-        if move.key not in skips:
-            after[move.instrument] += move.quantity
+        after[move.instrument] += move.quantity
     return after
 
 
@@ -246,19 +284,17 @@ def _plan_line(
     after: dict[str, Decimal],
     snapshot: Snapshot,
     equity: Decimal,
-    moves: list[Move],
-    skips: dict[tuple[str, int], SkipReason],
+    placed: list[Move],
+    skipped: list[SkipReason],
 ) -> PlanLine:
     line = state.line
-    parts = moves
     hedge_after = _line_hedge(state, after, snapshot)
-    placed = [m for m in parts if m.key not in skips]
     reasons: list[str] = [line.note] if line.note else []
     if not line.hedgeable:
         status = LineStatus.UNHEDGEABLE
     elif placed:
         status = LineStatus.CAPPED if allowed != desired else LineStatus.REBALANCED
-    elif parts:
+    elif skipped:
         status = LineStatus.SKIPPED
     elif desired == state.hedge and desired != state.target_hedge:
         status = LineStatus.IN_BAND
@@ -266,7 +302,7 @@ def _plan_line(
         status = LineStatus.CAPPED if allowed != desired else LineStatus.ON_TARGET
     if allowed != desired:
         reasons.append(f"leverage cap: hedge limited to {allowed:.2f} of wanted {desired:.2f}")
-    reasons.extend(sorted({skips[m.key].value for m in parts if m.key in skips}))
+    reasons.extend(sorted({reason.value for reason in skipped}))
     return PlanLine(
         name=line.name,
         assets=tuple(m.asset for m in line.members),
@@ -295,8 +331,8 @@ def _cash_line(
     return CashLine(weight, before, later, before / equity - weight, later / equity - weight)
 
 
-def _orders(moves: list[Move], skips: dict[tuple[str, int], SkipReason]) -> tuple[OrderIntent, ...]:
-    placed = sorted((m for m in moves if m.key not in skips), key=lambda m: (not m.reduces, m.key))
+def _orders(moves: Iterable[Move]) -> tuple[OrderIntent, ...]:
+    placed = sorted(moves, key=lambda m: (not m.reduces, m.key))
     return tuple(
         OrderIntent(
             leg=leg,
@@ -308,7 +344,7 @@ def _orders(moves: list[Move], skips: dict[tuple[str, int], SkipReason]) -> tupl
             reduce_only=move.reduces,
             mark=move.mark,
             position_before=move.position_before,
-            position_after=move.position_before + move.quantity,
+            position_after=move.position_after,
         )
         for leg, move in enumerate(placed)
     )

@@ -169,22 +169,41 @@ def _group_line(strategy: Strategy, group: Group, listed: frozenset[str]) -> Hed
                 for m in hedgeable
                 if strategy.hedges[m.asset].instrument != group.index
             )
-            return HedgeLine(group.name, members, (Leg(group.index, ONE), *idle))
+            return HedgeLine(group.name, members, _merged((Leg(group.index, ONE), *idle)))
         note = f"index {group.index} not listed; hedged pro rata on members"
-    total = sum((m.weight for m in hedgeable), ZERO)
-    if not hedgeable or total == 0:
+    if not hedgeable:
         return HedgeLine(group.name, members, (), note=note or "no member has a perp market")
-    legs = tuple(Leg(strategy.hedges[m.asset].instrument, m.weight / total) for m in hedgeable)
-    return HedgeLine(group.name, members, legs, note=note)
+    total = sum((m.weight for m in hedgeable), ZERO)
+    # Members targeted at zero still hold spot to hedge: then the legs share the hedge equally.
+    legs = tuple(
+        Leg(
+            strategy.hedges[m.asset].instrument,
+            m.weight / total if total else ONE / len(hedgeable),
+        )
+        for m in hedgeable
+    )
+    return HedgeLine(group.name, members, _merged(legs), note=note)
+
+
+def _merged(legs: tuple[Leg, ...]) -> tuple[Leg, ...]:
+    """One leg per instrument: members hedged through one perp share one position.
+
+    Two legs on one instrument would count its position twice and size two orders from it.
+    """
+    shares: dict[str, Decimal] = {}
+    for leg in legs:
+        shares[leg.instrument] = shares.get(leg.instrument, ZERO) + leg.share
+    return tuple(Leg(instrument, share) for instrument, share in shares.items())
 
 
 def _check_instruments_not_shared(strategy: Strategy) -> None:
-    """A group's instruments may not also hedge an asset outside the group.
+    """A group's instruments may not also hedge an asset outside the group, or another group.
 
     Otherwise one position would serve two lines and its split would be a guess.
     """
     grouped = {m for g in strategy.groups for m in g.members}
     outside = {strategy.hedges[a].instrument for a in strategy.weights if a not in grouped}
+    seen: dict[str, str] = {}
     for group in strategy.groups:
         used = {group.index} if group.index else set()
         used |= {strategy.hedges[m].instrument for m in group.members}
@@ -193,3 +212,9 @@ def _check_instruments_not_shared(strategy: Strategy) -> None:
             raise ValueError(
                 f"group {group.name!r} and an asset outside it both hedge with {clash[0]}"
             )
+        shared = sorted(used & set(seen))
+        if shared:
+            raise ValueError(
+                f"groups {seen[shared[0]]!r} and {group.name!r} both hedge with {shared[0]}"
+            )
+        seen.update(dict.fromkeys(used, group.name))

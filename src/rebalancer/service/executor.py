@@ -62,12 +62,22 @@ def check_plan(plan: Plan) -> None:
             f"gross after {plan.gross_after} exceeds the cap {plan.leverage_budget}; not sent"
         )
     seen_increase = False
+    positions: dict[str, Decimal] = {}
     for order in plan.orders:
         if order.amount <= 0:
             raise UnsafePlan(f"leg {order.leg} has a non-positive amount; not sent")
         if order.reduce_only and seen_increase:
             raise UnsafePlan("a reduction follows an increase; not sent")
         seen_increase = seen_increase or not order.reduce_only
+        # The cap re-check starts from each instrument's first position_before: the orders
+        # of one instrument must chain from it, or that start is not the real position.
+        before = positions.get(order.instrument, order.position_before)
+        if (
+            order.position_before != before
+            or order.position_after != before + order.signed_quantity
+        ):
+            raise UnsafePlan(f"leg {order.leg} does not start where the last order left; not sent")
+        positions[order.instrument] = order.position_after
 
 
 async def execute(

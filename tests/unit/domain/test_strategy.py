@@ -59,3 +59,35 @@ def test_band_half_width_is_the_tighter_of_absolute_and_relative() -> None:
     assert band.half_width(D("0.1")) == D("0.025")
     assert band.half_width(D("0.5")) == D("0.05")
     assert Band().half_width(D("0.5")) is None
+
+
+def test_two_groups_cannot_hedge_with_one_instrument() -> None:
+    weights = {"UNI": D("0.3"), "AAVE": D("0.3"), "BTC": D("0.4")}
+    hedges = {
+        "UNI": Hedge("ETH/USDT:USDT"),
+        "AAVE": Hedge("ETH/USDT:USDT"),
+        "BTC": Hedge("BTC/USDT:USDT"),
+    }
+    groups = (Group("a", ("UNI",)), Group("b", ("AAVE",)))
+    with pytest.raises(ValueError, match="groups 'a' and 'b' both hedge with ETH/USDT:USDT"):
+        Strategy(weights=weights, hedges=hedges, groups=groups)
+
+
+def test_group_members_proxied_on_one_perp_share_one_leg() -> None:
+    weights = {"UNI": D("0.3"), "AAVE": D("0.1"), "BTC": D("0.4")}
+    hedges = {
+        "UNI": Hedge("ETH/USDT:USDT"),
+        "AAVE": Hedge("ETH/USDT:USDT"),
+        "BTC": Hedge("BTC/USDT:USDT"),
+    }
+    strat = Strategy(weights=weights, hedges=hedges, groups=(Group("defi", ("UNI", "AAVE")),))
+    lines = {line.name: line for line in hedge_lines(strat, LISTED)}
+    assert [(leg.instrument, leg.share) for leg in lines["defi"].legs] == [("ETH/USDT:USDT", D(1))]
+
+
+def test_a_group_targeted_at_zero_is_still_hedged_on_its_members_perps() -> None:
+    weights = {"BTC": D("0.6"), "UNI": D(0), "AAVE": D(0)}
+    hedges = {a: Hedge(f"{a}/USDT:USDT") for a in weights}
+    strat = Strategy(weights=weights, hedges=hedges, groups=(Group("defi", ("UNI", "AAVE")),))
+    lines = {line.name: line for line in hedge_lines(strat, LISTED)}
+    assert [(leg.instrument, leg.share) for leg in lines["defi"].legs] == [("UNI/USDT:USDT", D(1))]

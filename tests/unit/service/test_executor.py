@@ -138,6 +138,43 @@ def test_the_executor_refuses_a_plan_over_the_cap() -> None:
         check_plan(replace(bad, gross_after=bad.leverage_budget * 2))
 
 
+def test_the_executor_refuses_orders_that_do_not_chain_from_the_real_position() -> None:
+    snap = snapshot(
+        {"BTC": ("50000", "0.14"), "ETH": ("2500", "1.2")},
+        [perp("BTC/USDT:USDT", "50000", "0.01"), perp("ETH/USDT:USDT", "2500", "0.4")],
+        futures_equity="2000",
+    )
+    flip = plan(snap, seed_strategy())  # BTC: close 0.01 reduce-only, then open 0.02 short
+    close, reopen = (o for o in flip.orders if o.instrument == "BTC/USDT:USDT")
+    check_plan(flip)
+    # A reopening written as if from zero while the close is not in the plan: the re-check
+    # would start from a position the account does not hold.
+    orders = tuple(o for o in flip.orders if o is not close)
+    with pytest.raises(UnsafePlan, match="does not start where the last order left"):
+        check_plan(replace(flip, orders=(replace(reopen, position_before=D("0.01")), *orders[1:])))
+
+
+def test_a_flip_whose_close_is_refused_is_sent_as_one_order_and_rechecked_from_the_position() -> (
+    None
+):
+    snap = snapshot(
+        {"BTC": ("50000", "0.1")},
+        [perp("BTC/USDT:USDT", "50000", "-0.004", min_amount="0.005")],
+        futures_equity="1000",
+        cash="6000",
+    )
+    one = plan(snap, replace(seed_strategy(), weights={"BTC": D("0.5")}, cash_weight=D("0.5")))
+    (order,) = one.orders
+    assert (order.position_before, order.position_after) == (D("-0.004"), D("0.020"))
+    journal = MemoryJournal()
+    gateway = FakeGateway(journal)
+    result = asyncio.run(execute(one, "r1", gateway, journal, clock))
+    # Gross ends at 1,000 = the cap: read from 0 instead of -0.004, the same order would look
+    # like 0.024 x 50,000 = 1,200 and be withheld.
+    assert gateway.sent == [["rb-r1-0"]]
+    assert not result.withheld
+
+
 def test_a_cycle_with_an_unknown_order_reports_it_unresolved() -> None:
 
     reports = (
