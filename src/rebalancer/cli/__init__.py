@@ -12,7 +12,7 @@ from typing import Literal
 import click
 
 from rebalancer import __version__, logs
-from rebalancer.cli import daemon, offline, review, tools, trading
+from rebalancer.cli import daemon, offline, review, tools, trading, web
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -44,7 +44,7 @@ def main(log_level: str, log_format: Literal["console", "json"]) -> None:
     logs.configure(log_level, log_format)
 
 
-for module in (offline, trading, review, daemon, tools):
+for module in (offline, trading, review, daemon, tools, web):
     for command in module.COMMANDS:
         main.add_command(command)
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from rebalancer.config.values import to_decimal, to_seconds
+from rebalancer.config.web import WebConfig
 from rebalancer.notify.config import NotifyConfig
 
 WEIGHT_TOLERANCE = Decimal("1e-9")
@@ -413,6 +414,7 @@ class AppConfig(_Model):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AppConfig:
