@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from playwright.sync_api import Browser
 
 from rebalancer import bootstrap
 from rebalancer.cli import main
 from rebalancer.service.controls import Controls
 from rebalancer.web import ControlToken, WebContext, create_app
+from tests.web.browser import Tab, launch, open_tab
 from tests.web.journal import PORTFOLIO, BuiltJournal, build_journal
 from tests.web.server import serving
 
@@ -56,3 +58,13 @@ def make_client(journal: BuiltJournal) -> Iterator[Callable[..., httpx.Client]]:
             return stack.enter_context(httpx.Client(base_url=url, timeout=30))
 
         yield make
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    yield from launch()
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    yield from open_tab(browser)
