@@ -126,7 +126,7 @@ def test_every_response_carries_the_security_headers(make_client: MakeClient) ->
         assert "unsafe-inline" not in csp
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
-        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["referrer-policy"] == "same-origin"
 
 
 def test_a_foreign_host_name_is_refused(make_client: MakeClient) -> None:

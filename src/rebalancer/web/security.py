@@ -2,9 +2,10 @@
 
 Every response carries a content security policy that allows scripts, styles and data only
 from this origin (no inline script), forbids framing, turns off content sniffing and sends
-no referrer. Control forms carry a CSRF value: an HMAC, under a key made fresh for each
-server process, of a random nonce held in a SameSite=Strict, HttpOnly cookie (a signed
-double submit): a page on another site can neither read nor forge it.
+the referrer to this origin only. Control forms carry a CSRF value: an HMAC, under a key
+made fresh for each server process, of a random nonce held in a SameSite=Strict, HttpOnly
+cookie (a signed double submit): a page on another site can neither read nor forge it; and
+a form post must come from this origin.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: under no-referrer browsers send "Origin: null" on our
+    # own form posts, which the origin check must refuse. Other sites still get no referrer.
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 )
