@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, or_
+from sqlalchemy import Row, Select, and_, or_
 
 from rebalancer.config import Mode
 from rebalancer.domain.lifecycle import RunState
@@ -125,15 +125,15 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def page(
-    store: Store,
+def page_query(
     portfolio: str,
     runs: RunFilter,
     *,
     before: Cursor | None = None,
     after: Cursor | None = None,
-) -> Page:
-    """One page of runs, newest first: older than `before`, or the page just newer than `after`."""
+) -> Select[Any]:
+    """The statement behind `page` (exposed so tests can check its plan uses an index): one
+    row more than the page, to know whether another page follows."""
     since = None if runs.since is None else _midnight(runs.since)
     query = history_query(portfolio=portfolio, since=since, limit=runs.limit + 1, mode=runs.mode)
     if runs.trigger is not None:
@@ -144,18 +144,30 @@ def page(
         query = query.where(RunRow.started_at < _midnight(runs.until) + timedelta(days=1))
     if after is not None:
         query = query.where(_newer_than(after)).order_by(None)
-        query = query.order_by(RunRow.started_at.asc(), RunRow.run_id.asc())
-    elif before is not None:
-        query = query.where(_older_than(before))
+        return query.order_by(RunRow.started_at.asc(), RunRow.run_id.asc())
+    if before is not None:
+        return query.where(_older_than(before))
+    return query
+
+
+def page(
+    store: Store,
+    portfolio: str,
+    runs: RunFilter,
+    *,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+) -> Page:
+    """One page of runs, newest first: older than `before`, or the page just newer than `after`."""
+    query = page_query(portfolio, runs, before=before, after=after)
     with store.read() as session:
         found = [_row(row) for row in session.execute(query)]
     more = len(found) > runs.limit
     found = found[: runs.limit]
     if after is not None:
         found.reverse()
-        return Page(
-            found, _cursor(found[-1]) if found else None, _cursor(found[0]) if more else None
-        )
+        older = _cursor(found[-1]) if found else None
+        return Page(found, older, _cursor(found[0]) if more and found else None)
     older = _cursor(found[-1]) if more and found else None
     newer = _cursor(found[0]) if before is not None and found else None
     return Page(found, older, newer)
