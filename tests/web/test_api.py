@@ -115,3 +115,15 @@ def test_overview_api_values_the_newest_snapshot_with_the_config_targets(
     assert doc["last_run"]["run_id"] == FULL_RUNS[1]
     assert doc["trading"]["state"] == "running"
     assert doc["schedule"]["next_calendar"] == "2026-07-01T00:00:00Z"
+
+
+def test_pages_answer_a_bad_filter_or_an_unknown_run_in_one_line(
+    make_client: Callable[..., httpx.Client],
+) -> None:
+    client = make_client()
+    bad = client.get("/history?state=done")
+    missing = client.get("/runs/nope")
+    assert bad.status_code == 400
+    assert "state: &#39;done&#39; is not one of started, snapshot" in bad.text
+    assert missing.status_code == 404
+    assert "no run &#39;nope&#39; in this journal; see the history" in missing.text

@@ -23,8 +23,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# No exchange keys anywhere: the dashboard reads only the journal.
+HIDDEN = ("REBALANCER_WEB_TOKEN", "REBALANCER_API_KEY", "REBALANCER_API_SECRET")
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in HIDDEN}
+
+
 def _run(*args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "REBALANCER_WEB_TOKEN"}
+    env = _env()
     if token is not None:
         env["REBALANCER_WEB_TOKEN"] = token
     return subprocess.run(
@@ -61,14 +69,16 @@ def test_a_missing_config_is_refused_in_one_line(tmp_path: Path) -> None:
     assert "file not found" in line
 
 
-def test_web_serves_the_journal_on_loopback_until_stopped(journal: BuiltJournal) -> None:
+def test_web_serves_the_journal_without_exchange_keys_on_the_configured_port(
+    journal: BuiltJournal, tmp_path: Path
+) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REBALANCER_WEB_TOKEN"}
+    config = tmp_path / "web.toml"
+    text = journal.config.read_text(encoding="utf-8")
+    text = text.replace("sqlite:///journal.db", journal.url) + f"[web]\nport = {port}\n"
+    config.write_text(text, encoding="utf-8")
     server = subprocess.Popen(
-        [EXE, "web", "-c", str(journal.config), "--port", str(port)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+        [EXE, "web", "-c", str(config)], stderr=subprocess.PIPE, text=True, env=_env()
     )
     try:
         assert server.stderr is not None
