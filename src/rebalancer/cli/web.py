@@ -17,12 +17,12 @@ import click
 
 from rebalancer import bootstrap
 from rebalancer.cli.common import CONFIG_OPTION, fail, settings_from, user_errors, utcnow
-from rebalancer.config.web import WEB_TOKEN_ENV
 
 if TYPE_CHECKING:
     from rebalancer.web import ControlToken
 
 MIN_TOKEN = 16
+WEB_TOKEN_ENV = "REBALANCER_WEB_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
 @click.command("web")

@@ -23,7 +23,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from rebalancer.config.values import to_decimal, to_seconds
-from rebalancer.config.web import WebConfig
 from rebalancer.notify.config import NotifyConfig
 
 WEIGHT_TOLERANCE = Decimal("1e-9")
@@ -390,6 +389,14 @@ class HealthConfig(_Model):
     def _loopback(cls, host: str) -> str:
         check_loopback(host)
         return host
+
+
+class WebConfig(_Model):
+    """The `[web]` section: where `rebalancer web` listens. Loopback unless set here on
+    purpose; read-only unless `$REBALANCER_WEB_TOKEN` is set when the server starts."""
+
+    host: str = Field(default=LOOPBACK, min_length=1)
+    port: int = Field(default=8478, ge=1, le=65535)
 
 
 class DaemonConfig(_Model):
