@@ -60,8 +60,10 @@ def make_client(journal: BuiltJournal) -> Iterator[Callable[..., httpx.Client]]:
         yield make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: while Playwright's sync API runs, its event loop holds the
+    # main thread and any later test's asyncio.run() would fail.
     yield from launch()
 
 
