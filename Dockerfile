@@ -36,6 +36,11 @@ VOLUME ["/var/lib/rebalancer"]
 # to 127.0.0.1 only, which is inside this container: the check runs here too.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9478/healthz', timeout=4)"]
+# The dashboard, when run instead of the daemon (`... futures-rebalancer web -c /config/config.toml`):
+# it listens on 127.0.0.1, so inside this container it is reachable only from here unless the
+# config says `[web] host = "0.0.0.0"`; then publish it on the host's loopback only, e.g.
+# `-p 127.0.0.1:8478:8478`, and set REBALANCER_WEB_TOKEN to enable Halt and Resume.
+EXPOSE 8478
 # SIGTERM lets a running cycle finish its step (8 s grace); give `docker stop -t 15` or more.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["rebalancer"]

@@ -415,6 +415,14 @@ class HealthConfig(_Model):
         return host
 
 
+class WebConfig(_Model):
+    """The `[web]` section: where `rebalancer web` listens. Loopback unless set here on
+    purpose; read-only unless `$REBALANCER_WEB_TOKEN` is set when the server starts."""
+
+    host: str = Field(default=LOOPBACK, min_length=1)
+    port: int = Field(default=8478, ge=1, le=65535)
+
+
 class DaemonConfig(_Model):
     """How the long-lived process logs: JSON lines, or readable lines ("auto": JSON unless
     standard error is a terminal)."""
@@ -437,6 +445,7 @@ class AppConfig(_Model):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AppConfig:
