@@ -47,6 +47,7 @@ def _files(tmp: Path) -> None:
     (tmp / "broken.toml").write_text("mode = \n", encoding="utf-8")
     (tmp / "typo.toml").write_text(good + "[hedging]\nmax_leverge = 1\n", encoding="utf-8")
     (tmp / "live.toml").write_text(good.replace('"dry-run"', '"live"'), encoding="utf-8")
+    (tmp / "paper.toml").write_text(good.replace('"dry-run"', '"paper"'), encoding="utf-8")
     (tmp / "btc_only.csv").write_text("date,BTC\n2024-01-01,40000\n", encoding="utf-8")
     (tmp / "closes.csv").write_text(
         "date,BTC,ETH\n2024-01-01,40000,2000\n2024-01-02,41000,2100\n2024-01-03,42000,2050\n",
@@ -317,6 +318,14 @@ CASES = [
         "s.json",
     ),
     Case("emulator: port out of range", lambda t: ["emulator", "--port", "99999"], 2, "--port"),
+    Case("web: no config file", lambda t: ["web", "-c", str(t / "nope.toml")], 2, "nope.toml"),
+    Case("web: port out of range", lambda t: ["web", "-c", GOOD_C(t), "--port", "0"], 2, "--port"),
+    Case(
+        "once: paper mode without a [paper] account",
+        lambda t: ["once", "-c", str(t / "paper.toml")],
+        2,
+        "add a [paper] section",
+    ),
     Case("unknown command", lambda t: ["rebalance-now"], 2, "No such command"),
 ]
 

@@ -168,7 +168,7 @@ def test_a_flip_whose_close_is_refused_is_sent_as_one_order_and_rechecked_from_t
     assert (order.position_before, order.position_after) == (D("-0.004"), D("0.020"))
     journal = MemoryJournal()
     gateway = FakeGateway(journal)
-    result = asyncio.run(execute(one, "r1", gateway, journal, clock))
+    result = asyncio.run(execute(one, "r1", gateway, journal, clock, gate=OPEN))
     # Gross ends at 1,000 = the cap: read from 0 instead of -0.004, the same order would look
     # like 0.024 x 50,000 = 1,200 and be withheld.
     assert gateway.sent == [["rb-r1-0"]]
