@@ -87,7 +87,9 @@ def test_a_liquidation_closes_every_position_and_never_leaves_negative_equity(se
     wallet = dict(result.holdings)["futures wallet"]
     assert wallet >= 0
     assert result.final_value >= 0
-    if jump >= 3:
+    # A rally of 1.6 x 3 sits on the liquidation boundary (the walk's noise decides: seeds
+    # 97, 1710, ... survive it); from 3.5 up every sampled path is liquidated.
+    if jump >= 3.5:
         assert result.ledger.liquidations == 1
     if result.ledger.liquidations:
         assert not [k for k, _ in result.holdings if "/" in k]  # no position left open
