@@ -239,6 +239,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/fapi/v1/symbolConfig"): Route(
         lambda e, p: account_views.symbol_config(e, p.get("symbol")), signed=True
     ),
+    ("GET", "/fapi/v1/commissionRate"): Route(
+        lambda e, p: account_views.commission_rate(e, required(p, "symbol")), signed=True
+    ),
     ("GET", "/sapi/v1/account/apiRestrictions"): Route(
         lambda e, p: account_views.api_restrictions(e), signed=True
     ),

@@ -2,10 +2,13 @@
 
 Reads of a snapshot run concurrently with the fewest calls the exchange allows (on Binance:
 spot account, futures account with its positions, all mark prices, all spot prices: four
-calls) and are retried on transient failures. Orders are never retried: an ambiguous answer
-is resolved by looking the order up by client id, allowing for the exchange's lag, and an
-order that cannot be confirmed is reported UNKNOWN rather than sent again. ccxt's dicts and
-floats stop here; callers get domain values in `Decimal`.
+calls, plus the account's own fee rate per perp on the first snapshot) and are retried on
+transient failures. Orders are never retried: an ambiguous or unreadable answer is resolved by
+looking the order up by client id, allowing for the exchange's lag, and an order that cannot be
+confirmed is reported UNKNOWN rather than sent again; no exception leaves `place()` once a
+request may have been sent. An answer about another client id is never taken as ours, and a
+hedge-mode (long/short) account is refused when read. ccxt's dicts and floats stop here;
+callers get domain values in `Decimal`.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class CcxtGateway:
         self._rules: dict[str, MarketRules] = {}
         self._ids: dict[str, str] = {}  # exchange market id -> unified perp symbol
         self._prepared: set[str] = set()
+        self._taker_fees: dict[str, Decimal] = {}  # the account's own rates, read once
 
     @property
     def exchange_id(self) -> str:
@@ -139,7 +143,17 @@ class CcxtGateway:
             self._rules[symbol] = market_rules(
                 self._raw_markets[symbol], int(self._client.precisionMode)
             )
-        return self._rules[symbol]
+        rules = self._rules[symbol]
+        taker = self._taker_fees.get(symbol)
+        return rules if taker is None else replace(rules, taker_fee=taker)
+
+    async def _load_fees(self, symbols: Sequence[str]) -> None:
+        """The account's taker rate per perp (its fee tier), not the rate ccxt's tables guess."""
+        todo = [s for s in dict.fromkeys(symbols) if s in self.listed and s not in self._taker_fees]
+        answers = await asyncio.gather(*(self._read("fetch_trading_fee", s) for s in todo))
+        for symbol, answer in zip(todo, answers, strict=True):
+            fee = _mapping(answer, f"trading fee of {symbol}")
+            self._taker_fees[symbol] = number(fee.get("taker"), f"trading fee {symbol}.taker")
 
     # -- snapshot -------------------------------------------------------------------------
 
@@ -150,11 +164,13 @@ class CcxtGateway:
         off_exchange: Mapping[str, Decimal],
     ) -> Snapshot:
         await self._load_markets()
-        spot, (equity, positions), (marks, prices) = await asyncio.gather(
+        spot, (equity, positions), (marks, prices), _ = await asyncio.gather(
             self._read("fetch_balance", {"type": "spot"}),
             self._futures_account(instruments),
             self._public_prices(),
+            self._load_fees(instruments),
         )
+        await self._load_fees(list(positions))  # a held perp outside the config: once
         # ccxt turns an unparsable answer into an empty balance: insist on the raw account.
         info = _mapping(spot.get("info") if isinstance(spot, Mapping) else None, "spot account")
         if self._binance and not isinstance(info.get("balances"), list):
@@ -205,9 +221,14 @@ class CcxtGateway:
             # One call: /fapi/v3/account carries the margin balance and every open position.
             account = await self._read("fetch_balance", {"type": "future"})
             info = _mapping(account.get("info"), "futures account")
+            seen: set[str] = set()
             equity = number(info.get("totalMarginBalance"), "totalMarginBalance", signed=True)
             positions: dict[str, Decimal] = {}
             for row in info.get("positions") or []:
+                side = row.get("positionSide")
+                if side not in (None, "BOTH") or str(row.get("symbol")) in seen:
+                    raise _hedge_mode(str(row.get("symbol")))
+                seen.add(str(row.get("symbol")))
                 symbol = self._ids.get(str(row.get("symbol")))
                 if symbol is None:
                     continue
@@ -229,6 +250,8 @@ class CcxtGateway:
         positions, unrealized = {}, Decimal(0)
         for row in raw_positions or []:
             symbol = str(row.get("symbol"))
+            if row.get("hedged") or symbol in positions:
+                raise _hedge_mode(symbol)
             contracts = number(row.get("contracts") or 0, f"positions[{symbol}].contracts")
             sign = -1 if row.get("side") == "short" else 1
             size = (
@@ -278,14 +301,26 @@ class CcxtGateway:
     # -- orders ---------------------------------------------------------------------------
 
     async def place(self, orders: Sequence[OrderRequest]) -> list[OrderReport]:
-        """Send market orders; batches of five on Binance, concurrently otherwise."""
+        """Send market orders; batches of five on Binance, concurrently otherwise.
+
+        Once a request may have left, nothing raises: each order comes back filled, open,
+        rejected or unknown, an unreadable answer being resolved by lookup like a lost one.
+        """
         await self._load_markets()
         if self._binance:
             batches = [orders[i : i + BINANCE_BATCH] for i in range(0, len(orders), BINANCE_BATCH)]
-            results = await asyncio.gather(*(self._send_batch(b) for b in batches))
-            return [report for batch in results for report in batch]
-        singles = await asyncio.gather(*(self._send_one(o) for o in orders))
-        return list(singles)
+        else:
+            batches = [[o] for o in orders]
+        results = await asyncio.gather(*(self._send_safely(b) for b in batches))
+        return [report for batch in results for report in batch]
+
+    async def _send_safely(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
+        try:
+            if self._binance:
+                return await self._send_batch(batch)
+            return [await self._send_one(batch[0])]
+        except Exception as exc:  # after sending, every failure is ambiguous
+            return await self._after_failure(batch, _unreadable(exc))
 
     def _request(self, order: OrderRequest) -> tuple[str, str, str, str, dict[str, Any]]:
         params: dict[str, Any] = {"clientOrderId": order.client_id}
@@ -308,14 +343,19 @@ class CcxtGateway:
         if not isinstance(raw, list) or len(raw) != len(batch):
             failure = MalformedResponse("batch order answer does not match the request")
             return await self._after_failure(batch, AmbiguousOutcome(failure.message))
-        reports = []
-        for order, item in zip(batch, raw, strict=True):
+        return list(
+            await asyncio.gather(*(self._answered(o, i) for o, i in zip(batch, raw, strict=True)))
+        )
+
+    async def _answered(self, order: OrderRequest, item: object) -> OrderReport:
+        """One order's report from its item of a batch answer, looked up if unreadable."""
+        try:
             if isinstance(item, Mapping) and "code" in item and "orderId" not in item:
-                reports.append(_rejected(order, item))
-                continue
-            parsed = client.parse_order(item, client.market(order.instrument))
-            reports.append(await self._settle(order, parsed))
-        return reports
+                return _rejected(order, item)
+            parsed = self._client.parse_order(item, self._client.market(order.instrument))
+            return await self._settle(order, parsed)
+        except Exception as exc:  # the order may be live: find it, never raise
+            return await self._resolve(order, _unreadable(exc))
 
     async def _send_one(self, order: OrderRequest) -> OrderReport:
         symbol, kind, side, amount, params = self._request(order)
@@ -324,13 +364,25 @@ class CcxtGateway:
         except Exception as exc:
             (report,) = await self._after_failure([order], _classified(exc, placing_order=True))
             return report
-        return await self._settle(order, parsed)
+        try:
+            return await self._settle(order, parsed)
+        except Exception as exc:  # the order may be live: find it, never raise
+            return await self._resolve(order, _unreadable(exc))
 
     async def _settle(self, order: OrderRequest, parsed: Mapping[str, Any]) -> OrderReport:
         report = self._with_fee(order_report(parsed, order.instrument, order.client_id))
         if report.state is OrderState.OPEN:
-            # A market order acknowledged but not yet reported filled: ask once more.
-            found = await self.lookup(order.instrument, order.client_id)
+            # A market order acknowledged but not yet reported filled: ask once more. If that
+            # fails, the acknowledgement stands: accepted, its fill read from the positions.
+            try:
+                found = await self.lookup(order.instrument, order.client_id)
+            except ExchangeFailure as failure:
+                log.warning(
+                    "order_lookup_failed",
+                    client_order_id=order.client_id,
+                    error=f"{type(failure).__name__}: {failure.message}",
+                )
+                return report
             return found or report
         return report
 
@@ -355,7 +407,7 @@ class CcxtGateway:
         """An order of unknown outcome, looked up by client id (UNKNOWN if still not found)."""
         try:
             found = await self.lookup_patiently(order.instrument, order.client_id)
-        except AmbiguousOutcome:
+        except Exception:  # no usable answer: the outcome stays unknown
             found = None
         if found is not None:
             return found
@@ -442,6 +494,23 @@ def _classified(exc: BaseException, *, placing_order: bool) -> ExchangeFailure:
         http_status=answer.status if answer else None,
         retry_after=answer.retry_after if answer else None,
     )
+
+
+def _hedge_mode(symbol: str) -> PermanentError:
+    # Long and short rows of one symbol cannot be netted into one hedge without guessing.
+    return PermanentError(
+        f"the futures account is in hedge (long/short) position mode ({symbol} has per-side "
+        "rows); switch it to one-way mode before running the bot"
+    )
+
+
+def _unreadable(exc: Exception) -> ExchangeFailure:
+    """An answer (or a failure) after sending that says nothing sure about the order."""
+    if isinstance(exc, AmbiguousOutcome):
+        return exc
+    if isinstance(exc, ExchangeFailure):
+        return AmbiguousOutcome(f"unusable answer after sending: {exc.message}", code=exc.code)
+    return AmbiguousOutcome(f"unusable answer after sending: {type(exc).__name__}: {exc}")
 
 
 def _rejected(order: OrderRequest, item: Mapping[str, Any]) -> OrderReport:

@@ -85,7 +85,10 @@ def is_quote_linear_perp(market: Mapping[str, Any], quote: str) -> bool:
 
 
 def order_report(order: Mapping[str, Any], instrument: str, client_id: str) -> OrderReport:
-    """An order report from ccxt's unified order (amounts in contracts)."""
+    """An order report from ccxt's unified order (amounts in contracts).
+
+    The answer must echo `client_id`: one about any other id raises `MalformedResponse`.
+    """
     where = f"order {client_id}"
     info = order.get("info") or {}
     if isinstance(info, Mapping) and "code" in info and not order.get("id"):
@@ -95,6 +98,12 @@ def order_report(order: Mapping[str, Any], instrument: str, client_id: str) -> O
             OrderState.REJECTED,
             error_code=_int_or_none(info.get("code")),
             error=str(info.get("msg", "rejected")),
+        )
+    echoed = order.get("clientOrderId")
+    if echoed != client_id:
+        # Never take another order's answer as ours (a fill we did not make, a state not ours).
+        raise MalformedResponse(
+            f"exchange answer is about client id {echoed!r}, not {client_id!r}; not taken as ours"
         )
     status = order.get("status")
     state = _STATES.get(str(status), OrderState.UNKNOWN) if status is not None else OrderState.OPEN
@@ -108,7 +117,7 @@ def order_report(order: Mapping[str, Any], instrument: str, client_id: str) -> O
     fee = order.get("fee") or {}
     fee_cost = fee.get("cost") if isinstance(fee, Mapping) else None
     return OrderReport(
-        client_id=str(order.get("clientOrderId") or client_id),
+        client_id=client_id,
         instrument=instrument,
         state=state,
         exchange_id=str(order["id"]) if order.get("id") else None,
