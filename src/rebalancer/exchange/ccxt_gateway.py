@@ -1,10 +1,11 @@
-"""The exchange gateway over ccxt: the only module that talks to ccxt's methods.
+"""The exchange gateway over ccxt: what is common to every venue, written once.
 
-Reads of a snapshot run concurrently with the fewest calls the exchange allows (on Binance:
-spot account, futures account with its positions, all mark prices, all spot prices: four
-calls, plus the account's own fee rate per perp on the first snapshot) and are retried on
-transient failures. Orders are never retried: an ambiguous or unreadable answer is resolved by
-looking the order up by client id, allowing for the exchange's lag, and an order that cannot be
+What differs per venue (which calls read the account, how orders are sent and looked up, what
+a position row looks like) is the venue's dialect (`rebalancer.exchange.venues`); this module
+drives it. Reads of a snapshot run concurrently with the fewest calls the venue allows (plus
+the account's own fee rate per perp on the first snapshot) and are retried on transient
+failures. Orders are never retried: an ambiguous or unreadable answer is resolved by looking
+the order up by client id, allowing for the exchange's lag, and an order that cannot be
 confirmed is reported UNKNOWN rather than sent again; no exception leaves `place()` once a
 request may have been sent. An answer about another client id is never taken as ours, and a
 hedge-mode (long/short) account is refused when read. ccxt's dicts and floats stop here;
@@ -32,22 +33,21 @@ from rebalancer.exchange.errors import (
     MalformedResponse,
     NoChangeNeeded,
     OrderNotFound,
-    PermanentError,
     classify,
 )
 from rebalancer.exchange.parse import (
     is_quote_linear_perp,
+    mapping,
     market_rules,
     number,
     order_report,
 )
 from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
 from rebalancer.exchange.retry import RetryPolicy, retry_reads
+from rebalancer.exchange.venues import Dialect, Rejection, dialect_for
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
-BINANCE_IDS = frozenset({"binance", "binanceusdm"})
-BINANCE_BATCH = 5
 LOOKUP_DELAYS = (0.0, 0.25, 0.5, 1.0, 2.0)  # seconds before each lookup of an unknown order
 
 
@@ -56,7 +56,7 @@ def _utcnow() -> datetime:
 
 
 class CcxtGateway:
-    """`ExchangeGateway` for ccxt exchanges with linear perpetuals (Binance first-class)."""
+    """`ExchangeGateway` for the ccxt exchanges that have a venue dialect."""
 
     def __init__(
         self,
@@ -67,8 +67,10 @@ class CcxtGateway:
         clock: Clock = _utcnow,
         lookup_delays: Sequence[float] = LOOKUP_DELAYS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        dialect: Dialect | None = None,
     ) -> None:
         self._client = client
+        self._dialect = dialect or dialect_for(str(client.id))
         self._quote = quote
         self._policy = policy or RetryPolicy()
         self._clock = clock
@@ -85,6 +87,14 @@ class CcxtGateway:
         return str(self._client.id)
 
     @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    @property
     def quote(self) -> str:
         return self._quote
 
@@ -96,11 +106,10 @@ class CcxtGateway:
     def has_spot_market(self, symbol: str) -> bool:
         return symbol in (self._client.markets or {})
 
-    @property
-    def _binance(self) -> bool:
-        return self.exchange_id in BINANCE_IDS
+    def symbol_of(self, market_id: str) -> str | None:
+        return self._ids.get(market_id)
 
-    async def _read(self, name: str, *args: Any) -> Any:
+    async def read(self, name: str, *args: Any) -> Any:
         """Call a ccxt read with bounded retries; failures come out as `ExchangeFailure`."""
         method = getattr(self._client, name)
 
@@ -127,7 +136,7 @@ class CcxtGateway:
 
     async def _load_markets(self) -> Mapping[str, Mapping[str, Any]]:
         if self._raw_markets is None:
-            loaded = await self._read("load_markets")
+            loaded = await self.read("load_markets")
             if not isinstance(loaded, Mapping):
                 raise MalformedResponse("exchange answer to load_markets is not a mapping")
             perps = {s: m for s, m in loaded.items() if is_quote_linear_perp(m, self._quote)}
@@ -136,7 +145,7 @@ class CcxtGateway:
         return self._raw_markets
 
     def rules(self, symbol: str) -> MarketRules:
-        """Rules of a loaded perp market (parsed once, checked)."""
+        """Rules of a loaded perp market (parsed once, checked), at the account's fee rate."""
         if symbol not in self._rules:
             if self._raw_markets is None:
                 raise RuntimeError("markets are loaded before rules are read")
@@ -150,9 +159,9 @@ class CcxtGateway:
     async def _load_fees(self, symbols: Sequence[str]) -> None:
         """The account's taker rate per perp (its fee tier), not the rate ccxt's tables guess."""
         todo = [s for s in dict.fromkeys(symbols) if s in self.listed and s not in self._taker_fees]
-        answers = await asyncio.gather(*(self._read("fetch_trading_fee", s) for s in todo))
+        answers = await asyncio.gather(*(self.read("fetch_trading_fee", s) for s in todo))
         for symbol, answer in zip(todo, answers, strict=True):
-            fee = _mapping(answer, f"trading fee of {symbol}")
+            fee = mapping(answer, f"trading fee of {symbol}")
             self._taker_fees[symbol] = number(fee.get("taker"), f"trading fee {symbol}.taker")
 
     # -- snapshot -------------------------------------------------------------------------
@@ -164,105 +173,42 @@ class CcxtGateway:
         off_exchange: Mapping[str, Decimal],
     ) -> Snapshot:
         await self._load_markets()
-        spot, (equity, positions), (marks, prices), _ = await asyncio.gather(
-            self._read("fetch_balance", {"type": "spot"}),
-            self._futures_account(instruments),
-            self._public_prices(),
+        account, (marks, prices), _ = await asyncio.gather(
+            self._dialect.account(self, [*assets, self._quote]),
+            self._dialect.public_prices(self),
             self._load_fees(instruments),
         )
+        positions = account.futures.positions
         await self._load_fees(list(positions))  # a held perp outside the config: once
-        # ccxt turns an unparsable answer into an empty balance: insist on the raw account.
-        info = _mapping(spot.get("info") if isinstance(spot, Mapping) else None, "spot account")
-        if self._binance and not isinstance(info.get("balances"), list):
-            raise MalformedResponse("exchange answer has no spot account balances")
-        totals = _mapping(spot.get("total"), "spot total")
-        quote = PriceBoard(self, marks, prices)
-        perps = quote.perps(instruments, positions)
+        board = PriceBoard(self, marks, prices)
+        perps = board.perps(instruments, positions)
         holdings = {
             asset: SpotHolding(
                 asset,
-                quote.spot_price(asset, perps),
-                number(totals.get(asset) or 0, f"spot balance {asset}"),
+                board.spot_price(asset, perps),
+                account.balances[asset],
                 off_exchange.get(asset, Decimal(0)),
             )
             for asset in assets
         }
-        cash = number(totals.get(self._quote) or 0, f"spot balance {self._quote}")
-        return Snapshot(self._clock(), self._quote, cash, equity, holdings, perps)
+        cash = account.balances[self._quote]
+        return Snapshot(self._clock(), self._quote, cash, account.futures.equity, holdings, perps)
 
     async def prices(self) -> PriceBoard:
         """Public prices only (marks with funding rates, spot last prices): no key needed."""
         await self._load_markets()
-        marks, prices = await self._public_prices()
+        marks, prices = await self._dialect.public_prices(self)
         return PriceBoard(self, marks, prices)
 
-    async def _public_prices(self) -> tuple[Any, Any]:
-        marks, prices = await asyncio.gather(
-            self._read("fetch_mark_prices"),
-            self._read("fetch_last_prices", None, {"type": "spot"}),
-        )
-        return marks, prices
-
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
-        equity, positions = await self._futures_account(list(previous.perps))
+        futures = await self._dialect.futures_account(self)
         perps = dict(previous.perps)
-        stray = sorted(set(positions) - set(perps))
+        stray = sorted(set(futures.positions) - set(perps))
         if stray:  # opened by someone else meanwhile; the next full snapshot will include it
             log.warning("positions_appeared", symbols=stray)
         for symbol, perp in perps.items():
-            perps[symbol] = replace(perp, position=positions.get(symbol, Decimal(0)))
-        return replace(previous, taken_at=self._clock(), futures_equity=equity, perps=perps)
-
-    async def _futures_account(
-        self, instruments: Sequence[str]
-    ) -> tuple[Decimal, dict[str, Decimal]]:
-        """Futures equity F (wallet + unrealized PnL) and signed positions in base units."""
-        if self._binance:
-            # One call: /fapi/v3/account carries the margin balance and every open position.
-            account = await self._read("fetch_balance", {"type": "future"})
-            info = _mapping(account.get("info"), "futures account")
-            seen: set[str] = set()
-            equity = number(info.get("totalMarginBalance"), "totalMarginBalance", signed=True)
-            positions: dict[str, Decimal] = {}
-            for row in info.get("positions") or []:
-                side = row.get("positionSide")
-                if side not in (None, "BOTH") or str(row.get("symbol")) in seen:
-                    raise _hedge_mode(str(row.get("symbol")))
-                seen.add(str(row.get("symbol")))
-                symbol = self._ids.get(str(row.get("symbol")))
-                if symbol is None:
-                    continue
-                size = number(
-                    row.get("positionAmt"), f"positions[{symbol}].positionAmt", signed=True
-                )
-                if size:
-                    positions[symbol] = size * self.rules(symbol).contract_size
-            return equity, positions
-        # Elsewhere: wallet balance in the quote plus the positions' unrealized PnL.
-        balance, raw_positions = await asyncio.gather(
-            self._read("fetch_balance", {"type": "swap"}),
-            self._read("fetch_positions", list(instruments) or None),
-        )
-        wallet = number(
-            _mapping(balance.get("total"), "swap total").get(self._quote) or 0,
-            f"swap balance {self._quote}",
-        )
-        positions, unrealized = {}, Decimal(0)
-        for row in raw_positions or []:
-            symbol = str(row.get("symbol"))
-            if row.get("hedged") or symbol in positions:
-                raise _hedge_mode(symbol)
-            contracts = number(row.get("contracts") or 0, f"positions[{symbol}].contracts")
-            sign = -1 if row.get("side") == "short" else 1
-            size = (
-                sign
-                * contracts
-                * number(row.get("contractSize") or 1, "contractSize", positive=True)
-            )
-            if size:
-                positions[symbol] = size
-            unrealized += number(row.get("unrealizedPnl") or 0, "unrealizedPnl", signed=True)
-        return wallet + unrealized, positions
+            perps[symbol] = replace(perp, position=futures.positions.get(symbol, Decimal(0)))
+        return replace(previous, taken_at=self._clock(), futures_equity=futures.equity, perps=perps)
 
     # -- account settings -----------------------------------------------------------------
 
@@ -273,14 +219,8 @@ class CcxtGateway:
             return []
         await self._load_markets()
         changes: list[str] = []
-        if self._binance:
-            mode = await self._read("fetch_position_mode", None)
-            if isinstance(mode, Mapping) and mode.get("hedged"):
-                raise PermanentError(
-                    "the futures account is in hedge (dual-side) position mode; "
-                    "switch it to one-way mode before running the bot"
-                )
-        current = await self._read("fetch_leverages", todo)
+        await self._dialect.check_position_mode(self)
+        current = await self.read("fetch_leverages", todo)
         for symbol in todo:
             row = current.get(symbol) if isinstance(current, Mapping) else None
             leverage = row.get("longLeverage") if isinstance(row, Mapping) else None
@@ -296,51 +236,33 @@ class CcxtGateway:
 
     async def _setting(self, name: str, *args: Any) -> None:
         with contextlib.suppress(NoChangeNeeded):  # already so: exactly what we wanted
-            await self._read(name, *args)
+            await self.read(name, *args)
 
     # -- orders ---------------------------------------------------------------------------
 
     async def place(self, orders: Sequence[OrderRequest]) -> list[OrderReport]:
-        """Send market orders; batches of five on Binance, concurrently otherwise.
+        """Send market orders in the venue's batches, the batches concurrently.
 
         Once a request may have left, nothing raises: each order comes back filled, open,
         rejected or unknown, an unreadable answer being resolved by lookup like a lost one.
         """
         await self._load_markets()
-        if self._binance:
-            batches = [orders[i : i + BINANCE_BATCH] for i in range(0, len(orders), BINANCE_BATCH)]
-        else:
-            batches = [[o] for o in orders]
+        batches = self._dialect.batches(orders)
         results = await asyncio.gather(*(self._send_safely(b) for b in batches))
         return [report for batch in results for report in batch]
 
     async def _send_safely(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
         try:
-            if self._binance:
-                return await self._send_batch(batch)
-            return [await self._send_one(batch[0])]
+            return await self._send(batch)
         except Exception as exc:  # after sending, every failure is ambiguous
             return await self._after_failure(batch, _unreadable(exc))
 
-    def _request(self, order: OrderRequest) -> tuple[str, str, str, str, dict[str, Any]]:
-        params: dict[str, Any] = {"clientOrderId": order.client_id}
-        if order.reduce_only:
-            params["reduceOnly"] = True
-        if self._binance:
-            params["newOrderRespType"] = "RESULT"  # the fill in the answer, not just an ack
-        return order.instrument, "market", order.side.value, str(order.amount), params
-
-    async def _send_batch(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
-        client = self._client
-        requests = []
-        for order in batch:
-            symbol, kind, side, amount, params = self._request(order)
-            requests.append(client.create_order_request(symbol, kind, side, amount, None, params))
+    async def _send(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
         try:
-            raw = await client.fapiPrivatePostBatchOrders({"batchOrders": requests})
+            raw = await self._dialect.send(self, batch)
         except Exception as exc:
             return await self._after_failure(batch, _classified(exc, placing_order=True))
-        if not isinstance(raw, list) or len(raw) != len(batch):
+        if len(raw) != len(batch):
             failure = MalformedResponse("batch order answer does not match the request")
             return await self._after_failure(batch, AmbiguousOutcome(failure.message))
         return list(
@@ -348,23 +270,17 @@ class CcxtGateway:
         )
 
     async def _answered(self, order: OrderRequest, item: object) -> OrderReport:
-        """One order's report from its item of a batch answer, looked up if unreadable."""
+        """One order's report from its item of a placement answer, looked up if unreadable."""
         try:
-            if isinstance(item, Mapping) and "code" in item and "orderId" not in item:
-                return _rejected(order, item)
-            parsed = self._client.parse_order(item, self._client.market(order.instrument))
-            return await self._settle(order, parsed)
-        except Exception as exc:  # the order may be live: find it, never raise
-            return await self._resolve(order, _unreadable(exc))
-
-    async def _send_one(self, order: OrderRequest) -> OrderReport:
-        symbol, kind, side, amount, params = self._request(order)
-        try:
-            parsed = await self._client.create_order(symbol, kind, side, amount, None, params)
-        except Exception as exc:
-            (report,) = await self._after_failure([order], _classified(exc, placing_order=True))
-            return report
-        try:
+            parsed = self._dialect.answer(self, order, item)
+            if isinstance(parsed, Rejection):
+                return OrderReport(
+                    order.client_id,
+                    order.instrument,
+                    OrderState.REJECTED,
+                    error_code=parsed.code,
+                    error=parsed.message,
+                )
             return await self._settle(order, parsed)
         except Exception as exc:  # the order may be live: find it, never raise
             return await self._resolve(order, _unreadable(exc))
@@ -438,32 +354,32 @@ class CcxtGateway:
         return None
 
     async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
+        """The order with this client id; an answer about any other id raises, never counts."""
         await self._load_markets()
         try:
-            parsed = await self._read(
-                "fetch_order", "", instrument, {"origClientOrderId": client_id}
-            )
+            parsed = await self._dialect.find(self, instrument, client_id)
         except OrderNotFound:
             return None
-        return self._with_fee(order_report(parsed, instrument, client_id))
+        found = mapping(parsed, f"order {client_id}")
+        return self._with_fee(order_report(found, instrument, client_id))
 
     def _with_fee(self, report: OrderReport) -> OrderReport:
         if report.fee is not None or not report.filled or report.average_price is None:
             return report
         rules = self.rules(report.instrument)
         fee = report.filled * rules.contract_size * report.average_price * rules.taker_fee
-        return _replace_fee(report, fee, self._quote)
+        return replace(report, fee=fee, fee_currency=self._quote, fee_estimated=True)
 
     # -- transfers ------------------------------------------------------------------------
 
     async def top_up_futures(self, most: Decimal) -> Decimal:
-        balance = await self._read("fetch_balance", {"type": "spot"})
-        free = _mapping(balance.get("free"), "spot free balance").get(self._quote) or 0
+        balance = await self.read("fetch_balance", {"type": "spot"})
+        free = mapping(balance.get("free"), "spot free balance").get(self._quote) or 0
         amount = min(most, number(free, f"free {self._quote}"))
         if amount <= 0:
             return Decimal(0)
         try:
-            await self._client.transfer(self._quote, str(amount), "spot", "swap")
+            await self._dialect.transfer_to_futures(self, amount)
         except Exception as exc:
             raise _classified(exc, placing_order=True) from None
         return amount
@@ -471,16 +387,7 @@ class CcxtGateway:
     # -- key ------------------------------------------------------------------------------
 
     async def key_permissions(self) -> KeyPermissions | None:
-        if not self._binance:
-            return None
-        raw = await self._read("sapi_get_account_apirestrictions")
-        if not isinstance(raw, Mapping):
-            raise MalformedResponse("apiRestrictions answer is not a mapping")
-        return KeyPermissions(
-            can_trade=bool(raw.get("enableSpotAndMarginTrading") or raw.get("enableFutures")),
-            can_withdraw=bool(raw.get("enableWithdrawals")),
-            can_trade_futures=bool(raw.get("enableFutures")),
-        )
+        return await self._dialect.key_permissions(self)
 
     async def close(self) -> None:
         await self._client.close()
@@ -496,14 +403,6 @@ def _classified(exc: BaseException, *, placing_order: bool) -> ExchangeFailure:
     )
 
 
-def _hedge_mode(symbol: str) -> PermanentError:
-    # Long and short rows of one symbol cannot be netted into one hedge without guessing.
-    return PermanentError(
-        f"the futures account is in hedge (long/short) position mode ({symbol} has per-side "
-        "rows); switch it to one-way mode before running the bot"
-    )
-
-
 def _unreadable(exc: Exception) -> ExchangeFailure:
     """An answer (or a failure) after sending that says nothing sure about the order."""
     if isinstance(exc, AmbiguousOutcome):
@@ -511,29 +410,6 @@ def _unreadable(exc: Exception) -> ExchangeFailure:
     if isinstance(exc, ExchangeFailure):
         return AmbiguousOutcome(f"unusable answer after sending: {exc.message}", code=exc.code)
     return AmbiguousOutcome(f"unusable answer after sending: {type(exc).__name__}: {exc}")
-
-
-def _rejected(order: OrderRequest, item: Mapping[str, Any]) -> OrderReport:
-    code = item.get("code")
-    return OrderReport(
-        order.client_id,
-        order.instrument,
-        OrderState.REJECTED,
-        error_code=int(code)
-        if isinstance(code, int | str) and str(code).lstrip("-").isdigit()
-        else None,
-        error=str(item.get("msg", "rejected")),
-    )
-
-
-def _replace_fee(report: OrderReport, fee: Decimal, currency: str) -> OrderReport:
-    return replace(report, fee=fee, fee_currency=currency, fee_estimated=True)
-
-
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MalformedResponse(f"exchange answer has no {where}")
-    return value
 
 
 def _mark(marks: object, symbol: str) -> Decimal:
@@ -559,8 +435,7 @@ class PriceBoard:
 
     def funding_rate(self, symbol: str) -> Decimal | None:
         entry = self._marks.get(symbol) if isinstance(self._marks, Mapping) else None
-        info = entry.get("info") if isinstance(entry, Mapping) else None
-        rate = info.get("lastFundingRate") if isinstance(info, Mapping) else None
+        rate = self._gateway.dialect.funding_rate(entry) if isinstance(entry, Mapping) else None
         return None if rate in (None, "") else number(rate, f"funding rate {symbol}", signed=True)
 
     def perps(

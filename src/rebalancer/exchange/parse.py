@@ -46,6 +46,13 @@ def number(value: object, where: str, *, positive: bool = False, signed: bool = 
     return result
 
 
+def mapping(value: object, where: str) -> Mapping[str, Any]:
+    """`value` if it is a mapping; otherwise the answer is malformed at `where`."""
+    if not isinstance(value, Mapping):
+        raise MalformedResponse(f"exchange answer has no {where}")
+    return value
+
+
 def optional_number(value: object, where: str) -> Decimal | None:
     return None if value is None else number(value, where)
 
