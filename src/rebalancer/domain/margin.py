@@ -3,7 +3,10 @@
 With cross margin every position draws on the same futures equity F. For each position alone,
 the adverse move that would bring F down to the maintenance margin is (F - MM) / |h m|; for all
 positions moving against the account together it is (F - MM) / gross. The smaller is the
-distance the daemon watches. Maintenance margin is the notional times a maintenance rate.
+distance the daemon watches. Maintenance margin is the exchange's figure where the snapshot
+has one, else the notional times a maintenance rate. In a unified account F is the exchange's
+collateral value (a stress move of all prices together, spot collateral included, is not
+modelled yet).
 """
 
 from __future__ import annotations
@@ -35,9 +38,15 @@ class MarginHealth:
 
 
 def margin_health(snapshot: Snapshot, maintenance_rate: Decimal) -> MarginHealth:
-    equity = snapshot.futures_equity
+    # The collateral the positions draw on: F, or a unified account's collateral value.
+    equity = snapshot.collateral
     gross = snapshot.gross_notional
-    maintenance = gross * maintenance_rate
+    # The exchange's own maintenance figure where the snapshot carries one.
+    maintenance = (
+        snapshot.maintenance_margin
+        if snapshot.maintenance_margin is not None
+        else gross * maintenance_rate
+    )
     buffer = equity - maintenance
     risks = tuple(
         PositionRisk(symbol, perp.notional, max(buffer, Decimal(0)) / abs(perp.notional))

@@ -94,7 +94,7 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         gross_before=snapshot.gross_notional,
         gross_after=_gross(after, snapshot),
         required_collateral=required,
-        collateral_shortfall=max(ZERO, required - snapshot.futures_equity),
+        collateral_shortfall=max(ZERO, required - snapshot.collateral),
         cap=cap_state,
         lines=tuple(
             _plan_line(
@@ -142,7 +142,7 @@ def _desired_hedge(state: LineState, strategy: Strategy, equity: Decimal) -> Dec
 def _budget(
     snapshot: Snapshot, strategy: Strategy, value: Valuation, desired: Iterable[Decimal]
 ) -> _Budget:
-    usable = snapshot.futures_equity * (1 - strategy.collateral_buffer)
+    usable = snapshot.collateral * (1 - strategy.collateral_buffer)
     cap = max(ZERO, strategy.max_leverage * usable)
     # Any hedge between zero and the wanted one trades at most max(|h|, |wanted - h|).
     reserve = ZERO
