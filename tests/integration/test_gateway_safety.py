@@ -18,11 +18,12 @@ import pytest
 
 from rebalancer.domain.lifecycle import RunState
 from rebalancer.domain.plan import Side
+from rebalancer.domain.snapshot import Snapshot
 from rebalancer.emulator import Emulator, Fault
 from rebalancer.emulator.account_views import futures_account
 from rebalancer.emulator.faults import FaultKind, malformed
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
-from rebalancer.exchange.errors import AmbiguousOutcome, PermanentError
+from rebalancer.exchange.errors import AmbiguousOutcome, MalformedResponse, PermanentError
 from rebalancer.exchange.port import OrderReport, OrderRequest, OrderState
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
@@ -250,3 +251,49 @@ def test_fees_are_the_accounts_tier_not_cctxs_default(tmp_path: Path) -> None:
         assert report.average_price is not None
         assert report.fee is not None
         assert report.fee == report.filled * report.average_price * D("0.0012")
+
+
+# -- every position counts, whatever its settle currency --------------------------------------
+
+
+def test_a_position_on_a_perp_outside_the_quote_is_read_and_counted(tmp_path: Path) -> None:
+    usdc_perp = {
+        "symbol": "BTCUSDC",
+        "base": "BTC",
+        "quote": "USDC",
+        "step_size": "0.001",
+        "min_notional": "5",
+    }
+    state = seed_state(
+        extra={
+            "perp_markets": [
+                {"symbol": "BTCUSDT", "base": "BTC", "step_size": "0.001", "min_notional": "100"},
+                {"symbol": "ETHUSDT", "base": "ETH", "step_size": "0.001", "min_notional": "20"},
+                usdc_perp,
+            ],
+            "mark_prices": {"BTCUSDT": "50000", "ETHUSDT": "2500", "BTCUSDC": "50000"},
+            "positions": [{"symbol": "BTCUSDC", "size": "-0.02", "entry_price": "50000"}],
+        }
+    )
+    with Emulator(state) as emu:
+
+        async def use(gateway: CcxtGateway) -> Snapshot:
+            return await gateway.snapshot(["BTC", "ETH"], [BTC, "ETH/USDT:USDT"], {})
+
+        snap = with_gateway(tmp_path, emu, use)
+
+        assert snap.perps["BTC/USDC:USDC"].position == D("-0.02")
+        assert snap.gross_notional == D(1000)  # against the cap, never silently left out
+
+
+def test_a_position_on_a_market_ccxt_does_not_list_fails_the_snapshot(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        body = json.loads(_hedge_mode_account(emu))
+        body["positions"] = [{**body["positions"][0], "symbol": "GONEUSDT", "positionSide": "BOTH"}]
+        emu.inject(malformed(json.dumps(body), path="/fapi/v3/account"))
+
+        async def use(gateway: CcxtGateway) -> Snapshot:
+            return await gateway.snapshot(["BTC"], [BTC], {})
+
+        with pytest.raises(MalformedResponse, match="GONEUSDT"):
+            with_gateway(tmp_path, emu, use)

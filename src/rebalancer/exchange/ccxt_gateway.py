@@ -36,6 +36,7 @@ from rebalancer.exchange.errors import (
     classify,
 )
 from rebalancer.exchange.parse import (
+    is_linear_perp,
     is_quote_linear_perp,
     mapping,
     market_rules,
@@ -76,7 +77,8 @@ class CcxtGateway:
         self._clock = clock
         self._lookup_delays = tuple(lookup_delays)
         self._sleep = sleep
-        self._raw_markets: dict[str, Mapping[str, Any]] | None = None
+        self._raw_markets: dict[str, Mapping[str, Any]] | None = None  # the quote's perps
+        self._linear: dict[str, Mapping[str, Any]] = {}  # every linear perp, any settle coin
         self._rules: dict[str, MarketRules] = {}
         self._ids: dict[str, str] = {}  # exchange market id -> unified perp symbol
         self._prepared: set[str] = set()
@@ -139,9 +141,13 @@ class CcxtGateway:
             loaded = await self.read("load_markets")
             if not isinstance(loaded, Mapping):
                 raise MalformedResponse("exchange answer to load_markets is not a mapping")
-            perps = {s: m for s, m in loaded.items() if is_quote_linear_perp(m, self._quote)}
-            self._raw_markets = perps
-            self._ids = {str(m.get("id")): s for s, m in perps.items()}
+            # Positions are read on every linear perp (a USDC-settled one counts against the
+            # cap too); only the quote's perps are traded.
+            self._linear = {s: m for s, m in loaded.items() if is_linear_perp(m)}
+            self._raw_markets = {
+                s: m for s, m in self._linear.items() if is_quote_linear_perp(m, self._quote)
+            }
+            self._ids = {str(m.get("id")): s for s, m in self._linear.items()}
         return self._raw_markets
 
     def rules(self, symbol: str) -> MarketRules:
@@ -150,7 +156,7 @@ class CcxtGateway:
             if self._raw_markets is None:
                 raise RuntimeError("markets are loaded before rules are read")
             self._rules[symbol] = market_rules(
-                self._raw_markets[symbol], int(self._client.precisionMode)
+                self._linear[symbol], int(self._client.precisionMode)
             )
         rules = self._rules[symbol]
         taker = self._taker_fees.get(symbol)
@@ -441,10 +447,10 @@ class PriceBoard:
     def perps(
         self, instruments: Sequence[str], positions: Mapping[str, Decimal]
     ) -> dict[str, PerpState]:
-        """Perp states for the listed instruments and any held position, with their marks."""
+        """Perp states for the listed instruments and every held position, with their marks."""
         listed = self._gateway.listed
         held = sorted(s for s, q in positions.items() if q != 0)
-        wanted = [s for s in dict.fromkeys([*instruments, *held]) if s in listed]
+        wanted = [s for s in dict.fromkeys([*instruments, *held]) if s in listed or s in held]
         return {
             s: PerpState(self._gateway.rules(s), self.mark(s), positions.get(s, Decimal(0)))
             for s in wanted

@@ -81,10 +81,14 @@ def market_rules(market: Mapping[str, Any], precision_mode: int) -> MarketRules:
     )
 
 
+def is_linear_perp(market: Mapping[str, Any]) -> bool:
+    """A linear perpetual swap, whatever its settle coin (listed or not: positions may remain)."""
+    return bool(market.get("swap") and market.get("linear"))
+
+
 def is_quote_linear_perp(market: Mapping[str, Any], quote: str) -> bool:
     return bool(
-        market.get("swap")
-        and market.get("linear")
+        is_linear_perp(market)
         and market.get("settle") == quote
         and market.get("quote") == quote
         and market.get("active", True) is not False

@@ -71,11 +71,14 @@ class Binance:
             if row.get("positionSide") not in (None, "BOTH") or market_id in seen:
                 raise hedge_mode(market_id)
             seen.add(market_id)
+            size = number(
+                row.get("positionAmt"), f"positions[{market_id}].positionAmt", signed=True
+            )
             symbol = venue.symbol_of(market_id)
-            if symbol is None:
-                continue
-            size = number(row.get("positionAmt"), f"positions[{symbol}].positionAmt", signed=True)
-            if size:
+            if symbol is None and size:
+                # A position the cap cannot value must not be left out of it.
+                raise MalformedResponse(f"a position on {market_id}, a market ccxt does not list")
+            if symbol is not None and size:
                 positions[symbol] = size * venue.rules(symbol).contract_size
         return FuturesAccount(equity, positions)
 
