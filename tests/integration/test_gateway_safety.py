@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
@@ -27,7 +28,15 @@ from rebalancer.exchange.errors import AmbiguousOutcome, MalformedResponse, Perm
 from rebalancer.exchange.port import OrderReport, OrderRequest, OrderState
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
-from tests.integration.harness import gateway_for, order_count, seed_state, settings_for, utcnow
+from rebalancer.sim import FeeSchedule
+from tests.integration.harness import (
+    NO_WAIT,
+    gateway_for,
+    order_count,
+    seed_state,
+    settings_for,
+    utcnow,
+)
 
 D = Decimal
 T = TypeVar("T")
@@ -47,6 +56,16 @@ def with_gateway(tmp: Path, emu: Emulator, use: Callable[[CcxtGateway], Awaitabl
             await gateway.close()
 
     return asyncio.run(go())
+
+
+def replace_clock(gateway: CcxtGateway, clock: Callable[[], datetime]) -> CcxtGateway:
+    return CcxtGateway(
+        gateway.client,
+        quote=gateway.quote,
+        policy=NO_WAIT,
+        clock=clock,
+        lookup_delays=(0, 0, 0),
+    )
 
 
 def place_one(tmp: Path, emu: Emulator, client_id: str = OURS) -> OrderReport:
@@ -297,3 +316,25 @@ def test_a_position_on_a_market_ccxt_does_not_list_fails_the_snapshot(tmp_path: 
 
         with pytest.raises(MalformedResponse, match="GONEUSDT"):
             with_gateway(tmp_path, emu, use)
+
+
+def test_the_fee_tier_is_read_again_once_a_day_not_every_cycle(tmp_path: Path) -> None:
+    with Emulator(seed_state(extra={"taker_fee": "0.0012"})) as emu:
+        now = [datetime(2026, 1, 5, tzinfo=UTC)]
+        gateway = replace_clock(gateway_for(settings_for(tmp_path, emu)), lambda: now[0])
+
+        async def go() -> list[Decimal]:
+            seen = []
+            try:
+                for hours in (0, 1, 25):
+                    now[0] = datetime(2026, 1, 5, tzinfo=UTC) + timedelta(hours=hours)
+                    snap = await gateway.snapshot(["BTC"], [BTC], {})
+                    seen.append(snap.perps[BTC].rules.taker_fee)
+                    emu.exchange.account.fees = FeeSchedule(taker_rate=D("0.0004"))
+            finally:
+                await gateway.close()
+            return seen
+
+        assert asyncio.run(go()) == [D("0.0012"), D("0.0012"), D("0.0004")]
+        reads = [r for r in emu.requests() if r.path == "/fapi/v1/commissionRate"]
+        assert len(reads) == 2

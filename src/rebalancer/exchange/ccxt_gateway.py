@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +50,8 @@ from rebalancer.exchange.venues import Dialect, Rejection, dialect_for
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
 LOOKUP_DELAYS = (0.0, 0.25, 0.5, 1.0, 2.0)  # seconds before each lookup of an unknown order
+FEE_TTL = timedelta(hours=24)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _utcnow() -> datetime:
@@ -82,7 +84,8 @@ class CcxtGateway:
         self._rules: dict[str, MarketRules] = {}
         self._ids: dict[str, str] = {}  # exchange market id -> unified perp symbol
         self._prepared: set[str] = set()
-        self._taker_fees: dict[str, Decimal] = {}  # the account's own rates, read once
+        self._taker_fees: dict[str, Decimal] = {}  # the account's own rates
+        self._fees_read: dict[str, datetime] = {}
 
     @property
     def exchange_id(self) -> str:
@@ -163,12 +166,19 @@ class CcxtGateway:
         return rules if taker is None else replace(rules, taker_fee=taker)
 
     async def _load_fees(self, symbols: Sequence[str]) -> None:
-        """The account's taker rate per perp (its fee tier), not the rate ccxt's tables guess."""
-        todo = [s for s in dict.fromkeys(symbols) if s in self.listed and s not in self._taker_fees]
+        """The account's taker rate per perp (its fee tier), not the rate ccxt's tables guess;
+        read again once a day (tiers follow 30-day volume)."""
+        now = self._clock()
+        todo = [
+            s
+            for s in dict.fromkeys(symbols)
+            if s in self.listed and now - self._fees_read.get(s, _NEVER) >= FEE_TTL
+        ]
         answers = await asyncio.gather(*(self.read("fetch_trading_fee", s) for s in todo))
         for symbol, answer in zip(todo, answers, strict=True):
             fee = mapping(answer, f"trading fee of {symbol}")
             self._taker_fees[symbol] = number(fee.get("taker"), f"trading fee {symbol}.taker")
+            self._fees_read[symbol] = now
 
     # -- snapshot -------------------------------------------------------------------------
 
