@@ -208,7 +208,18 @@ class CcxtGateway:
             for asset in assets
         }
         cash = account.balances[self._quote]
-        return Snapshot(self._clock(), self._quote, cash, account.futures.equity, holdings, perps)
+        futures = account.futures
+        return Snapshot(
+            self._clock(),
+            self._quote,
+            cash,
+            futures.equity,
+            holdings,
+            perps,
+            kind=account.kind,
+            collateral_value=futures.collateral_value,
+            maintenance_margin=futures.maintenance_margin,
+        )
 
     async def prices(self) -> PriceBoard:
         """Public prices only (marks with funding rates, spot last prices): no key needed."""
@@ -224,7 +235,14 @@ class CcxtGateway:
             log.warning("positions_appeared", symbols=stray)
         for symbol, perp in perps.items():
             perps[symbol] = replace(perp, position=futures.positions.get(symbol, Decimal(0)))
-        return replace(previous, taken_at=self._clock(), futures_equity=futures.equity, perps=perps)
+        return replace(
+            previous,
+            taken_at=self._clock(),
+            futures_equity=futures.equity,
+            collateral_value=futures.collateral_value,
+            maintenance_margin=futures.maintenance_margin,
+            perps=perps,
+        )
 
     # -- account settings -----------------------------------------------------------------
 

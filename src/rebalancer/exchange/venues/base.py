@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from rebalancer.domain.market import MarketRules
+from rebalancer.domain.snapshot import AccountKind
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
 
 
@@ -40,18 +41,30 @@ class Venue(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FuturesAccount:
-    """Futures equity F (wallet + unrealized PnL) and signed positions in base units."""
+    """The futures side: signed positions in base units and what they draw on.
+
+    Segregated: `equity` is F (futures wallet + unrealized PnL). Unified: `equity` is the
+    perps' PnL not yet settled into the quote balance, and `collateral_value` the exchange's
+    collateral value (DESIGN §2, "Account kinds").
+    """
 
     equity: Decimal
     positions: Mapping[str, Decimal] = field(default_factory=dict)
+    collateral_value: Decimal | None = None
+    maintenance_margin: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """One read of the account: coin balances (wallet totals) and the futures side."""
+    """One read of the account: coin balances and the futures side.
+
+    Segregated: the spot wallet's totals. Unified: the one account's balances, the quote's
+    negative when borrowed.
+    """
 
     balances: Mapping[str, Decimal]
     futures: FuturesAccount
+    kind: AccountKind = AccountKind.SEGREGATED
 
 
 @dataclass(frozen=True, slots=True)
