@@ -338,3 +338,18 @@ def test_the_fee_tier_is_read_again_once_a_day_not_every_cycle(tmp_path: Path) -
         assert asyncio.run(go()) == [D("0.0012"), D("0.0012"), D("0.0004")]
         reads = [r for r in emu.requests() if r.path == "/fapi/v1/commissionRate"]
         assert len(reads) == 2
+
+
+# -- Binance multi-assets mode is refused ----------------------------------------------------
+
+
+def test_a_multi_assets_futures_account_is_refused_at_snapshot_time(tmp_path: Path) -> None:
+    # Coins in the futures wallet would be collateral (in F) yet exposure nobody counts.
+    with Emulator(seed_state()) as emu:
+        emu.exchange.multi_assets_margin = True
+
+        async def use(gateway: CcxtGateway) -> Snapshot:
+            return await gateway.snapshot(["BTC"], [BTC], {})
+
+        with pytest.raises(PermanentError, match="multi-assets"):
+            with_gateway(tmp_path, emu, use)

@@ -233,6 +233,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda e, p: {"dualSidePosition": e.dual_side_position}, signed=True
     ),
     ("POST", "/fapi/v1/positionSide/dual"): Route(_set_dual, signed=True),
+    ("GET", "/fapi/v1/multiAssetsMargin"): Route(
+        lambda e, p: {"multiAssetsMargin": e.multi_assets_margin}, signed=True
+    ),
     ("GET", "/fapi/v1/leverageBracket"): Route(
         lambda e, p: _one_or_all(market_data.leverage_brackets(e, p.get("symbol")), p), True
     ),

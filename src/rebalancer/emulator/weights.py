@@ -47,6 +47,7 @@ _WEIGHTS: dict[tuple[str, str], tuple[int, int]] = {
     ("POST", "/fapi/v1/marginType"): (1, 1),
     ("GET", "/fapi/v1/positionSide/dual"): (30, 30),
     ("POST", "/fapi/v1/positionSide/dual"): (1, 1),
+    ("GET", "/fapi/v1/multiAssetsMargin"): (30, 30),
     ("GET", "/fapi/v1/leverageBracket"): (1, 1),
     ("GET", "/fapi/v1/symbolConfig"): (5, 5),
     ("GET", "/fapi/v1/commissionRate"): (20, 20),

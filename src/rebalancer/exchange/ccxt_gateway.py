@@ -50,7 +50,7 @@ from rebalancer.exchange.venues import Dialect, Rejection, dialect_for
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
 LOOKUP_DELAYS = (0.0, 0.25, 0.5, 1.0, 2.0)  # seconds before each lookup of an unknown order
-FEE_TTL = timedelta(hours=24)
+RECHECK_AFTER = timedelta(hours=24)  # fee tier and account mode are read again daily
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -86,6 +86,7 @@ class CcxtGateway:
         self._prepared: set[str] = set()
         self._taker_fees: dict[str, Decimal] = {}  # the account's own rates
         self._fees_read: dict[str, datetime] = {}
+        self._mode_checked = _NEVER
 
     @property
     def exchange_id(self) -> str:
@@ -172,7 +173,7 @@ class CcxtGateway:
         todo = [
             s
             for s in dict.fromkeys(symbols)
-            if s in self.listed and now - self._fees_read.get(s, _NEVER) >= FEE_TTL
+            if s in self.listed and now - self._fees_read.get(s, _NEVER) >= RECHECK_AFTER
         ]
         answers = await asyncio.gather(*(self.read("fetch_trading_fee", s) for s in todo))
         for symbol, answer in zip(todo, answers, strict=True):
@@ -189,10 +190,11 @@ class CcxtGateway:
         off_exchange: Mapping[str, Decimal],
     ) -> Snapshot:
         await self._load_markets()
-        account, (marks, prices), _ = await asyncio.gather(
+        account, (marks, prices), _, _ = await asyncio.gather(
             self._dialect.account(self, [*assets, self._quote]),
             self._dialect.public_prices(self),
             self._load_fees(instruments),
+            self._check_account_mode(),
         )
         positions = account.futures.positions
         await self._load_fees(list(positions))  # a held perp outside the config: once
@@ -220,6 +222,13 @@ class CcxtGateway:
             collateral_value=futures.collateral_value,
             maintenance_margin=futures.maintenance_margin,
         )
+
+    async def _check_account_mode(self) -> None:
+        """The venue's account-mode check, once a day (dry-run included: it reads only)."""
+        now = self._clock()
+        if now - self._mode_checked >= RECHECK_AFTER:
+            await self._dialect.check_account_mode(self)
+            self._mode_checked = now
 
     async def prices(self) -> PriceBoard:
         """Public prices only (marks with funding rates, spot last prices): no key needed."""

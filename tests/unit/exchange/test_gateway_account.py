@@ -68,6 +68,9 @@ class UnifiedDialect:
             D(30), {BTC: D("-0.02")}, collateral_value=self.collateral, maintenance_margin=D(20)
         )
 
+    async def check_account_mode(self, venue: Venue) -> None:
+        return None
+
     async def public_prices(self, venue: Venue) -> tuple[Any, Any]:
         marks = {BTC: {"markPrice": 50000}, ETH: {"markPrice": 2500}}
         return marks, {"BTC/USDT": {"price": 50000}, "ETH/USDT": {"price": 2500}}

@@ -101,6 +101,10 @@ class Dialect(Protocol):
         """The current funding rate in a mark entry of `public_prices` (None: not given)."""
         ...
 
+    async def check_account_mode(self, venue: Venue) -> None:
+        """Raise `PermanentError` for an account mode the snapshot cannot read truthfully."""
+        ...
+
     async def check_position_mode(self, venue: Venue) -> None:
         """Raise `PermanentError` unless the account is in one-way position mode."""
         ...

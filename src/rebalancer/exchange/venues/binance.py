@@ -2,9 +2,11 @@
 
 Reads: the spot account, the futures account (`/fapi/v3/account`, which carries the margin
 balance and every open position in one call), all marks (`premiumIndex`, with funding) and all
-spot last prices: four calls. Orders go in batches of five (`batchOrders`, answers in request
-order) with `newOrderRespType=RESULT`, so a market order's fill is in its answer; lookups are by
-`origClientOrderId`. Key permissions come from `apiRestrictions`.
+spot last prices: four calls; once a day also the account's fee rates and its multi-assets
+flag (refused: coins in the futures wallet would be exposure nobody counts). Orders go in
+batches of five (`batchOrders`, answers in request order) with `newOrderRespType=RESULT`, so a
+market order's fill is in its answer; lookups are by `origClientOrderId`. Key permissions come
+from `apiRestrictions`.
 """
 
 from __future__ import annotations
@@ -92,6 +94,18 @@ class Binance:
     def funding_rate(self, mark_entry: Mapping[str, Any]) -> object:
         info = mark_entry.get("info")
         return info.get("lastFundingRate") if isinstance(info, Mapping) else None
+
+    async def check_account_mode(self, venue: Venue) -> None:
+        # Multi-assets mode: coins in the futures wallet back the positions (they are in
+        # totalMarginBalance) but are exposure the snapshot would not see. Refused, not guessed.
+        mode = await venue.read("fapiPrivateGetMultiAssetsMargin")
+        if not isinstance(mode, Mapping) or not isinstance(mode.get("multiAssetsMargin"), bool):
+            raise MalformedResponse("exchange answer has no multiAssetsMargin flag")
+        if mode["multiAssetsMargin"]:
+            raise PermanentError(
+                "the USDⓈ-M futures account is in multi-assets mode; switch it to single-asset "
+                "mode before running the bot"
+            )
 
     async def check_position_mode(self, venue: Venue) -> None:
         mode = await venue.read("fetch_position_mode", None)
