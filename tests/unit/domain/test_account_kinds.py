@@ -159,9 +159,10 @@ def test_a_unified_cap_is_collateral_whatever_the_unsettled_pnl(
             assert plan(each, strat).leverage_budget == strat.max_leverage * snap.collateral
 
 
-def test_margin_health_of_a_unified_account_uses_its_collateral_and_maintenance() -> None:
-    hedged = replace(
-        seed_unified("11000"),
+def _hedged(collateral: str, cash: str = "2000") -> Snapshot:
+    return replace(
+        seed_unified(collateral),
+        cash=D(cash),
         perps={
             "BTC/USDT:USDT": perp("BTC/USDT:USDT", "50000", "-0.02"),
             "ETH/USDT:USDT": perp("ETH/USDT:USDT", "2500", "0.4"),
@@ -169,11 +170,32 @@ def test_margin_health_of_a_unified_account_uses_its_collateral_and_maintenance(
         maintenance_margin=D(50),
     )
 
-    health = margin_health(hedged, D("0.004"))
+
+def test_margin_health_of_a_unified_account_uses_its_collateral_and_maintenance() -> None:
+    health = margin_health(_hedged("11000"), D("0.004"))
 
     assert health.maintenance == D(50)
     assert health.leverage == D(2000) / D(11000)
-    assert health.distance == (D(11000) - D(50)) / D(2000)  # all together, on gross
+
+
+def test_a_unified_accounts_health_stresses_its_spot_collateral_with_the_hedges() -> None:
+    # $10,000 of coins back the account; a fall of all prices together takes their value
+    # (the collateral at most that) while the hedges net to zero: the coins are the risk.
+    borrowed = _hedged("3000", cash="-6000")
+
+    health = margin_health(borrowed, D("0.004"))
+
+    assert health.distance == (D(3000) - D(50)) / D(10_000)
+
+
+def test_a_segregated_accounts_health_ignores_its_spot_wallet() -> None:
+    segregated = replace(
+        _hedged("3000"), kind=AccountKind.SEGREGATED, collateral_value=None, futures_equity=D(3000)
+    )
+
+    health = margin_health(segregated, D("0.004"))
+
+    assert health.distance == (D(3000) - D(50)) / D(2000)  # hedges only, all together
 
 
 def test_a_unified_snapshot_survives_the_file_and_journal_form() -> None:
