@@ -253,7 +253,7 @@ def test_a_dry_run_on_a_hedge_mode_account_fails_and_sends_nothing(tmp_path: Pat
 # -- fees at the account's tier --------------------------------------------------------------
 
 
-def test_fees_are_the_accounts_tier_not_cctxs_default(tmp_path: Path) -> None:
+def test_fees_are_the_accounts_tier_not_ccxts_default(tmp_path: Path) -> None:
     with Emulator(seed_state(extra={"taker_fee": "0.0012"})) as emu:
 
         async def use(gateway: CcxtGateway) -> tuple[Decimal, OrderReport]:
