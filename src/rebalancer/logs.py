@@ -54,6 +54,10 @@ def _route_standard_logging() -> None:
     logging.captureWarnings(True)
 
 
+def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure(level: str = "warning", fmt: Literal["console", "json"] = "console") -> None:
     """Route structlog to stderr at `level`, as JSON lines or for a human; standard logging
     records at warning and above go the same way."""
@@ -73,7 +77,9 @@ def configure(level: str = "warning", fmt: Literal["console", "json"] = "console
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Whatever sys.stderr is when a line is written (not when this ran): a test's captured
+        # stream, closed since, must not swallow the next test's log lines.
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     _route_standard_logging()

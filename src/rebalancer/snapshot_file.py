@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rebalancer.domain.market import MarketRules
-from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
+from rebalancer.domain.snapshot import AccountKind, PerpState, Snapshot, SpotHolding
 
 FORMAT = "futures-rebalancer/snapshot@1"
 
@@ -50,12 +50,19 @@ class _Perp(_Strict):
     price_step: Decimal | None = Field(default=None, gt=0)
 
 
+class _Account(_Strict):
+    kind: AccountKind = AccountKind.SEGREGATED
+    collateral_value: Decimal | None = None
+    maintenance_margin: Decimal | None = Field(default=None, ge=0)
+
+
 class _File(_Strict):
     format: str = FORMAT
     taken_at: datetime
     quote: str = Field(min_length=1)
-    cash: Decimal = Field(default=Decimal(0), ge=0)
+    cash: Decimal = Decimal(0)  # >= 0 unless the account is unified (checked by the domain)
     futures_equity: Decimal
+    account: _Account = Field(default_factory=_Account)
     spot: dict[str, _Spot] = Field(default_factory=dict)
     perps: dict[str, _Perp] = Field(default_factory=dict)
 
@@ -130,12 +137,22 @@ def _to_domain(data: _File) -> Snapshot:
         )
         for symbol, p in data.perps.items()
     }
-    return Snapshot(data.taken_at, data.quote, data.cash, data.futures_equity, spot, perps)
+    return Snapshot(
+        data.taken_at,
+        data.quote,
+        data.cash,
+        data.futures_equity,
+        spot,
+        perps,
+        kind=data.account.kind,
+        collateral_value=data.account.collateral_value,
+        maintenance_margin=data.account.maintenance_margin,
+    )
 
 
 def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
     """The file form of a snapshot, with every number as a string."""
-    return {
+    document: dict[str, Any] = {
         "format": FORMAT,
         "taken_at": snapshot.taken_at.isoformat().replace("+00:00", "Z"),
         "quote": snapshot.quote,
@@ -151,6 +168,14 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
         },
         "perps": {s: _perp_to_dict(p) for s, p in sorted(snapshot.perps.items())},
     }
+    if snapshot.kind is not AccountKind.SEGREGATED or snapshot.maintenance_margin is not None:
+        account: dict[str, str] = {"kind": snapshot.kind.value}
+        if snapshot.collateral_value is not None:
+            account["collateral_value"] = str(snapshot.collateral_value)
+        if snapshot.maintenance_margin is not None:
+            account["maintenance_margin"] = str(snapshot.maintenance_margin)
+        document["account"] = account
+    return document
 
 
 def _perp_to_dict(perp: PerpState) -> dict[str, str]:

@@ -143,6 +143,10 @@ class PortfolioConfig(_Model):
         return self.targets.get(CASH, Decimal(0))
 
 
+# The ccxt ids with a venue dialect (rebalancer.exchange.venues keeps one per id).
+SUPPORTED_VENUES = ("binance", "binanceusdm")
+
+
 class ExchangeConfig(_Model):
     id: str = Field(default="binance", pattern=r"^[a-z0-9_]+$")
     api_key_env: str = Field(default="REBALANCER_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -154,6 +158,15 @@ class ExchangeConfig(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
     urls: dict[str, Any] = Field(default_factory=dict)
     accept_withdrawal_permission: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value not in SUPPORTED_VENUES:
+            raise ValueError(
+                f"{value!r} is not a supported venue; supported: {', '.join(SUPPORTED_VENUES)}"
+            )
+        return value
 
     @field_validator("options", "urls")
     @classmethod

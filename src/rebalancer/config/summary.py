@@ -12,7 +12,7 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 
 from rebalancer.config.load import Settings
-from rebalancer.config.model import Mode
+from rebalancer.config.model import SUPPORTED_VENUES, Mode
 
 
 def render_summary(settings: Settings) -> RenderableType:
@@ -68,6 +68,7 @@ def render_summary(settings: Settings) -> RenderableType:
     )
     extra = ", custom urls" if ex.urls else ""
     tail.append(f"exchange: {ex.id}{' sandbox' if ex.sandbox else ''}{extra}; {creds}\n")
+    tail.append(f"supported venues: {', '.join(SUPPORTED_VENUES)}\n")
     for hook in cfg.notify.webhooks:
         name = hook.token_env or hook.url_env or ""
         state = "set" if (os.environ.get(name) or os.environ.get(f"{name}_FILE")) else "NOT SET"

@@ -1,9 +1,13 @@
 """Margin health: how far prices may move against the hedges before liquidation.
 
-With cross margin every position draws on the same futures equity F. For each position alone,
-the adverse move that would bring F down to the maintenance margin is (F - MM) / |h m|; for all
-positions moving against the account together it is (F - MM) / gross. The smaller is the
-distance the daemon watches. Maintenance margin is the notional times a maintenance rate.
+With cross margin every position draws on the same collateral K (F, or a unified account's
+collateral value). For each position alone, the adverse move that would bring K down to the
+maintenance margin is (K - MM) / |h m|; for all positions moving against the account together
+it is (K - MM) / gross. In a unified account the coins are collateral too, so all prices moving
+together is the stress: falling, K loses at most the coins' value (a haircut only lessens it)
+plus what the net hedge loses; rising, the coins' collateral gains are not counted and a net
+short loses. The smallest distance is what the daemon watches. Maintenance margin is the
+exchange's figure where the snapshot has one, else the notional times a maintenance rate.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rebalancer.domain.snapshot import Snapshot
+from rebalancer.domain.snapshot import AccountKind, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +39,29 @@ class MarginHealth:
 
 
 def margin_health(snapshot: Snapshot, maintenance_rate: Decimal) -> MarginHealth:
-    equity = snapshot.futures_equity
+    # The collateral the positions draw on: F, or a unified account's collateral value.
+    equity = snapshot.collateral
     gross = snapshot.gross_notional
-    maintenance = gross * maintenance_rate
+    # The exchange's own maintenance figure where the snapshot carries one.
+    maintenance = (
+        snapshot.maintenance_margin
+        if snapshot.maintenance_margin is not None
+        else gross * maintenance_rate
+    )
     buffer = equity - maintenance
     risks = tuple(
         PositionRisk(symbol, perp.notional, max(buffer, Decimal(0)) / abs(perp.notional))
         for symbol, perp in sorted(snapshot.perps.items())
         if perp.position != 0
     )
-    together = max(buffer, Decimal(0)) / gross if gross else None
-    distances = [r.distance for r in risks] + ([together] if together is not None else [])
+    if snapshot.kind is AccountKind.UNIFIED:
+        net = sum((p.notional for p in snapshot.perps.values()), Decimal(0))
+        coins = sum((h.exchange * h.price for h in snapshot.spot.values()), Decimal(0))
+        exposures = [coins + net, -net]  # loss per unit move: all prices down, all up
+    else:
+        exposures = [gross]
+    together = [max(buffer, Decimal(0)) / e for e in exposures if e > 0]
+    distances = [r.distance for r in risks] + together
     return MarginHealth(
         futures_equity=equity,
         gross=gross,

@@ -60,9 +60,9 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     desired = tuple(_desired_hedge(state, strategy, equity) for state in value.lines)
     targets = tuple(_target_hedge(state) for state in value.lines)
     wanted_gross = sum((abs(d) for d in desired), ZERO)
-    cap = max(
-        ZERO, strategy.max_leverage * snapshot.futures_equity * (1 - strategy.collateral_buffer)
-    )
+    # The cap is on collateral K: futures equity when segregated, the exchange's collateral
+    # value when unified (DESIGN §2, account kinds).
+    cap = max(ZERO, strategy.max_leverage * snapshot.collateral * (1 - strategy.collateral_buffer))
     fitted = _fit_within_fees(
         snapshot, strategy, value=value, desired=desired, targets=targets, cap=cap
     )
@@ -91,7 +91,7 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         gross_before=snapshot.gross_notional,
         gross_after=_gross(after, snapshot),
         required_collateral=required,
-        collateral_shortfall=max(ZERO, required - snapshot.futures_equity),
+        collateral_shortfall=max(ZERO, required - snapshot.collateral),
         cap=fitted.cap_state,
         lines=tuple(
             _plan_line(

@@ -1,6 +1,15 @@
 """A point-in-time picture of the account: what the planner sees, and all it sees.
 
-`s_a`, `p_a`, `h_a`, `m_a`, `C` and `F` of DESIGN §2 live here; `V` is derived. A snapshot is
+`s_a`, `p_a`, `h_a`, `m_a`, `C` and `F` of DESIGN §2 live here; `V` and the collateral `K` are
+derived. The snapshot says which kind of account it read (DESIGN §2, "Account kinds"):
+
+- segregated: `cash` is the spot wallet's quote (>= 0), `futures_equity` the separate futures
+  wallet plus unrealized PnL; K = F.
+- unified: one account. `cash` is its quote balance, negative when borrowed; `futures_equity`
+  is the perps' unrealized PnL not yet settled into that balance; K is the exchange's own
+  collateral value (`collateral_value`, read, never recomputed from guessed haircuts).
+
+Either way V = sum(s p) + cash + futures_equity counts every unit once. A snapshot is
 validated on construction so that the planner can trust it.
 """
 
@@ -10,8 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 
 from rebalancer.domain.market import ZERO, MarketRules
+
+
+class AccountKind(Enum):
+    """How the exchange holds the spot and futures legs (DESIGN §2)."""
+
+    SEGREGATED = "segregated"  # a spot wallet and a separate futures wallet
+    UNIFIED = "unified"  # one account: coins are collateral, the quote may be borrowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +83,22 @@ class Snapshot:
     futures_equity: Decimal
     spot: Mapping[str, SpotHolding] = field(default_factory=dict)
     perps: Mapping[str, PerpState] = field(default_factory=dict)
+    kind: AccountKind = AccountKind.SEGREGATED
+    collateral_value: Decimal | None = None  # unified only: the exchange's figure
+    maintenance_margin: Decimal | None = None  # the exchange's figure, where it gives one
 
     def __post_init__(self) -> None:
         if self.taken_at.utcoffset() != timedelta(0):
             raise ValueError("taken_at must be an aware UTC time")
-        if self.cash < 0:
+        unified = self.kind is AccountKind.UNIFIED
+        if self.cash < 0 and not unified:
             raise ValueError(f"cash must be >= 0, got {self.cash}")
+        if unified and self.collateral_value is None:
+            raise ValueError("a unified account's snapshot needs the exchange's collateral value")
+        if not unified and self.collateral_value is not None:
+            raise ValueError("collateral_value is a unified account's figure; here K is F")
+        if self.maintenance_margin is not None and self.maintenance_margin < 0:
+            raise ValueError(f"maintenance_margin must be >= 0, got {self.maintenance_margin}")
         for key, holding in self.spot.items():
             if key != holding.asset:
                 raise ValueError(f"spot key {key!r} does not match asset {holding.asset!r}")
@@ -85,8 +112,20 @@ class Snapshot:
 
     @property
     def equity(self) -> Decimal:
-        """V = sum(s_a p_a) + C + F."""
+        """V = sum(s_a p_a) + C + F; unified: coins + the quote (signed) + unsettled PnL."""
         return self.spot_value + self.cash + self.futures_equity
+
+    @property
+    def collateral(self) -> Decimal:
+        """K, what the leverage cap is on: F when segregated, the exchange's value when unified."""
+        if self.collateral_value is not None:
+            return self.collateral_value
+        return self.futures_equity
+
+    @property
+    def borrowed(self) -> Decimal:
+        """Quote borrowed by the account (a unified account's negative quote balance)."""
+        return max(-self.cash, ZERO)
 
     @property
     def gross_notional(self) -> Decimal:

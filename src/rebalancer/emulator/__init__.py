@@ -34,7 +34,9 @@ ccxt method -> endpoint (all served):
     set_leverage            POST /fapi/v1/leverage
     set_margin_mode         POST /fapi/v1/marginType
     set/fetch_position_mode POST/GET /fapi/v1/positionSide/dual
+    fapiPrivateGetMultiAssetsMargin     GET /fapi/v1/multiAssetsMargin
     fetch_leverages         GET /fapi/v1/symbolConfig
+    fetch_trading_fee       GET /fapi/v1/commissionRate (the account's own rates)
     fetch_my_trades         GET /api/v3/myTrades, GET /fapi/v1/userTrades
     transfer                POST /sapi/v1/asset/transfer (MAIN_UMFUTURE / UMFUTURE_MAIN)
     sapi_get_account_apirestrictions   GET /sapi/v1/account/apiRestrictions

@@ -1,11 +1,13 @@
 """Binance JSON for private account reads: spot account, USDⓈ-M account (v2 and v3), position
-risk (v2 and v3), symbol configuration, API-key restrictions and the capital coin list.
+risk (v2 and v3), commission rates, symbol configuration, API-key restrictions and the capital
+coin list.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from rebalancer.emulator.errors import invalid_symbol
 from rebalancer.emulator.exchange import Exchange
 from rebalancer.emulator.render import Json, fmt
 from rebalancer.sim import MarginLine
@@ -55,6 +57,18 @@ def spot_account(exchange: Exchange) -> Json:
         ],
         "permissions": ["SPOT"],
         "uid": 354_937_868,
+    }
+
+
+def commission_rate(exchange: Exchange, symbol: str) -> Json:
+    """The account's own USDⓈ-M rates (its fee tier), as /fapi/v1/commissionRate answers."""
+    if exchange.account.perp_spec(symbol) is None:
+        raise invalid_symbol()
+    fees = exchange.account.fees
+    return {
+        "symbol": symbol,
+        "makerCommissionRate": fmt(fees.maker_rate, 6),
+        "takerCommissionRate": fmt(fees.taker_rate, 6),
     }
 
 

@@ -71,6 +71,7 @@ class Exchange:
         self.funding_history: list[FundingPayment] = []
         self.liquidations: list[LiquidationReport] = []
         self.dual_side_position = False
+        self.multi_assets_margin = False  # Binance "Multi-Assets Mode" (tests switch it on)
         self._next_transfer_id = 700_000_001
 
     def now_ms(self) -> int:

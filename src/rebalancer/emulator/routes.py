@@ -233,11 +233,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda e, p: {"dualSidePosition": e.dual_side_position}, signed=True
     ),
     ("POST", "/fapi/v1/positionSide/dual"): Route(_set_dual, signed=True),
+    ("GET", "/fapi/v1/multiAssetsMargin"): Route(
+        lambda e, p: {"multiAssetsMargin": e.multi_assets_margin}, signed=True
+    ),
     ("GET", "/fapi/v1/leverageBracket"): Route(
         lambda e, p: _one_or_all(market_data.leverage_brackets(e, p.get("symbol")), p), True
     ),
     ("GET", "/fapi/v1/symbolConfig"): Route(
         lambda e, p: account_views.symbol_config(e, p.get("symbol")), signed=True
+    ),
+    ("GET", "/fapi/v1/commissionRate"): Route(
+        lambda e, p: account_views.commission_rate(e, required(p, "symbol")), signed=True
     ),
     ("GET", "/sapi/v1/account/apiRestrictions"): Route(
         lambda e, p: account_views.api_restrictions(e), signed=True

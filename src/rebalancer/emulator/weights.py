@@ -47,8 +47,10 @@ _WEIGHTS: dict[tuple[str, str], tuple[int, int]] = {
     ("POST", "/fapi/v1/marginType"): (1, 1),
     ("GET", "/fapi/v1/positionSide/dual"): (30, 30),
     ("POST", "/fapi/v1/positionSide/dual"): (1, 1),
+    ("GET", "/fapi/v1/multiAssetsMargin"): (30, 30),
     ("GET", "/fapi/v1/leverageBracket"): (1, 1),
     ("GET", "/fapi/v1/symbolConfig"): (5, 5),
+    ("GET", "/fapi/v1/commissionRate"): (20, 20),
     ("GET", "/sapi/v1/account/apiRestrictions"): (1, 1),
     # Binance states this one as UID weight 900; it is counted here like an IP weight.
     ("POST", "/sapi/v1/asset/transfer"): (900, 900),

@@ -17,6 +17,7 @@ import ccxt.async_support as ccxt_async
 
 from rebalancer.config.model import ExchangeConfig
 from rebalancer.exchange.errors import retry_after_from_headers
+from rebalancer.exchange.venues import dialect_for
 from rebalancer.secrets import Credentials
 
 
@@ -27,14 +28,6 @@ class HttpAnswer:
 
 
 LAST_ANSWER: ContextVar[HttpAnswer | None] = ContextVar("last_http_answer", default=None)
-
-# Binance: only spot and USDⓈ-M markets (no COIN-M / options exchangeInfo at start-up), and no
-# currency list (a signed sapi call the bot does not need).
-_BINANCE_DEFAULTS: dict[str, Any] = {
-    "fetchMarkets": {"types": ["spot", "linear"]},
-    "fetchCurrencies": False,
-    "fetchMargins": False,
-}
 
 
 def _tracking(cls: type[Any]) -> type[Any]:
@@ -57,9 +50,7 @@ def build_client(
     base = getattr(ccxt_async, config.id, None)
     if base is None:
         raise ValueError(f"ccxt has no exchange {config.id!r}")
-    options: dict[str, Any] = {"defaultType": "swap"}
-    if config.id in ("binance", "binanceusdm"):
-        options.update(_BINANCE_DEFAULTS)
+    options: dict[str, Any] = {"defaultType": "swap", **dialect_for(config.id).client_options()}
     options.update(config.options)
     params: dict[str, Any] = {
         "enableRateLimit": True,

@@ -1,11 +1,15 @@
-"""The exchange gateway over ccxt: the only module that talks to ccxt's methods.
+"""The exchange gateway over ccxt: what is common to every venue, written once.
 
-Reads of a snapshot run concurrently with the fewest calls the exchange allows (on Binance:
-spot account, futures account with its positions, all mark prices, all spot prices: four
-calls) and are retried on transient failures. Orders are never retried: an ambiguous answer
-is resolved by looking the order up by client id, allowing for the exchange's lag, and an
-order that cannot be confirmed is reported UNKNOWN rather than sent again. ccxt's dicts and
-floats stop here; callers get domain values in `Decimal`.
+What differs per venue (which calls read the account, how orders are sent and looked up, what
+a position row looks like) is the venue's dialect (`rebalancer.exchange.venues`); this module
+drives it. Reads of a snapshot run concurrently with the fewest calls the venue allows (plus
+the account's own fee rate per perp on the first snapshot) and are retried on transient
+failures. Orders are never retried: an ambiguous or unreadable answer is resolved by looking
+the order up by client id, allowing for the exchange's lag, and an order that cannot be
+confirmed is reported UNKNOWN rather than sent again; no exception leaves `place()` once a
+request may have been sent. An answer about another client id is never taken as ours, and a
+hedge-mode (long/short) account is refused when read. ccxt's dicts and floats stop here;
+callers get domain values in `Decimal`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,23 +33,25 @@ from rebalancer.exchange.errors import (
     MalformedResponse,
     NoChangeNeeded,
     OrderNotFound,
-    PermanentError,
     classify,
 )
 from rebalancer.exchange.parse import (
+    is_linear_perp,
     is_quote_linear_perp,
+    mapping,
     market_rules,
     number,
     order_report,
 )
 from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
 from rebalancer.exchange.retry import RetryPolicy, retry_reads
+from rebalancer.exchange.venues import Dialect, Rejection, dialect_for
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
-BINANCE_IDS = frozenset({"binance", "binanceusdm"})
-BINANCE_BATCH = 5
 LOOKUP_DELAYS = (0.0, 0.25, 0.5, 1.0, 2.0)  # seconds before each lookup of an unknown order
+RECHECK_AFTER = timedelta(hours=24)  # fee tier and account mode are read again daily
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _utcnow() -> datetime:
@@ -53,7 +59,7 @@ def _utcnow() -> datetime:
 
 
 class CcxtGateway:
-    """`ExchangeGateway` for ccxt exchanges with linear perpetuals (Binance first-class)."""
+    """`ExchangeGateway` for the ccxt exchanges that have a venue dialect."""
 
     def __init__(
         self,
@@ -64,21 +70,35 @@ class CcxtGateway:
         clock: Clock = _utcnow,
         lookup_delays: Sequence[float] = LOOKUP_DELAYS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        dialect: Dialect | None = None,
     ) -> None:
         self._client = client
+        self._dialect = dialect or dialect_for(str(client.id))
         self._quote = quote
         self._policy = policy or RetryPolicy()
         self._clock = clock
         self._lookup_delays = tuple(lookup_delays)
         self._sleep = sleep
-        self._raw_markets: dict[str, Mapping[str, Any]] | None = None
+        self._raw_markets: dict[str, Mapping[str, Any]] | None = None  # the quote's perps
+        self._linear: dict[str, Mapping[str, Any]] = {}  # every linear perp, any settle coin
         self._rules: dict[str, MarketRules] = {}
         self._ids: dict[str, str] = {}  # exchange market id -> unified perp symbol
         self._prepared: set[str] = set()
+        self._taker_fees: dict[str, Decimal] = {}  # the account's own rates
+        self._fees_read: dict[str, datetime] = {}
+        self._mode_checked = _NEVER
 
     @property
     def exchange_id(self) -> str:
         return str(self._client.id)
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
+    @property
+    def client(self) -> Any:
+        return self._client
 
     @property
     def quote(self) -> str:
@@ -92,11 +112,10 @@ class CcxtGateway:
     def has_spot_market(self, symbol: str) -> bool:
         return symbol in (self._client.markets or {})
 
-    @property
-    def _binance(self) -> bool:
-        return self.exchange_id in BINANCE_IDS
+    def symbol_of(self, market_id: str) -> str | None:
+        return self._ids.get(market_id)
 
-    async def _read(self, name: str, *args: Any) -> Any:
+    async def read(self, name: str, *args: Any) -> Any:
         """Call a ccxt read with bounded retries; failures come out as `ExchangeFailure`."""
         method = getattr(self._client, name)
 
@@ -123,23 +142,44 @@ class CcxtGateway:
 
     async def _load_markets(self) -> Mapping[str, Mapping[str, Any]]:
         if self._raw_markets is None:
-            loaded = await self._read("load_markets")
+            loaded = await self.read("load_markets")
             if not isinstance(loaded, Mapping):
                 raise MalformedResponse("exchange answer to load_markets is not a mapping")
-            perps = {s: m for s, m in loaded.items() if is_quote_linear_perp(m, self._quote)}
-            self._raw_markets = perps
-            self._ids = {str(m.get("id")): s for s, m in perps.items()}
+            # Positions are read on every linear perp (a USDC-settled one counts against the
+            # cap too); only the quote's perps are traded.
+            self._linear = {s: m for s, m in loaded.items() if is_linear_perp(m)}
+            self._raw_markets = {
+                s: m for s, m in self._linear.items() if is_quote_linear_perp(m, self._quote)
+            }
+            self._ids = {str(m.get("id")): s for s, m in self._linear.items()}
         return self._raw_markets
 
     def rules(self, symbol: str) -> MarketRules:
-        """Rules of a loaded perp market (parsed once, checked)."""
+        """Rules of a loaded perp market (parsed once, checked), at the account's fee rate."""
         if symbol not in self._rules:
             if self._raw_markets is None:
                 raise RuntimeError("markets are loaded before rules are read")
             self._rules[symbol] = market_rules(
-                self._raw_markets[symbol], int(self._client.precisionMode)
+                self._linear[symbol], int(self._client.precisionMode)
             )
-        return self._rules[symbol]
+        rules = self._rules[symbol]
+        taker = self._taker_fees.get(symbol)
+        return rules if taker is None else replace(rules, taker_fee=taker)
+
+    async def _load_fees(self, symbols: Sequence[str]) -> None:
+        """The account's taker rate per perp (its fee tier), not the rate ccxt's tables guess;
+        read again once a day (tiers follow 30-day volume)."""
+        now = self._clock()
+        todo = [
+            s
+            for s in dict.fromkeys(symbols)
+            if s in self.listed and now - self._fees_read.get(s, _NEVER) >= RECHECK_AFTER
+        ]
+        answers = await asyncio.gather(*(self.read("fetch_trading_fee", s) for s in todo))
+        for symbol, answer in zip(todo, answers, strict=True):
+            fee = mapping(answer, f"trading fee of {symbol}")
+            self._taker_fees[symbol] = number(fee.get("taker"), f"trading fee {symbol}.taker")
+            self._fees_read[symbol] = now
 
     # -- snapshot -------------------------------------------------------------------------
 
@@ -150,96 +190,68 @@ class CcxtGateway:
         off_exchange: Mapping[str, Decimal],
     ) -> Snapshot:
         await self._load_markets()
-        spot, (equity, positions), (marks, prices) = await asyncio.gather(
-            self._read("fetch_balance", {"type": "spot"}),
-            self._futures_account(instruments),
-            self._public_prices(),
+        account, (marks, prices), _, _ = await asyncio.gather(
+            self._dialect.account(self, [*assets, self._quote]),
+            self._dialect.public_prices(self),
+            self._load_fees(instruments),
+            self._check_account_mode(),
         )
-        # ccxt turns an unparsable answer into an empty balance: insist on the raw account.
-        info = _mapping(spot.get("info") if isinstance(spot, Mapping) else None, "spot account")
-        if self._binance and not isinstance(info.get("balances"), list):
-            raise MalformedResponse("exchange answer has no spot account balances")
-        totals = _mapping(spot.get("total"), "spot total")
-        quote = PriceBoard(self, marks, prices)
-        perps = quote.perps(instruments, positions)
+        positions = account.futures.positions
+        await self._load_fees(list(positions))  # a held perp outside the config: once
+        board = PriceBoard(self, marks, prices)
+        perps = board.perps(instruments, positions)
         holdings = {
             asset: SpotHolding(
                 asset,
-                quote.spot_price(asset, perps),
-                number(totals.get(asset) or 0, f"spot balance {asset}"),
+                board.spot_price(asset, perps),
+                account.balances[asset],
                 off_exchange.get(asset, Decimal(0)),
             )
             for asset in assets
         }
-        cash = number(totals.get(self._quote) or 0, f"spot balance {self._quote}")
-        return Snapshot(self._clock(), self._quote, cash, equity, holdings, perps)
+        cash = account.balances[self._quote]
+        futures = account.futures
+        return Snapshot(
+            self._clock(),
+            self._quote,
+            cash,
+            futures.equity,
+            holdings,
+            perps,
+            kind=account.kind,
+            collateral_value=futures.collateral_value,
+            maintenance_margin=futures.maintenance_margin,
+        )
+
+    async def _check_account_mode(self) -> None:
+        """The venue's account-mode check, once a day (dry-run included: it reads only)."""
+        now = self._clock()
+        if now - self._mode_checked >= RECHECK_AFTER:
+            await self._dialect.check_account_mode(self)
+            self._mode_checked = now
 
     async def prices(self) -> PriceBoard:
         """Public prices only (marks with funding rates, spot last prices): no key needed."""
         await self._load_markets()
-        marks, prices = await self._public_prices()
+        marks, prices = await self._dialect.public_prices(self)
         return PriceBoard(self, marks, prices)
 
-    async def _public_prices(self) -> tuple[Any, Any]:
-        marks, prices = await asyncio.gather(
-            self._read("fetch_mark_prices"),
-            self._read("fetch_last_prices", None, {"type": "spot"}),
-        )
-        return marks, prices
-
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
-        equity, positions = await self._futures_account(list(previous.perps))
+        futures = await self._dialect.futures_account(self)
         perps = dict(previous.perps)
-        stray = sorted(set(positions) - set(perps))
+        stray = sorted(set(futures.positions) - set(perps))
         if stray:  # opened by someone else meanwhile; the next full snapshot will include it
             log.warning("positions_appeared", symbols=stray)
         for symbol, perp in perps.items():
-            perps[symbol] = replace(perp, position=positions.get(symbol, Decimal(0)))
-        return replace(previous, taken_at=self._clock(), futures_equity=equity, perps=perps)
-
-    async def _futures_account(
-        self, instruments: Sequence[str]
-    ) -> tuple[Decimal, dict[str, Decimal]]:
-        """Futures equity F (wallet + unrealized PnL) and signed positions in base units."""
-        if self._binance:
-            # One call: /fapi/v3/account carries the margin balance and every open position.
-            account = await self._read("fetch_balance", {"type": "future"})
-            info = _mapping(account.get("info"), "futures account")
-            equity = number(info.get("totalMarginBalance"), "totalMarginBalance", signed=True)
-            positions: dict[str, Decimal] = {}
-            for row in info.get("positions") or []:
-                symbol = self._ids.get(str(row.get("symbol")))
-                if symbol is None:
-                    continue
-                size = number(
-                    row.get("positionAmt"), f"positions[{symbol}].positionAmt", signed=True
-                )
-                if size:
-                    positions[symbol] = size * self.rules(symbol).contract_size
-            return equity, positions
-        # Elsewhere: wallet balance in the quote plus the positions' unrealized PnL.
-        balance, raw_positions = await asyncio.gather(
-            self._read("fetch_balance", {"type": "swap"}),
-            self._read("fetch_positions", list(instruments) or None),
+            perps[symbol] = replace(perp, position=futures.positions.get(symbol, Decimal(0)))
+        return replace(
+            previous,
+            taken_at=self._clock(),
+            futures_equity=futures.equity,
+            collateral_value=futures.collateral_value,
+            maintenance_margin=futures.maintenance_margin,
+            perps=perps,
         )
-        wallet = number(
-            _mapping(balance.get("total"), "swap total").get(self._quote) or 0,
-            f"swap balance {self._quote}",
-        )
-        positions, unrealized = {}, Decimal(0)
-        for row in raw_positions or []:
-            symbol = str(row.get("symbol"))
-            contracts = number(row.get("contracts") or 0, f"positions[{symbol}].contracts")
-            sign = -1 if row.get("side") == "short" else 1
-            size = (
-                sign
-                * contracts
-                * number(row.get("contractSize") or 1, "contractSize", positive=True)
-            )
-            if size:
-                positions[symbol] = size
-            unrealized += number(row.get("unrealizedPnl") or 0, "unrealizedPnl", signed=True)
-        return wallet + unrealized, positions
 
     # -- account settings -----------------------------------------------------------------
 
@@ -250,14 +262,8 @@ class CcxtGateway:
             return []
         await self._load_markets()
         changes: list[str] = []
-        if self._binance:
-            mode = await self._read("fetch_position_mode", None)
-            if isinstance(mode, Mapping) and mode.get("hedged"):
-                raise PermanentError(
-                    "the futures account is in hedge (dual-side) position mode; "
-                    "switch it to one-way mode before running the bot"
-                )
-        current = await self._read("fetch_leverages", todo)
+        await self._dialect.check_position_mode(self)
+        current = await self.read("fetch_leverages", todo)
         for symbol in todo:
             row = current.get(symbol) if isinstance(current, Mapping) else None
             leverage = row.get("longLeverage") if isinstance(row, Mapping) else None
@@ -273,64 +279,69 @@ class CcxtGateway:
 
     async def _setting(self, name: str, *args: Any) -> None:
         with contextlib.suppress(NoChangeNeeded):  # already so: exactly what we wanted
-            await self._read(name, *args)
+            await self.read(name, *args)
 
     # -- orders ---------------------------------------------------------------------------
 
     async def place(self, orders: Sequence[OrderRequest]) -> list[OrderReport]:
-        """Send market orders; batches of five on Binance, concurrently otherwise."""
+        """Send market orders in the venue's batches, the batches concurrently.
+
+        Once a request may have left, nothing raises: each order comes back filled, open,
+        rejected or unknown, an unreadable answer being resolved by lookup like a lost one.
+        """
         await self._load_markets()
-        if self._binance:
-            batches = [orders[i : i + BINANCE_BATCH] for i in range(0, len(orders), BINANCE_BATCH)]
-            results = await asyncio.gather(*(self._send_batch(b) for b in batches))
-            return [report for batch in results for report in batch]
-        singles = await asyncio.gather(*(self._send_one(o) for o in orders))
-        return list(singles)
+        batches = self._dialect.batches(orders)
+        results = await asyncio.gather(*(self._send_safely(b) for b in batches))
+        return [report for batch in results for report in batch]
 
-    def _request(self, order: OrderRequest) -> tuple[str, str, str, str, dict[str, Any]]:
-        params: dict[str, Any] = {"clientOrderId": order.client_id}
-        if order.reduce_only:
-            params["reduceOnly"] = True
-        if self._binance:
-            params["newOrderRespType"] = "RESULT"  # the fill in the answer, not just an ack
-        return order.instrument, "market", order.side.value, str(order.amount), params
-
-    async def _send_batch(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
-        client = self._client
-        requests = []
-        for order in batch:
-            symbol, kind, side, amount, params = self._request(order)
-            requests.append(client.create_order_request(symbol, kind, side, amount, None, params))
+    async def _send_safely(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
         try:
-            raw = await client.fapiPrivatePostBatchOrders({"batchOrders": requests})
+            return await self._send(batch)
+        except Exception as exc:  # after sending, every failure is ambiguous
+            return await self._after_failure(batch, _unreadable(exc))
+
+    async def _send(self, batch: Sequence[OrderRequest]) -> list[OrderReport]:
+        try:
+            raw = await self._dialect.send(self, batch)
         except Exception as exc:
             return await self._after_failure(batch, _classified(exc, placing_order=True))
-        if not isinstance(raw, list) or len(raw) != len(batch):
+        if len(raw) != len(batch):
             failure = MalformedResponse("batch order answer does not match the request")
             return await self._after_failure(batch, AmbiguousOutcome(failure.message))
-        reports = []
-        for order, item in zip(batch, raw, strict=True):
-            if isinstance(item, Mapping) and "code" in item and "orderId" not in item:
-                reports.append(_rejected(order, item))
-                continue
-            parsed = client.parse_order(item, client.market(order.instrument))
-            reports.append(await self._settle(order, parsed))
-        return reports
+        return list(
+            await asyncio.gather(*(self._answered(o, i) for o, i in zip(batch, raw, strict=True)))
+        )
 
-    async def _send_one(self, order: OrderRequest) -> OrderReport:
-        symbol, kind, side, amount, params = self._request(order)
+    async def _answered(self, order: OrderRequest, item: object) -> OrderReport:
+        """One order's report from its item of a placement answer, looked up if unreadable."""
         try:
-            parsed = await self._client.create_order(symbol, kind, side, amount, None, params)
-        except Exception as exc:
-            (report,) = await self._after_failure([order], _classified(exc, placing_order=True))
-            return report
-        return await self._settle(order, parsed)
+            parsed = self._dialect.answer(self, order, item)
+            if isinstance(parsed, Rejection):
+                return OrderReport(
+                    order.client_id,
+                    order.instrument,
+                    OrderState.REJECTED,
+                    error_code=parsed.code,
+                    error=parsed.message,
+                )
+            return await self._settle(order, parsed)
+        except Exception as exc:  # the order may be live: find it, never raise
+            return await self._resolve(order, _unreadable(exc))
 
     async def _settle(self, order: OrderRequest, parsed: Mapping[str, Any]) -> OrderReport:
         report = self._with_fee(order_report(parsed, order.instrument, order.client_id))
         if report.state is OrderState.OPEN:
-            # A market order acknowledged but not yet reported filled: ask once more.
-            found = await self.lookup(order.instrument, order.client_id)
+            # A market order acknowledged but not yet reported filled: ask once more. If that
+            # fails, the acknowledgement stands: accepted, its fill read from the positions.
+            try:
+                found = await self.lookup(order.instrument, order.client_id)
+            except ExchangeFailure as failure:
+                log.warning(
+                    "order_lookup_failed",
+                    client_order_id=order.client_id,
+                    error=f"{type(failure).__name__}: {failure.message}",
+                )
+                return report
             return found or report
         return report
 
@@ -355,7 +366,7 @@ class CcxtGateway:
         """An order of unknown outcome, looked up by client id (UNKNOWN if still not found)."""
         try:
             found = await self.lookup_patiently(order.instrument, order.client_id)
-        except AmbiguousOutcome:
+        except Exception:  # no usable answer: the outcome stays unknown
             found = None
         if found is not None:
             return found
@@ -386,32 +397,32 @@ class CcxtGateway:
         return None
 
     async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
+        """The order with this client id; an answer about any other id raises, never counts."""
         await self._load_markets()
         try:
-            parsed = await self._read(
-                "fetch_order", "", instrument, {"origClientOrderId": client_id}
-            )
+            parsed = await self._dialect.find(self, instrument, client_id)
         except OrderNotFound:
             return None
-        return self._with_fee(order_report(parsed, instrument, client_id))
+        found = mapping(parsed, f"order {client_id}")
+        return self._with_fee(order_report(found, instrument, client_id))
 
     def _with_fee(self, report: OrderReport) -> OrderReport:
         if report.fee is not None or not report.filled or report.average_price is None:
             return report
         rules = self.rules(report.instrument)
         fee = report.filled * rules.contract_size * report.average_price * rules.taker_fee
-        return _replace_fee(report, fee, self._quote)
+        return replace(report, fee=fee, fee_currency=self._quote, fee_estimated=True)
 
     # -- transfers ------------------------------------------------------------------------
 
     async def top_up_futures(self, most: Decimal) -> Decimal:
-        balance = await self._read("fetch_balance", {"type": "spot"})
-        free = _mapping(balance.get("free"), "spot free balance").get(self._quote) or 0
+        balance = await self.read("fetch_balance", {"type": "spot"})
+        free = mapping(balance.get("free"), "spot free balance").get(self._quote) or 0
         amount = min(most, number(free, f"free {self._quote}"))
         if amount <= 0:
             return Decimal(0)
         try:
-            await self._client.transfer(self._quote, str(amount), "spot", "swap")
+            await self._dialect.transfer_to_futures(self, amount)
         except Exception as exc:
             raise _classified(exc, placing_order=True) from None
         return amount
@@ -419,16 +430,7 @@ class CcxtGateway:
     # -- key ------------------------------------------------------------------------------
 
     async def key_permissions(self) -> KeyPermissions | None:
-        if not self._binance:
-            return None
-        raw = await self._read("sapi_get_account_apirestrictions")
-        if not isinstance(raw, Mapping):
-            raise MalformedResponse("apiRestrictions answer is not a mapping")
-        return KeyPermissions(
-            can_trade=bool(raw.get("enableSpotAndMarginTrading") or raw.get("enableFutures")),
-            can_withdraw=bool(raw.get("enableWithdrawals")),
-            can_trade_futures=bool(raw.get("enableFutures")),
-        )
+        return await self._dialect.key_permissions(self)
 
     async def close(self) -> None:
         await self._client.close()
@@ -444,27 +446,13 @@ def _classified(exc: BaseException, *, placing_order: bool) -> ExchangeFailure:
     )
 
 
-def _rejected(order: OrderRequest, item: Mapping[str, Any]) -> OrderReport:
-    code = item.get("code")
-    return OrderReport(
-        order.client_id,
-        order.instrument,
-        OrderState.REJECTED,
-        error_code=int(code)
-        if isinstance(code, int | str) and str(code).lstrip("-").isdigit()
-        else None,
-        error=str(item.get("msg", "rejected")),
-    )
-
-
-def _replace_fee(report: OrderReport, fee: Decimal, currency: str) -> OrderReport:
-    return replace(report, fee=fee, fee_currency=currency, fee_estimated=True)
-
-
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MalformedResponse(f"exchange answer has no {where}")
-    return value
+def _unreadable(exc: Exception) -> ExchangeFailure:
+    """An answer (or a failure) after sending that says nothing sure about the order."""
+    if isinstance(exc, AmbiguousOutcome):
+        return exc
+    if isinstance(exc, ExchangeFailure):
+        return AmbiguousOutcome(f"unusable answer after sending: {exc.message}", code=exc.code)
+    return AmbiguousOutcome(f"unusable answer after sending: {type(exc).__name__}: {exc}")
 
 
 def _mark(marks: object, symbol: str) -> Decimal:
@@ -490,17 +478,16 @@ class PriceBoard:
 
     def funding_rate(self, symbol: str) -> Decimal | None:
         entry = self._marks.get(symbol) if isinstance(self._marks, Mapping) else None
-        info = entry.get("info") if isinstance(entry, Mapping) else None
-        rate = info.get("lastFundingRate") if isinstance(info, Mapping) else None
+        rate = self._gateway.dialect.funding_rate(entry) if isinstance(entry, Mapping) else None
         return None if rate in (None, "") else number(rate, f"funding rate {symbol}", signed=True)
 
     def perps(
         self, instruments: Sequence[str], positions: Mapping[str, Decimal]
     ) -> dict[str, PerpState]:
-        """Perp states for the listed instruments and any held position, with their marks."""
+        """Perp states for the listed instruments and every held position, with their marks."""
         listed = self._gateway.listed
         held = sorted(s for s, q in positions.items() if q != 0)
-        wanted = [s for s in dict.fromkeys([*instruments, *held]) if s in listed]
+        wanted = [s for s in dict.fromkeys([*instruments, *held]) if s in listed or s in held]
         return {
             s: PerpState(self._gateway.rules(s), self.mark(s), positions.get(s, Decimal(0)))
             for s in wanted

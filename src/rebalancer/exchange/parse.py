@@ -46,6 +46,13 @@ def number(value: object, where: str, *, positive: bool = False, signed: bool = 
     return result
 
 
+def mapping(value: object, where: str) -> Mapping[str, Any]:
+    """`value` if it is a mapping; otherwise the answer is malformed at `where`."""
+    if not isinstance(value, Mapping):
+        raise MalformedResponse(f"exchange answer has no {where}")
+    return value
+
+
 def optional_number(value: object, where: str) -> Decimal | None:
     return None if value is None else number(value, where)
 
@@ -80,10 +87,14 @@ def _step(raw: object, precision_mode: int, where: str) -> Decimal:
     return Decimal(1).scaleb(-int(number(raw, where)))
 
 
+def is_linear_perp(market: Mapping[str, Any]) -> bool:
+    """A linear perpetual swap, whatever its settle coin (listed or not: positions may remain)."""
+    return bool(market.get("swap") and market.get("linear"))
+
+
 def is_quote_linear_perp(market: Mapping[str, Any], quote: str) -> bool:
     return bool(
-        market.get("swap")
-        and market.get("linear")
+        is_linear_perp(market)
         and market.get("settle") == quote
         and market.get("quote") == quote
         and market.get("active", True) is not False
@@ -91,7 +102,10 @@ def is_quote_linear_perp(market: Mapping[str, Any], quote: str) -> bool:
 
 
 def order_report(order: Mapping[str, Any], instrument: str, client_id: str) -> OrderReport:
-    """An order report from ccxt's unified order (amounts in contracts)."""
+    """An order report from ccxt's unified order (amounts in contracts).
+
+    The answer must echo `client_id`: one about any other id raises `MalformedResponse`.
+    """
     where = f"order {client_id}"
     info = order.get("info") or {}
     if isinstance(info, Mapping) and "code" in info and not order.get("id"):
@@ -101,6 +115,12 @@ def order_report(order: Mapping[str, Any], instrument: str, client_id: str) -> O
             OrderState.REJECTED,
             error_code=_int_or_none(info.get("code")),
             error=str(info.get("msg", "rejected")),
+        )
+    echoed = order.get("clientOrderId")
+    if echoed != client_id:
+        # Never take another order's answer as ours (a fill we did not make, a state not ours).
+        raise MalformedResponse(
+            f"exchange answer is about client id {echoed!r}, not {client_id!r}; not taken as ours"
         )
     status = order.get("status")
     state = _STATES.get(str(status), OrderState.UNKNOWN) if status is not None else OrderState.OPEN
@@ -114,7 +134,7 @@ def order_report(order: Mapping[str, Any], instrument: str, client_id: str) -> O
     fee = order.get("fee") or {}
     fee_cost = fee.get("cost") if isinstance(fee, Mapping) else None
     return OrderReport(
-        client_id=str(order.get("clientOrderId") or client_id),
+        client_id=client_id,
         instrument=instrument,
         state=state,
         exchange_id=str(order["id"]) if order.get("id") else None,

@@ -1,0 +1,46 @@
+"""One dialect per venue behind one interface (`Dialect`), chosen by the ccxt id.
+
+Supported: Binance USDⓈ-M (`binance`, `binanceusdm`). Any other id is refused with the list
+of supported venues, in the config (check-config) and here, rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rebalancer.config.model import SUPPORTED_VENUES
+from rebalancer.exchange.venues.base import (
+    Account,
+    Dialect,
+    FuturesAccount,
+    Rejection,
+    Venue,
+)
+from rebalancer.exchange.venues.binance import Binance
+
+DIALECTS: Mapping[str, Dialect] = {"binance": Binance(), "binanceusdm": Binance()}
+
+
+class UnsupportedVenueError(ValueError):
+    """A ccxt id the bot has no dialect for."""
+
+
+def dialect_for(ccxt_id: str) -> Dialect:
+    dialect = DIALECTS.get(ccxt_id)
+    if dialect is None:
+        raise UnsupportedVenueError(
+            f"exchange {ccxt_id!r} is not supported; supported: {', '.join(SUPPORTED_VENUES)}"
+        )
+    return dialect
+
+
+__all__ = [
+    "DIALECTS",
+    "Account",
+    "Dialect",
+    "FuturesAccount",
+    "Rejection",
+    "UnsupportedVenueError",
+    "Venue",
+    "dialect_for",
+]

@@ -1,0 +1,136 @@
+"""What a venue dialect is: the one interface the gateway drives for every exchange.
+
+A dialect holds what differs between venues (which ccxt calls read the account, how orders are
+sent and looked up, what a position row looks like, which options the ccxt client needs) and
+nothing else; retries, classification, lookups over the lag allowance, fee estimates and the
+snapshot itself are written once, in the gateway. A dialect reaches the exchange only through
+`Venue`, the narrow view of the gateway handed to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from rebalancer.domain.market import MarketRules
+from rebalancer.domain.snapshot import AccountKind
+from rebalancer.exchange.port import KeyPermissions, OrderRequest
+
+
+class Venue(Protocol):
+    """The gateway as a dialect sees it: retried reads, the raw client, loaded markets."""
+
+    @property
+    def client(self) -> Any: ...
+
+    @property
+    def quote(self) -> str: ...
+
+    async def read(self, name: str, *args: Any) -> Any:
+        """A ccxt read, retried on transient failures; failures are `ExchangeFailure`."""
+        ...
+
+    def symbol_of(self, market_id: str) -> str | None:
+        """The unified perp symbol of an exchange market id (None: not one of our perps)."""
+        ...
+
+    def rules(self, symbol: str) -> MarketRules: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FuturesAccount:
+    """The futures side: signed positions in base units and what they draw on.
+
+    Segregated: `equity` is F (futures wallet + unrealized PnL). Unified: `equity` is the
+    perps' PnL not yet settled into the quote balance, and `collateral_value` the exchange's
+    collateral value (DESIGN §2, "Account kinds").
+    """
+
+    equity: Decimal
+    positions: Mapping[str, Decimal] = field(default_factory=dict)
+    collateral_value: Decimal | None = None
+    maintenance_margin: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One read of the account: coin balances and the futures side.
+
+    Segregated: the spot wallet's totals. Unified: the one account's balances, the quote's
+    negative when borrowed.
+    """
+
+    balances: Mapping[str, Decimal]
+    futures: FuturesAccount
+    kind: AccountKind = AccountKind.SEGREGATED
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An item of a placement answer saying the venue refused that order."""
+
+    code: int | None
+    message: str
+
+
+class Dialect(Protocol):
+    """One venue's dialect of ccxt (see the module docstring)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def client_options(self) -> dict[str, Any]:
+        """ccxt constructor options this venue needs (the user's config may add more)."""
+        ...
+
+    async def account(self, venue: Venue, coins: Sequence[str]) -> Account:
+        """Balances of `coins` and the futures account, with the fewest calls the venue allows."""
+        ...
+
+    async def futures_account(self, venue: Venue) -> FuturesAccount:
+        """The futures side alone (a post-trade check)."""
+        ...
+
+    async def public_prices(self, venue: Venue) -> tuple[Any, Any]:
+        """All marks (with funding) and all spot last prices, as ccxt returns them."""
+        ...
+
+    def funding_rate(self, mark_entry: Mapping[str, Any]) -> object:
+        """The current funding rate in a mark entry of `public_prices` (None: not given)."""
+        ...
+
+    async def check_account_mode(self, venue: Venue) -> None:
+        """Raise `PermanentError` for an account mode the snapshot cannot read truthfully."""
+        ...
+
+    async def check_position_mode(self, venue: Venue) -> None:
+        """Raise `PermanentError` unless the account is in one-way position mode."""
+        ...
+
+    def batches(self, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
+        """The orders in the groups the venue accepts in one request."""
+        ...
+
+    async def send(self, venue: Venue, batch: Sequence[OrderRequest]) -> Sequence[object]:
+        """Send one group; one answer item per order, in order. Raises what ccxt raises."""
+        ...
+
+    def answer(
+        self, venue: Venue, order: OrderRequest, item: object
+    ) -> Mapping[str, Any] | Rejection:
+        """One item of `send`'s answer as ccxt's unified order, or the venue's refusal."""
+        ...
+
+    async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
+        """ccxt's unified order with this client id; raises what ccxt raises if not found."""
+        ...
+
+    async def key_permissions(self, venue: Venue) -> KeyPermissions | None:
+        """The key's permissions, or None where the venue cannot tell."""
+        ...
+
+    async def transfer_to_futures(self, venue: Venue, amount: Decimal) -> None:
+        """Move `amount` of the quote from the spot wallet to the futures wallet."""
+        ...
