@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from rebalancer.review import history_to_dict, run_to_dict, show
 from rebalancer.web.context import WebContext
 from rebalancer.web.overview import overview
-from rebalancer.web.runs import Cursor, FilterError, RunFilter, page, parse_cursor, parse_filter
+from rebalancer.web.runs import Cursor, FilterError, RunFilter, requested_page
 
 router = APIRouter(prefix="/api")
 
@@ -37,16 +37,8 @@ def overview_json(request: Request) -> JSONResponse:
 @router.get("/history")
 def history_json(request: Request) -> JSONResponse:
     ctx = context_of(request)
-    params = dict(request.query_params)
     try:
-        runs = parse_filter(params)
-        found = page(
-            ctx.store,
-            ctx.portfolio,
-            runs,
-            before=parse_cursor(params, "before"),
-            after=parse_cursor(params, "after"),
-        )
+        runs, found = requested_page(ctx.store, ctx.portfolio, dict(request.query_params))
     except FilterError as exc:
         return error(400, str(exc))
     links = [

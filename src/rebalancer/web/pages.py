@@ -19,9 +19,7 @@ from rebalancer.web.runs import (
     TRIGGERS,
     FilterError,
     RunFilter,
-    page,
-    parse_cursor,
-    parse_filter,
+    requested_page,
 )
 from rebalancer.web.security import CSRF_COOKIE, Csrf
 
@@ -78,16 +76,8 @@ def overview_page(request: Request) -> Response:
 @router.get("/history", response_class=HTMLResponse)
 def history_page(request: Request) -> Response:
     ctx = context_of(request)
-    params = dict(request.query_params)
     try:
-        runs = parse_filter(params)
-        found = page(
-            ctx.store,
-            ctx.portfolio,
-            runs,
-            before=parse_cursor(params, "before"),
-            after=parse_cursor(params, "after"),
-        )
+        runs, found = requested_page(ctx.store, ctx.portfolio, dict(request.query_params))
     except FilterError as exc:
         return problem(request, 400, str(exc))
     chart = RunFilter(runs.mode, runs.trigger, runs.state, runs.since, runs.until, MAX_LIMIT)

@@ -173,6 +173,22 @@ def page(
     return Page(found, older, newer)
 
 
+def requested_page(
+    store: Store, portfolio: str, params: Mapping[str, str]
+) -> tuple[RunFilter, Page]:
+    """The filter and the page a request's query parameters ask for (`FilterError` if bad);
+    the pages and the API read history the same way."""
+    runs = parse_filter(params)
+    found = page(
+        store,
+        portfolio,
+        runs,
+        before=parse_cursor(params, "before"),
+        after=parse_cursor(params, "after"),
+    )
+    return runs, found
+
+
 # Each keeps a plain range bound on started_at beside the tie-break, so the index scan
 # starts at the cursor instead of filtering every newer row.
 def _newer_than(cursor: Cursor) -> Any:
