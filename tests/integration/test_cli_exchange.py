@@ -119,4 +119,5 @@ def test_paper_mode_over_a_config_without_a_paper_account_is_a_one_line_usage_er
             assert done.stderr.count("\n") == 1, (command, done.stderr)
             assert "add a [paper] section" in done.stderr
             assert "Traceback" not in done.stderr
+            assert not (tmp_path / "journal.db").exists(), command  # nothing created either
         assert [r for r in emu.requests() if r.method != "GET"] == []

@@ -128,6 +128,7 @@ def status_command(config_path: Path, mode: str | None) -> None:
     controls, the next scheduled wake-up and the last run. Reads only."""
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
+    describe_account(settings, run_mode)  # a paper config without an account stops here
     with user_errors(), bootstrap.open_journal(settings) as journal:
         gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
         snapshot = asyncio.run(_read(settings, gateway))

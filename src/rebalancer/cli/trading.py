@@ -53,6 +53,7 @@ def snapshot_command(config_path: Path, mode: str | None, output: Path | None) -
     """
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
+    describe_account(settings, run_mode)  # a paper config without an account stops here
 
     async def read(gateway: ExchangeGateway) -> dict[str, object]:
         return snapshot_to_dict(await read_snapshot(settings, gateway))
