@@ -56,7 +56,7 @@ def test_three_workers_rebalance_every_portfolio_exactly_once(
             again = cli(fleet_url, "fleet", "wake", "--all")
             assert again.returncode == 0, again.stderr
             wait_until(
-                lambda: _queue_empty(fleet_store), 60, "the second round of wake-ups to finish"
+                lambda: queue_empty(fleet_store), 60, "the second round of wake-ups to finish"
             )
 
         for name, emu in zip(names, emulators[:PORTFOLIOS], strict=True):
@@ -85,7 +85,7 @@ def test_three_workers_rebalance_every_portfolio_exactly_once(
             emu.stop()
 
 
-def _queue_empty(store: Store) -> bool:
+def queue_empty(store: Store) -> bool:
     from sqlalchemy import text  # noqa: PLC0415
 
     with store.read() as session:

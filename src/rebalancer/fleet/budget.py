@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import structlog
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import insert
 
+from rebalancer.emulator.weights import request_weight as binance_weight
 from rebalancer.store import Store
 from rebalancer.store.tables import FleetRateBudgetRow
 
@@ -127,17 +128,32 @@ class SharedBudget:
             await asyncio.sleep(wait)
 
 
+def request_weight(venue: str, method: str, url: str, body: object) -> int:
+    """The weight the venue counts for one request: Binance's documented IP weights (the
+    table the emulator meters with); one per request elsewhere. ccxt's own rate-limit costs
+    are relative figures, not the venue's weights, so they are not used."""
+    if venue not in PUBLISHED:
+        return 1
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query))
+    if isinstance(body, str):
+        params.update(parse_qsl(body))
+    return binance_weight(method.upper(), parts.path, params)
+
+
 def charge_requests(budget: SharedBudget) -> Callable[[Any], None]:
-    """A hook for `bootstrap.exchange_gateway`: every request of the ccxt client it builds is
-    charged to `budget` before ccxt's own limiter and the request itself."""
+    """A hook for `bootstrap.exchange_gateway`: every HTTP request of the ccxt client it
+    builds (retries included) is charged to `budget` before it is sent."""
 
     def install(client: Any) -> None:
-        own: Callable[..., Awaitable[Any]] = client.throttle
+        own: Callable[..., Awaitable[Any]] = client.fetch
 
-        async def throttle(cost: Any = None) -> Any:
-            await budget.spend(max(1, math.ceil(float(cost or 1))))
-            return await own(cost)
+        async def fetch(
+            url: str, method: str = "GET", headers: Any = None, body: Any = None
+        ) -> Any:
+            await budget.spend(request_weight(budget.budget.venue, method, url, body))
+            return await own(url, method, headers, body)
 
-        client.throttle = throttle
+        client.fetch = fetch
 
     return install
