@@ -355,7 +355,8 @@ def worker_command(
     with user_errors():
         try:
             check_schema(url)
-            asyncio.run(fleet.ensure_schema())
+            if not fleet.has_queue():
+                fail("--database", ["has no job queue yet; run `rebalancer fleet init` first"])
             asyncio.run(fleet.run_worker(concurrency, name=name))
         except SchemaError as exc:
             fail("--database", [f"{exc}; `rebalancer fleet init` prepares it"])

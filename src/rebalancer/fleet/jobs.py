@@ -101,11 +101,16 @@ class Fleet:
 
         del wake, ticker, sweep  # registered on the app
 
+    def has_queue(self) -> bool:
+        """Whether procrastinate's tables are there (`fleet init` made them)."""
+        with self.store.read() as session:
+            return bool(
+                session.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
+            )
+
     async def ensure_schema(self) -> bool:
         """Apply procrastinate's schema if absent; True if it was applied now."""
-        with self.store.read() as session:
-            present = session.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
-        if present:
+        if self.has_queue():
             return False
         async with self.app.open_async():
             await self.app.schema_manager.apply_schema_async()
