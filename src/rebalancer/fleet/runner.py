@@ -45,7 +45,7 @@ def _now() -> datetime:
 class JobResult:
     portfolio: str
     kind: str
-    outcome: str  # "rebalanced", "checked", "skipped: <why>", "refused: <why>"
+    outcome: str  # "ran: <n> order(s)", "failed: <why>", "checked", "skipped: <why>"
     run_id: str | None = None
 
 
@@ -123,7 +123,8 @@ async def _wake(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
         return JobResult(name, kind.value, f"skipped: {exc}")
     run_id = outcome.cycle.run_id if outcome.cycle is not None else None
     if outcome.cycle is not None and outcome.skipped is None:
-        text = "rebalanced" if outcome.cycle.ok else f"failed: {outcome.cycle.error}"
+        cycle = outcome.cycle
+        text = f"ran: {len(cycle.reports)} order(s)" if cycle.ok else f"failed: {cycle.error}"
     elif outcome.skipped is not None:
         text = f"skipped: {outcome.skipped}"
     else:
