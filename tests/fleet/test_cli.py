@@ -168,3 +168,12 @@ def test_the_fleet_needs_a_postgresql_database(tmp_path: Path) -> None:
     sqlite = _run(f"sqlite:///{tmp_path}/j.db", "fleet", "list")
     assert sqlite.exit_code == 2
     assert "the fleet runs on PostgreSQL" in sqlite.output
+
+
+def test_at_most_one_wake_up_waits_per_portfolio(tmp_path: Path, fleet_url: str) -> None:
+    assert _run(fleet_url, "fleet", "add", str(_config(tmp_path, "alpha"))).exit_code == 0
+    first = _run(fleet_url, "fleet", "wake", "alpha")
+    assert first.exit_code == 0, first.output
+    assert "queued 1 wake-up(s); 0 already waiting" in first.output
+    second = _run(fleet_url, "fleet", "wake", "alpha", "--calendar")
+    assert "queued 0 wake-up(s); 1 already waiting" in second.output  # the queueing lock
