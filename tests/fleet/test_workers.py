@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
+from rebalancer.fleet.metrics import FleetMetrics
 from rebalancer.fleet.runner import FleetRuntime, wake_portfolio
 from rebalancer.store import Store
 from tests.fleet.helpers import cli, journal_orders, runs, wait_until, workers, write_portfolio
@@ -72,10 +73,14 @@ def test_three_workers_rebalance_every_portfolio_exactly_once(
         assert position(emu_halted, "BTCUSDT") == 0
 
         # The same job delivered once more (at-least-once delivery): nothing new is sent.
-        runtime = FleetRuntime(url=fleet_url, store=fleet_store, env=ENV)
+        metrics = FleetMetrics()
+        runtime = FleetRuntime(url=fleet_url, store=fleet_store, env=ENV, metrics=metrics)
         result = asyncio.run(wake_portfolio(runtime, names[0], Wake.CALENDAR))
         assert result.outcome == "ran: 0 order(s)"  # a calendar wake-up on target trades nothing
         assert len(emulators[0].exchange.store.all_orders()) == 2
+        scraped = metrics.render().decode()
+        assert 'rebalancer_fleet_jobs_total{outcome="ran"} 1.0' in scraped
+        assert f'rebalancer_fleet_halted{{portfolio="{names[0]}"}} 0.0' in scraped
 
         status = cli(fleet_url, "fleet", "status", "--json")
         assert status.returncode == 0, status.stderr

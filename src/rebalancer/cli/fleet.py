@@ -30,6 +30,7 @@ from rebalancer.domain.triggers import Wake
 from rebalancer.fleet import registry
 from rebalancer.fleet.budget import budget_for, set_budget
 from rebalancer.fleet.jobs import Fleet, FleetTiming
+from rebalancer.fleet.metrics import FleetMetrics
 from rebalancer.fleet.status import fleet_status
 from rebalancer.render.numbers import points
 from rebalancer.service.controls import Controls
@@ -339,18 +340,41 @@ def status_command(database: str | None, as_json: bool) -> None:
     show_default=True,
     help="A worker silent this long is dead: its jobs are retried elsewhere.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    default=0,
+    show_default=True,
+    help="Serve Prometheus metrics on 127.0.0.1:PORT (0: off).",
+)
+@click.option(
+    "--metrics-per-portfolio/--metrics-bounded",
+    default=True,
+    show_default=True,
+    help="Per-portfolio series, or worker totals only (bounded cardinality for big fleets).",
+)
 def worker_command(
+    *,
     database: str | None,
     concurrency: int,
     tick_seconds: int,
     heartbeat: float,
     stalled_after: float,
+    metrics_port: int,
+    metrics_per_portfolio: bool,
 ) -> None:
     """Run a fleet worker until SIGTERM: wake-ups of the fleet's portfolios as jobs."""
     url = _url(database)
     logs.configure("info", "json")
     timing = FleetTiming(tick_seconds, heartbeat, stalled_after)
-    fleet = Fleet(url, timing)
+    metrics = FleetMetrics(per_portfolio=metrics_per_portfolio)
+    fleet = Fleet(url, timing, metrics)
+    if metrics_port:
+        with user_errors():
+            try:
+                metrics.serve(metrics_port)
+            except OSError as exc:
+                fail("--metrics-port", [f"cannot listen on {metrics_port} ({exc.strerror})"])
     name = f"{socket.gethostname()}-{os.getpid()}"
     with user_errors():
         try:

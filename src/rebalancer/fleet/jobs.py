@@ -18,6 +18,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import text
 
 from rebalancer.domain.triggers import Wake
+from rebalancer.fleet.metrics import FleetMetrics
 from rebalancer.fleet.runner import FleetRuntime, wake_portfolio
 from rebalancer.fleet.schedule import tick
 from rebalancer.store import Store, open_store
@@ -47,6 +48,7 @@ class Fleet:
 
     url: str
     timing: FleetTiming = field(default_factory=FleetTiming)
+    metrics: FleetMetrics | None = None
     app: procrastinate.App = field(init=False)
     _store: Store | None = field(default=None, init=False)
 
@@ -80,7 +82,7 @@ class Fleet:
 
         @app.task(name=WAKE_TASK)
         async def wake(portfolio: str, kind: str) -> None:
-            runtime = FleetRuntime.open(self.url, self.store)
+            runtime = FleetRuntime.open(self.url, self.store, self.metrics)
             await wake_portfolio(runtime, portfolio, Wake(kind))
 
         @app.periodic(cron=every, periodic_id="tick")

@@ -11,6 +11,7 @@ orders are looked up by client id, never re-sent), and only then wakes: the daem
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.fleet import registry
 from rebalancer.fleet.budget import SharedBudget, budget_for, charge_requests
+from rebalancer.fleet.metrics import FleetMetrics
 from rebalancer.service.controls import Controls
 from rebalancer.service.reconcile import reconcile
 from rebalancer.store import (
@@ -57,18 +59,28 @@ class FleetRuntime:
     store: Store
     env: Mapping[str, str]
     clock: Callable[[], datetime] = _now
+    metrics: FleetMetrics | None = None
 
     @classmethod
-    def open(cls, url: str, store: Store) -> FleetRuntime:
-        return cls(url=url, store=store, env=dict(os.environ))
+    def open(cls, url: str, store: Store, metrics: FleetMetrics | None = None) -> FleetRuntime:
+        return cls(url=url, store=store, env=dict(os.environ), metrics=metrics)
 
 
 async def wake_portfolio(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
     structlog.contextvars.bind_contextvars(portfolio=name, wake=kind.value)
+    started = time.monotonic()
     try:
-        return await _wake(runtime, name, kind)
+        result = await _wake(runtime, name, kind)
+    except Exception as exc:
+        if runtime.metrics is not None:
+            runtime.metrics.job_done("error", time.monotonic() - started)
+            runtime.metrics.errors.labels(type(exc).__name__).inc()
+        raise
     finally:
         structlog.contextvars.unbind_contextvars("portfolio", "wake")
+    if runtime.metrics is not None:
+        runtime.metrics.job_done(result.outcome, time.monotonic() - started)
+    return result
 
 
 async def _wake(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
@@ -112,6 +124,9 @@ async def _wake(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
                     clock=runtime.clock,
                     mode=mode.value,
                     seat=lease,
+                    metrics=None
+                    if runtime.metrics is None
+                    else runtime.metrics.for_portfolio(name),
                 )
                 outcome = await waker.wake(kind)
                 await notifier.drain(1.0)
