@@ -103,8 +103,12 @@ async def _wake(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
             journal.journal.fence(lease)
             budget = budget_for(store, entry.venue)
             hook = None if budget is None else charge_requests(SharedBudget(store, budget))
-            gateway = bootstrap.exchange_gateway(settings, mode, journal, client_hook=hook)
             notifier = bootstrap.notifier(settings)
+            try:
+                gateway = bootstrap.exchange_gateway(settings, mode, journal, client_hook=hook)
+            except BaseException:
+                await notifier.aclose()
+                raise
             try:
                 done = await reconcile(name, gateway, journal.journal, runtime.clock)
                 if done.runs_closed:
