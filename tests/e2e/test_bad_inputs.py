@@ -317,6 +317,13 @@ CASES = [
         "s.json",
     ),
     Case("emulator: port out of range", lambda t: ["emulator", "--port", "99999"], 2, "--port"),
+    Case("fleet: no database", lambda t: ["fleet", "list"], 2, "REBALANCER_FLEET_DATABASE"),
+    Case(
+        "worker: not PostgreSQL",
+        lambda t: ["worker", "--database", f"sqlite:///{t}/j.db"],
+        2,
+        "the fleet runs on PostgreSQL",
+    ),
     Case("unknown command", lambda t: ["rebalance-now"], 2, "No such command"),
 ]
 
