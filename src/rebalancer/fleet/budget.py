@@ -8,11 +8,14 @@ weight charged over the trailing window, plus its own, stays within the budget; 
 caller sleeps until enough of the window has rolled off. The window is the venue's plus
 `SLACK` seconds, so a request charged early and delivered late (a slow connection) still
 lands inside the venue's own window. Without a budget row a venue's published limit applies.
+Workers behind one egress IP share a budget; workers behind different IPs set different
+`REBALANCER_FLEET_EGRESS` names (the default puts the whole fleet behind one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,6 +46,11 @@ class Budget:
     venue: str
     weight: int
     per_seconds: Decimal
+    egress: str = "default"  # workers behind one egress IP share one budget
+
+    @property
+    def key(self) -> str:
+        return f"{self.venue}@{self.egress}"
 
     @property
     def window(self) -> timedelta:
@@ -57,13 +65,13 @@ def set_budget(store: Store, venue: str, weight: int, per_seconds: Decimal) -> B
     return Budget(venue, weight, per_seconds)
 
 
-def budget_for(store: Store, venue: str) -> Budget | None:
+def budget_for(store: Store, venue: str, egress: str = "default") -> Budget | None:
     with store.read() as session:
         row = session.get(FleetRateBudgetRow, venue)
     if row is not None:
-        return Budget(venue, row.weight, row.per_seconds)
+        return Budget(venue, row.weight, row.per_seconds, egress)
     published = PUBLISHED.get(venue)
-    return None if published is None else Budget(venue, *published)
+    return None if published is None else Budget(venue, *published, egress)
 
 
 def _key(venue: str) -> int:
@@ -90,15 +98,15 @@ def try_spend(conn: Connection, budget: Budget, weight: int) -> float:
     Runs inside the caller's transaction."""
     weight = min(weight, budget.weight)  # a single request heavier than the budget still goes
     window = f"{budget.window.total_seconds()} seconds"
-    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(budget.venue)})
-    conn.execute(_PRUNE, {"venue": budget.venue, "window": window})
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(budget.key)})
+    conn.execute(_PRUNE, {"venue": budget.key, "window": window})
     spent = [
         (int(w), float(left))
-        for w, left in conn.execute(_WINDOW, {"venue": budget.venue, "window": window})
+        for w, left in conn.execute(_WINDOW, {"venue": budget.key, "window": window})
     ]
     used = sum(w for w, _ in spent)
     if used + weight <= budget.weight:
-        conn.execute(_SPEND, {"venue": budget.venue, "w": weight})
+        conn.execute(_SPEND, {"venue": budget.key, "w": weight})
         return 0.0
     freed = 0
     for w, left in spent:  # oldest first: wait until enough has rolled off
@@ -142,18 +150,38 @@ def request_weight(venue: str, method: str, url: str, body: object) -> int:
 
 
 def charge_requests(budget: SharedBudget) -> Callable[[Any], None]:
-    """A hook for `bootstrap.exchange_gateway`: every HTTP request of the ccxt client it
-    builds (retries included) is charged to `budget` before it is sent."""
+    """A hook for `bootstrap.exchange_gateway`: every request of the ccxt client it builds
+    (retries included) is charged to `budget` before ccxt signs it. A signed request carries
+    its timestamp, and Binance refuses one older than its receive window, so the wait for the
+    budget must come before the signature, not between it and the send."""
 
     def install(client: Any) -> None:
-        own: Callable[..., Awaitable[Any]] = client.fetch
+        own: Callable[..., Awaitable[Any]] = client.fetch2
 
-        async def fetch(
-            url: str, method: str = "GET", headers: Any = None, body: Any = None
+        async def fetch2(
+            path: str,
+            api: Any = "public",
+            method: str = "GET",
+            params: Any = None,
+            config: Any = None,
         ) -> Any:
-            await budget.spend(request_weight(budget.budget.venue, method, url, body))
-            return await own(url, method, headers, body)
+            params = {} if params is None else params
+            config = {} if config is None else config
+            venue = budget.budget.venue
+            weight = _weight_of(client, venue, path=path, api=api, method=method, params=params)
+            await budget.spend(weight)
+            return await own(path, api, method, params, config)
 
-        client.fetch = fetch
+        client.fetch2 = fetch2
 
     return install
+
+
+def _weight_of(client: Any, venue: str, *, path: str, api: Any, method: str, params: Any) -> int:
+    """The request's weight, from the URL ccxt would build for it (signing a copy is cheap and
+    sends nothing); a request ccxt cannot even build is charged 1 and fails as it would."""
+    try:
+        request = client.sign(path, api, method, copy.deepcopy(params))
+    except Exception:
+        return 1  # the real call raises it again, to its caller
+    return request_weight(venue, str(request["method"]), str(request["url"]), request.get("body"))

@@ -37,6 +37,7 @@ from rebalancer.store import (
 )
 
 log = structlog.get_logger(__name__)
+EGRESS_ENV = "REBALANCER_FLEET_EGRESS"  # names the egress IP whose rate budget a worker uses
 
 
 def _now() -> datetime:
@@ -101,7 +102,8 @@ async def _wake(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
     try:
         with acquire_writer_lock(runtime.url, name) as lease:
             journal.journal.fence(lease)
-            budget = budget_for(store, entry.venue)
+            egress = runtime.env.get(EGRESS_ENV) or "default"
+            budget = budget_for(store, entry.venue, egress)
             hook = None if budget is None else charge_requests(SharedBudget(store, budget))
             notifier = bootstrap.notifier(settings)
             try:
