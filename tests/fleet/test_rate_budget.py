@@ -16,6 +16,7 @@ from tests.integration.harness import seed_state
 BUDGET = 100  # weight
 WINDOW = 2.0  # seconds
 PORTFOLIOS = 6
+RECV_WINDOW = "[exchange.options]\nrecvWindow = 1000\n"
 
 
 class RecordingMeter(WeightMeter):
@@ -46,7 +47,9 @@ def test_workers_together_stay_within_the_venues_shared_budget(
         configs.mkdir()
         names = [f"r{i}" for i in range(PORTFOLIOS)]
         for name in names:  # one account read by all (dry-run): one venue, one IP, one budget
-            write_portfolio(configs, name, emu, mode="dry-run")
+            # A 1 s receive window, shorter than the budget's waits: a request signed before
+            # its wait would be refused by the exchange (-1021), so each is signed after.
+            write_portfolio(configs, name, emu, mode="dry-run", extra=RECV_WINDOW)
         assert cli(fleet_url, "fleet", "import", str(configs)).returncode == 0
         budget = cli(fleet_url, "fleet", "budget", "binance", str(BUDGET), "--per", str(WINDOW))
         assert budget.returncode == 0, budget.stderr
@@ -58,6 +61,8 @@ def test_workers_together_stay_within_the_venues_shared_budget(
                 "every portfolio's wake-up",
             )
 
+        refused = [r for r in emu.requests() if r.status != 200]
+    assert refused == []
     total = sum(w for _, w in meter.seen)
     assert total > 3 * BUDGET  # more than three windows' worth: the budget had to bind
     assert _busiest_window(meter.seen, WINDOW) <= BUDGET
