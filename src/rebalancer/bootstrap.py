@@ -7,9 +7,10 @@ receives ports. Errors a user can fix come out as `SetupError` with a one-line m
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -93,9 +94,16 @@ def writer_lock(settings: Settings, journal: Journal | None = None) -> Iterator[
         raise SetupError(str(exc), exit_code=EXIT_LOCKED) from None
 
 
-def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) -> ExchangeGateway:
+def exchange_gateway(
+    settings: Settings,
+    mode: Mode,
+    journal: Journal | None,
+    *,
+    client_hook: Callable[[Any], None] | None = None,
+) -> ExchangeGateway:
     """The gateway for a mode: the real account (live, dry-run) or a simulated one (paper,
-    which keeps its account in the journal).
+    which keeps its account in the journal). `client_hook` sees each ccxt client built (the
+    fleet charges its requests to a shared rate budget there).
 
     With a journal, every write goes through the kill switch (`GatedGateway`); without one
     (a read-only `snapshot`) the gateway is never asked to write.
@@ -107,10 +115,15 @@ def exchange_gateway(settings: Settings, mode: Mode, journal: Journal | None) ->
         require_paper_account(settings)
         from rebalancer.exchange.paper import PaperGateway  # noqa: PLC0415 - paper mode only
 
-        public = CcxtGateway(build_client(settings.config.exchange, None), quote=quote)
+        public_client = build_client(settings.config.exchange, None)
+        if client_hook is not None:
+            client_hook(public_client)
+        public = CcxtGateway(public_client, quote=quote)
         paper = PaperGateway.open(settings, public, journal.paper)
         return GatedGateway(paper, trading_gate(settings, journal))
     client = build_client(settings.config.exchange, require_credentials(settings, mode))
+    if client_hook is not None:
+        client_hook(client)
     gateway = CcxtGateway(client, quote=quote)
     return gateway if journal is None else GatedGateway(gateway, trading_gate(settings, journal))
 

@@ -326,6 +326,13 @@ CASES = [
         2,
         "add a [paper] section",
     ),
+    Case("fleet: no database", lambda t: ["fleet", "list"], 2, "REBALANCER_FLEET_DATABASE"),
+    Case(
+        "worker: not PostgreSQL",
+        lambda t: ["worker", "--database", f"sqlite:///{t}/j.db"],
+        2,
+        "the fleet runs on PostgreSQL",
+    ),
     Case("unknown command", lambda t: ["rebalance-now"], 2, "No such command"),
 ]
 

@@ -30,6 +30,9 @@ JOURNAL_TABLES = {
     "writer_locks",
     "controls",
     "paper_accounts",
+    "fleet_portfolios",
+    "fleet_rate_budgets",
+    "fleet_rate_spend",
 }
 
 

@@ -217,3 +217,42 @@ class PaperAccountRow(Base):
     portfolio: Mapped[str] = mapped_column(String(64), primary_key=True)
     document: Mapped[Any] = mapped_column(JsonText)
     updated_at: Mapped[datetime]
+
+
+class FleetPortfolioRow(Base):
+    """A fleet portfolio's validated config (env var names only, never secret values) and its
+    schedule: when the fleet's ticker next defers a drift check or a calendar rebalance."""
+
+    __tablename__ = "fleet_portfolios"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    config: Mapped[Any] = mapped_column(JsonText)  # the TOML mapping, without `[storage]`
+    source: Mapped[str]
+    mode: Mapped[str] = mapped_column(String(16))
+    venue: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    next_drift_at: Mapped[datetime | None]
+    next_calendar_at: Mapped[datetime | None]
+
+
+class FleetRateBudgetRow(Base):
+    """A venue's request-weight budget shared by every worker of the fleet."""
+
+    __tablename__ = "fleet_rate_budgets"
+
+    venue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    weight: Mapped[int]
+    per_seconds: Mapped[Decimal]
+
+
+class FleetRateSpendRow(Base):
+    """One request's weight, charged to its venue's budget before the request is sent."""
+
+    __tablename__ = "fleet_rate_spend"
+    __table_args__ = (Index("ix_fleet_rate_spend_venue_at", "venue", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    venue: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    weight: Mapped[int]
