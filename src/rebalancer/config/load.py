@@ -54,19 +54,26 @@ def load_settings(
     `credentials=False` is for commands that only read the journal: a live config's missing
     keys are then not a problem (and `Settings.credentials` may be None).
     """
+    raw = read_config_file(path)
+    _anchor_journal(raw, Path(path).resolve().parent)
+    return settings_from_mapping(raw, env, str(path), credentials=credentials)
+
+
+def read_config_file(
+    path: str | Path, *, missing: str = "pass an existing file with -c"
+) -> dict[str, Any]:
+    """A config file's TOML as a mapping, or `ConfigError` saying why it cannot be read."""
     source = str(path)
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(source, ["file not found; pass an existing file with -c"]) from None
+        raise ConfigError(source, [f"file not found; {missing}"]) from None
     except OSError as exc:
         raise ConfigError(source, [f"cannot be read ({exc.strerror})"]) from None
     except UnicodeDecodeError:
         raise ConfigError(source, ["is not UTF-8 text; save it as UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"is not valid TOML: {exc}"]) from None
-    _anchor_journal(raw, Path(path).resolve().parent)
-    return settings_from_mapping(raw, env, source, credentials=credentials)
 
 
 def _anchor_journal(raw: dict[str, Any], folder: Path) -> None:

@@ -10,7 +10,6 @@ password), and put back as the fleet's URL when a worker loads the portfolio.
 from __future__ import annotations
 
 import copy
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,19 +20,14 @@ from sqlalchemy import delete, select
 
 from rebalancer import bootstrap
 from rebalancer.config import ConfigError, Mode, Settings
-from rebalancer.config.load import settings_from_mapping
+from rebalancer.config.load import read_config_file, settings_from_mapping
 from rebalancer.daemon.scheduler import next_calendar
 from rebalancer.store import Store
 from rebalancer.store.tables import FleetPortfolioRow
 
 
-class FleetInputError(Exception):
-    """A config or name the fleet refuses; `source` and `problems` as for `ConfigError`."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
+class FleetInputError(ConfigError):
+    """A config or name the fleet refuses: one line per problem, as for any config."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +52,7 @@ class FleetPortfolio:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    source = str(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FleetInputError(source, ["file not found; pass an existing TOML file"]) from None
-    except OSError as exc:
-        raise FleetInputError(source, [f"cannot be read ({exc.strerror})"]) from None
-    except UnicodeDecodeError:
-        raise FleetInputError(source, ["is not UTF-8 text; save it as UTF-8"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FleetInputError(source, [f"is not valid TOML: {exc}"]) from None
+    return read_config_file(path, missing="pass an existing TOML file")
 
 
 def validate(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Settings:
