@@ -29,7 +29,6 @@ from rebalancer.config import ConfigError
 from rebalancer.domain.triggers import Wake
 from rebalancer.fleet import registry
 from rebalancer.fleet.budget import budget_for, set_budget
-from rebalancer.fleet.jobs import Fleet, FleetTiming
 from rebalancer.fleet.metrics import FleetMetrics
 from rebalancer.fleet.status import fleet_status
 from rebalancer.render.numbers import points
@@ -89,7 +88,7 @@ def init_command(database: str | None) -> None:
     url = _url(database)
     with user_errors():
         upgrade(url)  # creates a new database, or brings an older journal to this release
-        fleet = Fleet(url)
+        fleet = _fleet(url)
         try:
             applied = asyncio.run(fleet.ensure_schema())
         finally:
@@ -250,7 +249,7 @@ def wake_command(database: str | None, name: str | None, every: bool, calendar: 
     with _store(url) as store:
         names = _targets(store, name, every)
     kind = Wake.CALENDAR if calendar else Wake.DRIFT_CHECK
-    fleet = Fleet(url)
+    fleet = _fleet(url)
 
     async def defer() -> int:
         async with fleet.app.open_async():
@@ -366,9 +365,10 @@ def worker_command(
     """Run a fleet worker until SIGTERM: wake-ups of the fleet's portfolios as jobs."""
     url = _url(database)
     logs.configure("info", "json")
-    timing = FleetTiming(tick_seconds, heartbeat, stalled_after)
+    jobs = _jobs()
+    timing = jobs.FleetTiming(tick_seconds, heartbeat, stalled_after)
     metrics = FleetMetrics(per_portfolio=metrics_per_portfolio)
-    fleet = Fleet(url, timing, metrics)
+    fleet = jobs.Fleet(url, timing, metrics)
     if metrics_port:
         with user_errors():
             try:
@@ -389,3 +389,23 @@ def worker_command(
 
 
 COMMANDS = [fleet_group, worker_command]
+
+
+def _jobs() -> Any:
+    """The fleet's procrastinate side, imported only by the commands that queue or run jobs, so
+    an install without the `postgres` extra keeps every other command."""
+    try:
+        from rebalancer.fleet import jobs  # noqa: PLC0415 - optional dependency
+    except ImportError as exc:
+        fail(
+            "",
+            [
+                f"the fleet needs the PostgreSQL extra ({exc.name} is not installed); "
+                "pip install 'futures-rebalancer[postgres]'"
+            ],
+        )
+    return jobs
+
+
+def _fleet(url: str) -> Any:
+    return _jobs().Fleet(url)
