@@ -78,6 +78,13 @@ def _result(answer: object, where: str) -> Mapping[str, Any]:
     return mapping(mapping(answer, where).get("result"), f"{where} result")
 
 
+def _rows(answer: object, where: str) -> list[Mapping[str, Any]]:
+    rows = _result(answer, where).get("list")
+    if not isinstance(rows, list):
+        raise MalformedResponse(f"exchange answer has no {where} list")
+    return [mapping(r, where) for r in rows]
+
+
 class Bybit:
     """The `Dialect` of Bybit V5 with a unified trading account (ccxt id `bybit`)."""
 
@@ -175,15 +182,21 @@ class Bybit:
         positions[symbol] = signed * venue.rules(symbol).contract_size
 
     async def public_prices(self, venue: Venue) -> tuple[Any, Any]:
-        marks, spot = await asyncio.gather(
-            venue.read("fetch_tickers", None, {"type": "swap", "subType": "linear"}),
-            venue.read("fetch_tickers", None, {"type": "spot"}),
+        linear, spot = await asyncio.gather(
+            venue.read("publicGetV5MarketTickers", {"category": "linear"}),
+            venue.read("publicGetV5MarketTickers", {"category": "spot"}),
         )
-        prices = {
-            s: {"price": t.get("last")}
-            for s, t in (spot.items() if isinstance(spot, Mapping) else ())
-            if isinstance(t, Mapping)
-        }
+        marks: dict[str, Mapping[str, Any]] = {}
+        for row in _rows(linear, "linear tickers"):
+            symbol = venue.symbol_of(str(row.get("symbol")))
+            if symbol is not None:
+                marks[symbol] = {"markPrice": row.get("markPrice"), "info": row}
+        by_id = venue.client.markets_by_id or {}
+        prices: dict[str, Mapping[str, Any]] = {}
+        for row in _rows(spot, "spot tickers"):
+            for market in by_id.get(str(row.get("symbol")), ()):
+                if market.get("spot"):
+                    prices[str(market["symbol"])] = {"price": row.get("lastPrice")}
         return marks, prices
 
     def funding_rate(self, mark_entry: Mapping[str, Any]) -> object:
