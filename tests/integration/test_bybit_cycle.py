@@ -101,3 +101,49 @@ def test_dry_run_sends_no_order(tmp_path: Path) -> None:
         assert result.state is RunState.COMPLETED, result.error
         assert order_count(emu) == 0
         assert all(r.method == "GET" for r in emu.requests())
+
+
+def test_a_10016_after_the_batch_executed_is_resolved_by_lookup_not_resent(
+    tmp_path: Path,
+) -> None:
+    with bybit() as emu:
+        emu.inject(Fault.unknown_execution(executed=True, path=BATCH))
+
+        result = cycle(tmp_path, emu)
+
+        assert result.ok, result.error
+        assert result.unresolved == ()
+        assert order_count(emu) == 2
+        assert posts(emu, BATCH) == 1
+
+
+def test_a_10016_before_execution_leaves_the_orders_unknown_never_resent(tmp_path: Path) -> None:
+    with bybit() as emu:
+        emu.inject(Fault.unknown_execution(executed=False, path=BATCH))
+
+        result = cycle(tmp_path, emu)
+
+        assert len(result.unresolved) == 2  # not found by orderLinkId: unknown, circuit opens
+        assert order_count(emu) == 0
+        assert posts(emu, BATCH) == 1
+
+
+def test_rate_limited_reads_retcode_10006_are_retried(tmp_path: Path) -> None:
+    with bybit() as emu:
+        emu.inject(Fault.http_status(429, count=2, path="/v5/account/wallet-balance"))
+
+        result = cycle(tmp_path, emu)
+
+        assert result.ok, result.error
+        assert abs(position(emu, "ETHUSDT") - D("0.4")) <= STEP
+
+
+def test_a_bybit_order_refusal_is_journaled_rejected(tmp_path: Path) -> None:
+    with bybit() as emu:
+        emu.inject(Fault.binance_error(110007, "ab not enough for new order", path=BATCH))
+
+        result = cycle(tmp_path, emu)
+
+        assert order_count(emu) == 0
+        assert result.reports
+        assert all(r.error_code == 110007 for r in result.reports)
