@@ -102,7 +102,7 @@ def test_a_reused_order_link_id_is_refused_as_a_duplicate(client: Any) -> None:
 
 
 def test_a_bad_signature_is_refused_with_retcode_10004(emulator: Emulator) -> None:
-    client = bybit_client(emulator, secret="not-the-secret")
+    client = bybit_client(emulator, secret="not-the-secret")  # noqa: S106 - a wrong one on purpose
 
     with pytest.raises(ccxt.AuthenticationError, match="10004"):
         client.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"})
