@@ -44,7 +44,7 @@ def serve(
 def usage_text(base_url: str, venue: str = "binance") -> str:
     """What a user needs to point the bot at a running emulator."""
     return (
-        f"{venue} emulator listening on {base_url} (Ctrl-C stops it)\n\n"
+        f"emulator listening on {base_url} ({venue}; Ctrl-C stops it)\n\n"
         f"# credentials the emulator accepts:\n"
         f"export REBALANCER_API_KEY={DEFAULT_API_KEY} REBALANCER_API_SECRET={DEFAULT_API_SECRET}\n"
         f"\n# put this [exchange] section in your config:\n{exchange_section(base_url, venue)}"
