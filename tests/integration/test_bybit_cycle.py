@@ -91,7 +91,7 @@ def test_a_lost_create_answer_leaves_exactly_one_order_found_by_order_link_id(
         assert order_count(emu) == 2  # one per leg, none sent twice
         assert posts(emu, BATCH) == 1
         assert abs(position(emu, "BTCUSDT") - D("-0.02")) <= STEP
-        assert any(r.path == "/v5/order/realtime" for r in emu.requests())
+        assert any(r.path == "/v5/order/history" for r in emu.requests())
 
 
 def test_dry_run_sends_no_order(tmp_path: Path) -> None:

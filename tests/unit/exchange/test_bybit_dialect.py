@@ -211,3 +211,51 @@ def test_a_client_id_outside_bybits_charset_is_refused_before_sending() -> None:
 
     with pytest.raises(ValueError, match="orderLinkId"):
         Bybit().batches([bad])
+
+
+class LookupVenue:
+    """Answers lookups from scripted lists, one per call, recording the endpoints asked."""
+
+    def __init__(self, *answers: list[dict[str, Any]]) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+        self.client = self
+
+    async def read(self, name: str, *args: Any) -> Any:
+        self.asked.append(name)
+        return {"retCode": 0, "result": {"list": self.answers.pop(0)}}
+
+    def market(self, symbol: str) -> dict[str, str]:
+        return {"id": "BTCUSDT", "symbol": symbol}
+
+    def parse_order(self, row: dict[str, Any], market: Any) -> dict[str, Any]:
+        return {"clientOrderId": row["orderLinkId"], "status": row["orderStatus"]}
+
+
+def find(venue: LookupVenue) -> Any:
+    return asyncio.run(Bybit().find(venue, "BTC/USDT:USDT", ORDER.client_id))  # type: ignore[arg-type]
+
+
+def test_a_filled_order_is_found_in_history_with_one_call() -> None:
+    venue = LookupVenue([{"orderLinkId": ORDER.client_id, "orderStatus": "Filled"}])
+
+    assert find(venue) == {"clientOrderId": ORDER.client_id, "status": "Filled"}
+    assert venue.asked == ["privateGetV5OrderHistory"]
+
+
+def test_an_open_order_is_found_in_realtime_and_one_closing_meanwhile_in_history_again() -> None:
+    opened = LookupVenue([], [{"orderLinkId": ORDER.client_id, "orderStatus": "New"}])
+    assert find(opened)["status"] == "New"
+
+    closed = LookupVenue([], [], [{"orderLinkId": ORDER.client_id, "orderStatus": "Filled"}])
+    assert find(closed)["status"] == "Filled"
+    assert closed.asked == [
+        "privateGetV5OrderHistory",
+        "privateGetV5OrderRealtime",
+        "privateGetV5OrderHistory",
+    ]
+
+
+def test_an_order_nowhere_is_not_found() -> None:
+    with pytest.raises(OrderNotFound):
+        find(LookupVenue([], [], []))

@@ -2,15 +2,16 @@
 
 Reads: the wallet (`/v5/account/wallet-balance`, every coin's balance, the quote negative when
 borrowed, and the account's own collateral value `totalMarginBalance` and maintenance margin
-`totalMaintenanceMargin`), the linear positions of each settle coin (`/v5/position/list`, one-way
-rows `positionIdx=0` only; a long/short row is refused), and public tickers of the linear and
-spot categories (marks and funding in the first): five calls. Orders go in batches of ten
-(`/v5/order/create-batch`, `category=linear`, `positionIdx=0`); the answer is an ack only
-(order id, `orderLinkId`), so every order is looked up by `orderLinkId`, open orders first
-(`/v5/order/realtime`), then history (`/v5/order/history`). Error codes: 110072 (duplicate
-`orderLinkId`) means "look it up", 10016 is an ambiguous server error, 110043 (leverage not
-modified) is no error. Margin mode is account-level on UTA: cross only, refused otherwise.
-There are no transfers: the coins already back the perps.
+`totalMaintenanceMargin`), the linear positions of each settle coin (`/v5/position/list`,
+one-way rows `positionIdx=0` only; a long/short row is refused), and public tickers of the linear
+and spot categories (marks and funding in the first): five calls. Orders go in batches of ten
+(`/v5/order/create-batch`, `category=linear`, `positionIdx=0`); the answer is an ack only (order
+id, `orderLinkId`), so every order is looked up by `orderLinkId`: history first
+(`/v5/order/history`, where a filled market order is), then open orders (`/v5/order/realtime`),
+then history again. Error codes: 110072 (duplicate `orderLinkId`) means "look it up", 10016 is
+an ambiguous server error, 110043 (leverage not modified) is no error. Margin mode is
+account-level on UTA: cross only, refused otherwise. There are no transfers: the coins already back the
+perps.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ BATCH = 10  # create-batch accepts ten linear orders
 SETTLE_COINS = ("USDT", "USDC")  # a position on any linear perp counts against the cap
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 
+_HISTORY, _REALTIME = "privateGetV5OrderHistory", "privateGetV5OrderRealtime"
+_LOOKUPS = (_HISTORY, _REALTIME, _HISTORY)
 _AMBIGUOUS = FailureKinds(TransientError, AmbiguousOutcome)
 CODE_KINDS: Mapping[int, FailureKinds] = MappingProxyType(
     {
@@ -283,7 +286,9 @@ class Bybit:
     async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
         market = venue.client.market(instrument)
         query = {"category": "linear", "symbol": market["id"], "orderLinkId": client_id}
-        for endpoint in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
+        # A market order is usually filled by now: history first (one call). Then open orders,
+        # then history again, so an order closing between two reads is never missed.
+        for endpoint in _LOOKUPS:
             rows = _result(await venue.read(endpoint, query), endpoint).get("list")
             if not isinstance(rows, list):
                 raise MalformedResponse(f"exchange answer to {endpoint} has no list")
