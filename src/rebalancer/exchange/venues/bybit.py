@@ -10,8 +10,8 @@ id, `orderLinkId`), so every order is looked up by `orderLinkId`: history first
 (`/v5/order/history`, where a filled market order is), then open orders (`/v5/order/realtime`),
 then history again. Error codes: 110072 (duplicate `orderLinkId`) means "look it up", 10016 is
 an ambiguous server error, 110043 (leverage not modified) is no error. Margin mode is
-account-level on UTA: cross only, refused otherwise. There are no transfers: the coins already back the
-perps.
+account-level on UTA: cross only, refused otherwise. There are no transfers: the coins already
+back the perps.
 """
 
 from __future__ import annotations
