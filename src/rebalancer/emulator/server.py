@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
-from rebalancer.emulator import bybit, control
+from rebalancer.emulator import bybit, bybit_routes, control
 from rebalancer.emulator.auth import verify_signed_request
 from rebalancer.emulator.errors import BinanceError, unknown_execution
 from rebalancer.emulator.exchange import Exchange
@@ -213,7 +213,7 @@ class Emulator:
         latency = self.faults.latency
         if latency > 0:
             time.sleep(float(latency))
-        route = bybit.ROUTES.get((method, path))
+        route = bybit_routes.ROUTES.get((method, path))
         if route is None:
             return _json_reply(404, {"retCode": 10001, "retMsg": f"{method} {path} not found"})
         handler, signed = route
