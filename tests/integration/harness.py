@@ -50,7 +50,7 @@ min_trade_notional = 10
 {extra}
 [storage]
 url = "{url}"
-{exchange_section(emulator.base_url)}
+{exchange_section(emulator.base_url, emulator.venue)}
 """,
         encoding="utf-8",
     )

@@ -93,6 +93,28 @@ def test_the_emulator_command_prints_a_config_section_and_stops_on_sigterm() -> 
         _read_section_then_stop(proc)
 
 
+def test_the_emulator_command_speaks_bybit_and_prints_its_section() -> None:
+    with subprocess.Popen(
+        [EXE, "emulator", "--port", "0", "--venue", "bybit"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            assert first.startswith("emulator listening on http://127.0.0.1:")
+            assert "(bybit;" in first
+            lines = []
+            while not lines or not lines[-1].startswith("private = "):  # the section's end
+                lines.append(proc.stdout.readline())
+            assert 'id = "bybit"\n' in lines
+            assert any(line.startswith("public = ") for line in lines)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+
+
 def _read_section_then_stop(proc: subprocess.Popen[str]) -> None:
     try:
         assert proc.stdout is not None

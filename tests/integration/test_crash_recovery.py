@@ -51,9 +51,12 @@ def _open_runs(db: Path) -> list[str]:
         return [r[0] for r in rows.fetchall()]
 
 
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
 @pytest.mark.parametrize("point", POINTS)
-def test_a_kill_at_any_step_then_a_restart_sends_nothing_twice(tmp_path: Path, point: str) -> None:
-    with Emulator(seed_state()) as emu:
+def test_a_kill_at_any_step_then_a_restart_sends_nothing_twice(
+    tmp_path: Path, point: str, venue: str
+) -> None:
+    with Emulator(seed_state(), venue=venue) as emu:
         config = write_config(tmp_path, emu)
         db = tmp_path / "journal.db"
         if point == "in_flight":

@@ -78,13 +78,14 @@ def test_a_second_cycle_without_drift_places_nothing(tmp_path: Path) -> None:
         assert posts(emu) == 0
 
 
-def test_after_prices_move_hedges_are_adjusted_reductions_first(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_after_prices_move_hedges_are_adjusted_reductions_first(tmp_path: Path, venue: str) -> None:
     # Hedged at yesterday's prices: BTC short 0.01 too small, ETH long 0.6 too big.
     positions = [
         {"symbol": "BTCUSDT", "size": "-0.01", "entry_price": "50000"},
         {"symbol": "ETHUSDT", "size": "0.6", "entry_price": "2500"},
     ]
-    with Emulator(seed_state(extra={"positions": positions})) as emu:
+    with Emulator(seed_state(extra={"positions": positions}), venue=venue) as emu:
         result = cycle(tmp_path, emu)
 
         assert result.ok, result.error

@@ -26,8 +26,16 @@ from rebalancer.cli.common import EXIT_FAILED, console, fail
     "(docs/emulator.md); default: the guide's 60/40 account with BTC, ETH, SOL, UNI, AAVE "
     "and a DEFI index perp listed.",
 )
-def emulator_command(port: int, state_path: Path | None) -> None:
-    """Run the local Binance emulator on 127.0.0.1 until Ctrl-C.
+@click.option(
+    "--venue",
+    type=click.Choice(["binance", "bybit"]),
+    default="binance",
+    show_default=True,
+    help="The exchange dialect to speak: Binance USDⓈ-M (classic account) or Bybit V5 "
+    "(unified account: the coins are collateral).",
+)
+def emulator_command(port: int, state_path: Path | None, venue: str) -> None:
+    """Run the local exchange emulator (Binance or Bybit) on 127.0.0.1 until Ctrl-C.
 
     Prints the `[exchange]` section that points a config at it, and the demo credentials.
     Everything stays on this machine; no real exchange is contacted.
@@ -36,7 +44,7 @@ def emulator_command(port: int, state_path: Path | None) -> None:
     from rebalancer.emulator.state import StateFileError  # noqa: PLC0415
 
     try:
-        serve(port, state_path, lambda url: click.echo(usage_text(url)))
+        serve(port, state_path, lambda url: click.echo(usage_text(url, venue)), venue)
     except StateFileError as exc:
         fail("--state", [str(exc)])
 

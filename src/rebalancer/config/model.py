@@ -144,7 +144,7 @@ class PortfolioConfig(_Model):
 
 
 # The ccxt ids with a venue dialect (rebalancer.exchange.venues keeps one per id).
-SUPPORTED_VENUES = ("binance", "binanceusdm")
+SUPPORTED_VENUES = ("binance", "binanceusdm", "bybit")
 
 
 class ExchangeConfig(_Model):

@@ -1,4 +1,5 @@
-"""A local Binance spot + USDⓈ-M futures REST emulator for driving the real ccxt client.
+"""A local Binance spot + USDⓈ-M futures REST emulator for driving the real ccxt client
+(`Emulator(venue="bybit")`: a Bybit V5 unified account instead, see `emulator.bybit`).
 
 It serves, on 127.0.0.1 only, the endpoints ccxt 4.5.x's ``binance`` class calls for the bot's
 operations, with Binance-shaped JSON (string numbers, Binance field names), HMAC-SHA256 request

@@ -1,4 +1,5 @@
-"""`python -m rebalancer.emulator --port N --state FILE.json`: run the emulator standalone.
+"""`python -m rebalancer.emulator --port N --state FILE.json --venue binance|bybit`: run the
+emulator standalone.
 
 Prints the base URL on start and stops cleanly on SIGTERM or SIGINT.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from rebalancer.emulator.config import exchange_section
-from rebalancer.emulator.server import Emulator
+from rebalancer.emulator.server import VENUES, Emulator
 from rebalancer.emulator.state import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
@@ -23,7 +24,9 @@ from rebalancer.emulator.state import (
 )
 
 
-def serve(port: int, state_path: Path | None, announce: Callable[[str], None]) -> None:
+def serve(
+    port: int, state_path: Path | None, announce: Callable[[str], None], venue: str = "binance"
+) -> None:
     """Run until SIGTERM/SIGINT; `announce` receives the base URL once listening."""
     state = state_from_file(state_path) if state_path else default_state()
     stop = threading.Event()
@@ -33,18 +36,18 @@ def serve(port: int, state_path: Path | None, announce: Callable[[str], None]) -
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with Emulator(state, port=port) as emulator:
+    with Emulator(state, port=port, venue=venue) as emulator:
         announce(emulator.base_url)
         stop.wait()
 
 
-def usage_text(base_url: str) -> str:
+def usage_text(base_url: str, venue: str = "binance") -> str:
     """What a user needs to point the bot at a running emulator."""
     return (
-        f"emulator listening on {base_url} (Ctrl-C stops it)\n\n"
+        f"emulator listening on {base_url} ({venue}; Ctrl-C stops it)\n\n"
         f"# credentials the emulator accepts:\n"
         f"export REBALANCER_API_KEY={DEFAULT_API_KEY} REBALANCER_API_SECRET={DEFAULT_API_SECRET}\n"
-        f"\n# put this [exchange] section in your config:\n{exchange_section(base_url)}"
+        f"\n# put this [exchange] section in your config:\n{exchange_section(base_url, venue)}"
     )
 
 
@@ -52,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rebalancer.emulator", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: ephemeral)")
     parser.add_argument("--state", type=Path, help="JSON file with the initial state")
+    parser.add_argument("--venue", choices=VENUES, default="binance", help="dialect to speak")
     args = parser.parse_args(argv)
-    serve(args.port, args.state, lambda url: print(url, flush=True))
+    serve(args.port, args.state, lambda url: print(url, flush=True), args.venue)
     print("stopped", file=sys.stderr, flush=True)
     return 0
 

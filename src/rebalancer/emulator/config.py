@@ -51,16 +51,23 @@ def ccxt_config(base_url: str) -> dict[str, Any]:
     }
 
 
-def exchange_section(base_url: str) -> str:
+# ccxt 4.5.x bybit signs and sends every V5 call through these two `urls['api']` entries.
+BYBIT_API = ("public", "private")
+
+
+def exchange_section(base_url: str, venue: str = "binance") -> str:
     """The `[exchange]` TOML section that points a futures-rebalancer config at the emulator."""
     lines = [
         "[exchange]",
-        'id = "binance"',
+        f'id = "{venue}"',
         'api_key_env = "REBALANCER_API_KEY"',
         'api_secret_env = "REBALANCER_API_SECRET"',
         "",
         "[exchange.urls.api]",
     ]
     base = base_url.rstrip("/")
-    lines += [f'{name} = "{base}{path}"' for name, path in API_PATHS.items()]
+    if venue == "bybit":
+        lines += [f'{name} = "{base}"' for name in BYBIT_API]
+    else:
+        lines += [f'{name} = "{base}{path}"' for name, path in API_PATHS.items()]
     return "\n".join(lines) + "\n"

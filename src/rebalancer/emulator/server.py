@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
-from rebalancer.emulator import control
+from rebalancer.emulator import bybit, bybit_routes, control
 from rebalancer.emulator.auth import verify_signed_request
 from rebalancer.emulator.errors import BinanceError, unknown_execution
 from rebalancer.emulator.exchange import Exchange
@@ -45,6 +45,9 @@ _JSON_BODIES = {
     503: (-1008, "Service Unavailable."),
     504: (-1007, "Timeout waiting for response from backend server."),
 }
+
+
+VENUES = ("binance", "bybit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +88,14 @@ class Emulator:
         *,
         port: int = 0,
         clock: Callable[[], datetime] | None = None,
+        venue: str = "binance",
     ) -> None:
+        if venue not in VENUES:
+            raise ValueError(f"the emulator speaks {', '.join(VENUES)}, not {venue!r}")
+        self.venue = venue
         self.exchange = Exchange(state or default_state(), clock or (lambda: datetime.now(UTC)))
+        if venue == "bybit":
+            bybit.unify(self.exchange)
         self.faults = FaultPlan()
         self.meter = WeightMeter()
         self._port = port
@@ -178,6 +187,10 @@ class Emulator:
             status, payload = control.handle(self, method, path, body)
             return _json_reply(status, payload)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if self.venue == "bybit":
+            return self._logged(
+                method, path, 1, self._dispatch_bybit(method, path, parts.query, headers, body)
+            )
         params.update(parse_qsl(body, keep_blank_values=True))
         weight = request_weight(method, path, params)
         used = self.meter.add(path, weight, time.monotonic())
@@ -186,9 +199,39 @@ class Emulator:
         )
         if reply is not DROP:
             reply.headers[weight_header(path)] = str(used)
+        return self._logged(method, path, weight, reply)
+
+    def _logged(self, method: str, path: str, weight: int, reply: _Reply) -> _Reply:
         with self._log_lock:
             self._log.append(RequestRecord(method, path, weight, reply.status))
         return reply
+
+    def _dispatch_bybit(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: str
+    ) -> _Reply:
+        """The Bybit V5 dialect: JSON bodies, header signing, retCode answers with HTTP 200."""
+        latency = self.faults.latency
+        if latency > 0:
+            time.sleep(float(latency))
+        route = bybit_routes.ROUTES.get((method, path))
+        if route is None:
+            return _json_reply(404, {"retCode": 10001, "retMsg": f"{method} {path} not found"})
+        handler, signed = route
+        fault = self.faults.take(method, path)
+        if fault is not None and not fault.executed:
+            return _bybit_fault(fault)
+        try:
+            if signed:
+                payload = body if method == "POST" else query
+                bybit.verify(headers, payload, self.exchange.state.api_keys, self.exchange.now_ms())
+            params = bybit.params_of(method, dict(parse_qsl(query, keep_blank_values=True)), body)
+            answer = handler(self.exchange, params)
+        except BinanceError as error:
+            answer = bybit.translated(error).body()
+        if fault is not None:
+            return _bybit_fault(fault)
+        body_out = dict(answer) if isinstance(answer, dict) else {"result": answer}
+        return _json_reply(200, {**body_out, "time": self.exchange.now_ms()})
 
     def _dispatch(
         self,
@@ -247,6 +290,20 @@ def _fault_reply(fault: Fault) -> _Reply:
     if fault.status in (418, 429):
         reply.headers["Retry-After"] = str(fault.retry_after)
     return reply
+
+
+def _bybit_fault(fault: Fault) -> _Reply:
+    if fault.kind in (FaultKind.RESPONSE_LOST, FaultKind.MALFORMED):
+        return _fault_reply(fault)
+    if fault.kind is FaultKind.BINANCE_ERROR:  # a venue error code, whatever the venue
+        return _json_reply(200, bybit.BybitError(fault.code, fault.msg).body())
+    if fault.kind is FaultKind.TIMEOUT_UNKNOWN:
+        return _json_reply(200, bybit.BybitError(10016, "Internal System Error.").body())
+    if fault.status == 429:
+        reply = _json_reply(200, bybit.BybitError(10006, "Too many visits!").body())
+        reply.headers["X-Bapi-Limit-Reset-Timestamp"] = "0"
+        return reply
+    return _fault_reply(fault)
 
 
 class _Handler(BaseHTTPRequestHandler):

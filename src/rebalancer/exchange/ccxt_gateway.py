@@ -126,7 +126,7 @@ class CcxtGateway:
             except ExchangeFailure:
                 raise
             except Exception as exc:
-                raise _classified(exc, placing_order=False) from None
+                raise self.classified(exc, placing_order=False) from None
 
         call.__name__ = name
         resync = getattr(self._client, "load_time_difference", None)
@@ -247,6 +247,8 @@ class CcxtGateway:
         return replace(
             previous,
             taken_at=self._clock(),
+            # Unified: fees and settled PnL move the quote balance itself.
+            cash=previous.cash if futures.cash is None else futures.cash,
             futures_equity=futures.equity,
             collateral_value=futures.collateral_value,
             maintenance_margin=futures.maintenance_margin,
@@ -261,24 +263,14 @@ class CcxtGateway:
         if not todo:
             return []
         await self._load_markets()
-        changes: list[str] = []
         await self._dialect.check_position_mode(self)
-        current = await self.read("fetch_leverages", todo)
-        for symbol in todo:
-            row = current.get(symbol) if isinstance(current, Mapping) else None
-            leverage = row.get("longLeverage") if isinstance(row, Mapping) else None
-            margin = row.get("marginMode") if isinstance(row, Mapping) else None
-            if leverage is None or int(leverage) != 1:
-                await self._setting("set_leverage", 1, symbol)
-                changes.append(f"{symbol}: leverage {leverage} -> 1")
-            if margin != margin_mode:
-                await self._setting("set_margin_mode", margin_mode, symbol)
-                changes.append(f"{symbol}: margin {margin} -> {margin_mode}")
-            self._prepared.add(symbol)
+        changes = await self._dialect.prepare(self, todo, margin_mode)
+        self._prepared.update(todo)
         return changes
 
-    async def _setting(self, name: str, *args: Any) -> None:
-        with contextlib.suppress(NoChangeNeeded):  # already so: exactly what we wanted
+    async def setting(self, name: str, *args: Any) -> None:
+        """A settings call whose "already so" answer is exactly what we wanted."""
+        with contextlib.suppress(NoChangeNeeded):
             await self.read(name, *args)
 
     # -- orders ---------------------------------------------------------------------------
@@ -304,7 +296,7 @@ class CcxtGateway:
         try:
             raw = await self._dialect.send(self, batch)
         except Exception as exc:
-            return await self._after_failure(batch, _classified(exc, placing_order=True))
+            return await self._after_failure(batch, self.classified(exc, placing_order=True))
         if len(raw) != len(batch):
             failure = MalformedResponse("batch order answer does not match the request")
             return await self._after_failure(batch, AmbiguousOutcome(failure.message))
@@ -424,8 +416,19 @@ class CcxtGateway:
         try:
             await self._dialect.transfer_to_futures(self, amount)
         except Exception as exc:
-            raise _classified(exc, placing_order=True) from None
+            raise self.classified(exc, placing_order=True) from None
         return amount
+
+    def classified(self, exc: BaseException, *, placing_order: bool) -> ExchangeFailure:
+        """What `exc` means, read with this venue's error codes and the last HTTP answer."""
+        answer = LAST_ANSWER.get()
+        return classify(
+            exc,
+            placing_order=placing_order,
+            http_status=answer.status if answer else None,
+            retry_after=answer.retry_after if answer else None,
+            codes=self._dialect.error_codes,
+        )
 
     # -- key ------------------------------------------------------------------------------
 
@@ -434,16 +437,6 @@ class CcxtGateway:
 
     async def close(self) -> None:
         await self._client.close()
-
-
-def _classified(exc: BaseException, *, placing_order: bool) -> ExchangeFailure:
-    answer = LAST_ANSWER.get()
-    return classify(
-        exc,
-        placing_order=placing_order,
-        http_status=answer.status if answer else None,
-        retry_after=answer.retry_after if answer else None,
-    )
 
 
 def _unreadable(exc: Exception) -> ExchangeFailure:

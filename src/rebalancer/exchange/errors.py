@@ -5,11 +5,12 @@ what the caller may do next. A read or cancel may be retried after a `TransientE
 after a `PermanentError`; an order-placing call that hits an `AmbiguousOutcome` may or may not have
 executed and is resolved by looking the order up by client id. `OrderNotFound`,
 `DuplicateClientOrderId` and `NoChangeNeeded` are answers about state rather than failures.
-The decision uses the Binance error code in the body first (ccxt only maps futures codes for
-URLs it recognises, so behind a local emulator they arrive as a bare `ExchangeError`), then the
-HTTP status, then ccxt's class. Messages are redacted on construction, because ccxt embeds the
-signed request URL in them. A request that never reached the exchange says why and where
-(`exchange.unreachable`): connection refused, name not resolved, timed out, TLS.
+The decision uses the venue's error code in the body first (Binance `code`, Bybit `retCode`,
+looked up in the venue dialect's table: ccxt's own tables depend on URLs and miss meanings such
+as "duplicate id, look it up"), then the HTTP status, then ccxt's class. Messages are redacted
+on construction, because ccxt embeds the signed request URL in them. A request that never
+reached the exchange says why and where (`exchange.unreachable`): connection refused, name not
+resolved, timed out, TLS.
 """
 
 # The kinds are named for what the caller learns (`OrderRejected`, `RateLimited`), as the design
@@ -243,12 +244,14 @@ def classify(
     placing_order: bool,
     http_status: int | None = None,
     retry_after: float | None = None,
+    codes: Mapping[int, FailureKinds] = BINANCE_CODE_KINDS,
 ) -> ExchangeFailure:
     """What `exc`, raised by an exchange call, means for the caller.
 
     `placing_order` is true for calls that create or edit orders. `http_status` and
     `retry_after` are hints the gateway captured from the response: ccxt's exceptions carry
-    neither, and the status only appears in some of their messages.
+    neither, and the status only appears in some of their messages. `codes` is the venue's
+    table of error codes whose meaning must not be left to ccxt.
     """
     if isinstance(exc, ExchangeFailure):
         return exc
@@ -256,7 +259,7 @@ def classify(
     code = _exchange_code(raw)
     status = http_status if http_status is not None else _status_in(raw)
     kinds = (
-        (BINANCE_CODE_KINDS.get(code) if code is not None else None)
+        (codes.get(code) if code is not None else None)
         or _status_kinds(status, exc)
         or _class_kinds(exc, code)
     )
@@ -293,8 +296,8 @@ def _exchange_code(message: str) -> int | None:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            try:
-                return int(body["code"])
+            try:  # Binance's `code`, Bybit's `retCode`
+                return int(body["code"] if "code" in body else body["retCode"])
             except (KeyError, TypeError, ValueError):
                 return None
     found = _CODE_IN_MESSAGE.search(message)

@@ -64,6 +64,9 @@ class Account:
         self._leverage: dict[str, int] = {}
         self._margin_mode: dict[str, MarginMode] = {}
         self._insurance_fund_loss = ZERO
+        # Unified account (Bybit UTA): spot coins back the perps at these collateral ratios and
+        # the quote wallet may go negative (borrowed). Empty: a segregated futures wallet.
+        self.haircuts: dict[str, Decimal] = {}
 
     # -- instruments and prices ---------------------------------------------------------------
 
@@ -190,8 +193,21 @@ class Account:
     def unrealized_pnl(self) -> Decimal:
         return margin.unrealized_pnl(self.margin_lines())
 
+    def coin_collateral(self) -> Decimal:
+        """Unified: the spot coins' value at their collateral ratios (0 when segregated)."""
+        total = ZERO
+        for asset, ratio in self.haircuts.items():
+            price = self.spot.price(f"{asset}{self.quote}")
+            if price is not None:
+                total += self.spot.balance(asset).total * price * ratio
+        return total
+
+    def _backing(self) -> Decimal:
+        return self._wallet + self.coin_collateral()
+
     def margin_balance(self) -> Decimal:
-        return margin.margin_balance(self._wallet, self.margin_lines())
+        """The futures wallet + uPnL; unified: also the coins' collateral value."""
+        return margin.margin_balance(self._backing(), self.margin_lines())
 
     def initial_margin(self) -> Decimal:
         return margin.initial_margin(self.margin_lines())
@@ -206,10 +222,10 @@ class Account:
         return max(ZERO, min(self._wallet, self.available_balance()))
 
     def is_liquidatable(self) -> bool:
-        return margin.is_liquidatable(self._wallet, self.margin_lines())
+        return margin.is_liquidatable(self._backing(), self.margin_lines())
 
     def liquidation_price(self, symbol: str) -> Decimal | None:
-        return margin.liquidation_price(self._wallet, self.margin_lines(), symbol)
+        return margin.liquidation_price(self._backing(), self.margin_lines(), symbol)
 
     def equity(self, asset_prices: Mapping[str, Decimal]) -> Decimal:
         """Spot value (at `asset_prices`, the quote counting 1) + futures margin balance."""
@@ -269,7 +285,7 @@ class Account:
             lines.append(self._line(symbol, effect.size, effect.cost))
             wallet_after = self._wallet + effect.realized_pnl - fee
             required = margin.initial_margin(lines)
-            available = margin.margin_balance(wallet_after, lines)
+            available = margin.margin_balance(wallet_after + self.coin_collateral(), lines)
             if required > available:
                 return Rejection(
                     RejectReason.INSUFFICIENT_MARGIN,

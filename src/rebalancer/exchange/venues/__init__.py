@@ -1,6 +1,7 @@
 """One dialect per venue behind one interface (`Dialect`), chosen by the ccxt id.
 
-Supported: Binance USDⓈ-M (`binance`, `binanceusdm`). Any other id is refused with the list
+Supported: Binance USDⓈ-M (`binance`, `binanceusdm`) and Bybit V5 with a unified trading
+account (`bybit`). Any other id is refused with the list
 of supported venues, in the config (check-config) and here, rather than guessed at.
 """
 
@@ -17,8 +18,13 @@ from rebalancer.exchange.venues.base import (
     Venue,
 )
 from rebalancer.exchange.venues.binance import Binance
+from rebalancer.exchange.venues.bybit import Bybit
 
-DIALECTS: Mapping[str, Dialect] = {"binance": Binance(), "binanceusdm": Binance()}
+DIALECTS: Mapping[str, Dialect] = {
+    "binance": Binance(),
+    "binanceusdm": Binance(),
+    "bybit": Bybit(),
+}
 
 
 class UnsupportedVenueError(ValueError):

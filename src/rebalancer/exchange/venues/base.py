@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import AccountKind
+from rebalancer.exchange.errors import FailureKinds
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
 
 
@@ -38,6 +39,10 @@ class Venue(Protocol):
 
     def rules(self, symbol: str) -> MarketRules: ...
 
+    async def setting(self, name: str, *args: Any) -> None:
+        """A retried settings call; the venue's "already so" answer counts as done."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class FuturesAccount:
@@ -52,6 +57,7 @@ class FuturesAccount:
     positions: Mapping[str, Decimal] = field(default_factory=dict)
     collateral_value: Decimal | None = None
     maintenance_margin: Decimal | None = None
+    cash: Decimal | None = None  # unified: the quote balance, read again with the positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,11 @@ class Dialect(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def error_codes(self) -> Mapping[int, FailureKinds]:
+        """The venue's error codes whose meaning must not be left to ccxt's tables."""
+        ...
+
     def client_options(self) -> dict[str, Any]:
         """ccxt constructor options this venue needs (the user's config may add more)."""
         ...
@@ -107,6 +118,10 @@ class Dialect(Protocol):
 
     async def check_position_mode(self, venue: Venue) -> None:
         """Raise `PermanentError` unless the account is in one-way position mode."""
+        ...
+
+    async def prepare(self, venue: Venue, symbols: Sequence[str], margin_mode: str) -> list[str]:
+        """Leverage 1x and `margin_mode` where needed (or refuse); one line per change."""
         ...
 
     def batches(self, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:

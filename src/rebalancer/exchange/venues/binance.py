@@ -16,7 +16,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from rebalancer.exchange.errors import MalformedResponse, PermanentError
+from rebalancer.exchange.errors import (
+    BINANCE_CODE_KINDS,
+    FailureKinds,
+    MalformedResponse,
+    PermanentError,
+)
 from rebalancer.exchange.parse import mapping, number
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
 from rebalancer.exchange.venues.base import Account, FuturesAccount, Rejection, Venue
@@ -46,6 +51,10 @@ class Binance:
     @property
     def name(self) -> str:
         return "binance"
+
+    @property
+    def error_codes(self) -> Mapping[int, FailureKinds]:
+        return BINANCE_CODE_KINDS
 
     def client_options(self) -> dict[str, Any]:
         return dict(_CLIENT_OPTIONS)
@@ -114,6 +123,21 @@ class Binance:
                 "the futures account is in hedge (dual-side) position mode; "
                 "switch it to one-way mode before running the bot"
             )
+
+    async def prepare(self, venue: Venue, symbols: Sequence[str], margin_mode: str) -> list[str]:
+        changes: list[str] = []
+        current = await venue.read("fetch_leverages", list(symbols))
+        for symbol in symbols:
+            row = current.get(symbol) if isinstance(current, Mapping) else None
+            leverage = row.get("longLeverage") if isinstance(row, Mapping) else None
+            margin = row.get("marginMode") if isinstance(row, Mapping) else None
+            if leverage is None or int(leverage) != 1:
+                await venue.setting("set_leverage", 1, symbol)
+                changes.append(f"{symbol}: leverage {leverage} -> 1")
+            if margin != margin_mode:
+                await venue.setting("set_margin_mode", margin_mode, symbol)
+                changes.append(f"{symbol}: margin {margin} -> {margin_mode}")
+        return changes
 
     def batches(self, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
         return [orders[i : i + BATCH] for i in range(0, len(orders), BATCH)]

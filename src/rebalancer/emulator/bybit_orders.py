@@ -1,0 +1,160 @@
+"""The emulator's Bybit V5 order endpoints (see `emulator.bybit`): create and create-batch
+answer an ack only; realtime lists open orders and history closed ones, by `orderLinkId`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rebalancer.emulator.bybit import (
+    LINK_ID,
+    MAX_BATCH,
+    BybitError,
+    Handler,
+    Params,
+    ok,
+    text,
+    translated,
+)
+from rebalancer.emulator.errors import BinanceError
+from rebalancer.emulator.exchange import Exchange
+from rebalancer.emulator.orders import Order, OrderStatus, OrderType, Segment
+from rebalancer.emulator.params import OrderRequest
+from rebalancer.sim import Side
+
+# -- orders --------------------------------------------------------------------------------------
+
+
+def _place(exchange: Exchange, fields: Params) -> Order:
+    symbol = str(fields.get("symbol", ""))
+    link_id = str(fields.get("orderLinkId") or "")
+    if link_id and not LINK_ID.fullmatch(link_id):
+        raise BybitError(10001, "params error: orderLinkId")
+    if str(fields.get("positionIdx", "0")) != ("0" if not exchange.dual_side_position else "1"):
+        raise BybitError(10001, "position idx not match position mode")
+    if str(fields.get("orderType")) != "Market":
+        raise BybitError(10001, "the emulator's Bybit dialect serves market orders only")
+    try:
+        side = {"Buy": Side.BUY, "Sell": Side.SELL}[str(fields.get("side"))]
+        qty = Decimal(str(fields["qty"]))
+    except (KeyError, ArithmeticError):
+        raise BybitError(10001, "params error: side or qty") from None
+    with exchange.lock:
+        if link_id and exchange.store.find(
+            Segment.FUTURES, symbol, order_id=None, client_order_id=link_id
+        ):
+            raise BybitError(110072, "OrderLinkedID is duplicate")
+        request = OrderRequest(
+            symbol=symbol,
+            side=side,
+            type=OrderType.MARKET,
+            qty=qty,
+            quote_qty=None,
+            price=None,
+            time_in_force="IOC",
+            reduce_only=fields.get("reduceOnly") in (True, "true", "True"),
+            client_order_id=link_id or None,
+            position_side=None,
+            response_type=None,
+        )
+        try:
+            return exchange.place_futures_order(request)
+        except BinanceError as error:
+            raise translated(error) from None
+
+
+def create_order(exchange: Exchange, params: Params) -> object:
+    if params.get("category") != "linear":
+        raise BybitError(10001, "the emulator's Bybit dialect trades category linear only")
+    order = _place(exchange, params)
+    return ok({"orderId": str(order.order_id), "orderLinkId": order.client_order_id})
+
+
+def create_batch(exchange: Exchange, params: Params) -> object:
+    if params.get("category") != "linear":
+        raise BybitError(10001, "the emulator's Bybit dialect trades category linear only")
+    batch = params.get("request")
+    if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_BATCH:
+        raise BybitError(10001, "params error: request must hold 1 to 10 orders")
+    items: list[dict[str, str]] = []
+    codes: list[dict[str, object]] = []
+    for entry in batch:
+        try:
+            order = _place(exchange, entry if isinstance(entry, dict) else {})
+        except BybitError as error:
+            items.append({"category": "linear", "symbol": "", "orderId": "", "orderLinkId": ""})
+            codes.append({"code": error.code, "msg": error.msg})
+            continue
+        items.append(
+            {
+                "category": "linear",
+                "symbol": order.symbol,
+                "orderId": str(order.order_id),
+                "orderLinkId": order.client_order_id,
+                "createAt": str(order.created_ms),
+            }
+        )
+        codes.append({"code": 0, "msg": "OK"})
+    return ok({"list": items}, {"list": codes})
+
+
+_STATUS = {
+    OrderStatus.NEW: "New",
+    OrderStatus.PARTIALLY_FILLED: "PartiallyFilled",
+    OrderStatus.FILLED: "Filled",
+    OrderStatus.CANCELED: "Cancelled",
+    OrderStatus.EXPIRED: "Cancelled",
+}
+
+
+def _order_row(exchange: Exchange, order: Order) -> dict[str, object]:
+    fee = sum(
+        (
+            t.commission
+            for t in exchange.store.trades(Segment.FUTURES, order.symbol)
+            if t.order_id == order.order_id
+        ),
+        Decimal(0),
+    )
+    return {
+        "orderId": str(order.order_id),
+        "orderLinkId": order.client_order_id,
+        "symbol": order.symbol,
+        "side": "Buy" if order.side is Side.BUY else "Sell",
+        "orderType": "Market" if order.type is OrderType.MARKET else "Limit",
+        "price": text(order.price),
+        "qty": text(order.qty),
+        "avgPrice": text(order.avg_price),
+        "cumExecQty": text(order.executed_qty),
+        "cumExecValue": text(order.cum_quote),
+        "cumExecFee": text(fee),
+        "cumFeeDetail": {exchange.account.quote: text(fee)} if fee else {},
+        "leavesQty": text(order.qty - order.executed_qty) if order.status.is_open else "0",
+        "orderStatus": _STATUS.get(order.status, "Rejected"),
+        "timeInForce": "IOC",
+        "reduceOnly": order.reduce_only,
+        "positionIdx": 0,
+        "createdTime": str(order.created_ms),
+        "updatedTime": str(order.updated_ms),
+    }
+
+
+def orders_handler(*, open_only: bool) -> Handler:
+    def handler(exchange: Exchange, params: Params) -> object:
+        if params.get("category") != "linear":
+            raise BybitError(10001, "params error: category")
+        symbol = params.get("symbol")
+        link_id, order_id = params.get("orderLinkId"), params.get("orderId")
+        with exchange.lock:
+            orders = [
+                o
+                for o in exchange.store.all_orders()
+                if o.segment is Segment.FUTURES
+                and o.status.is_open == open_only
+                and (not symbol or o.symbol == symbol)
+                and (not link_id or o.client_order_id == link_id)
+                and (not order_id or str(o.order_id) == order_id)
+            ]
+            rows = [_order_row(exchange, o) for o in orders]
+        return ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+
+    return handler
