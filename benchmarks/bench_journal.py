@@ -127,14 +127,16 @@ def cycle_inputs() -> tuple[Snapshot, Snapshot, Plan]:
     return before, before, plan(before, strategy)
 
 
-def one_cycle(journal: SqlJournal, run_id: str, inputs: tuple[Snapshot, Snapshot, Plan]) -> None:
+def one_cycle(
+    journal: SqlJournal, run_id: str, inputs: tuple[Snapshot, Snapshot, Plan], at: datetime = T0
+) -> None:
     """What the journal sees of one paper cycle: 4 orders, each filled in one answer."""
     before, after, planned = inputs
-    journal.start_run(RunStart(run_id, "a", "paper", "manual", "bench", T0, {}))
+    journal.start_run(RunStart(run_id, "a", "paper", "manual", "bench", at, {}))
     journal.record_snapshot(run_id, before, phase="before")
-    journal.advance_run(run_id, RunState.SNAPSHOT, T0)
+    journal.advance_run(run_id, RunState.SNAPSHOT, at)
     journal.record_plan(run_id, planned)
-    journal.advance_run(run_id, RunState.PLANNED, T0)
+    journal.advance_run(run_id, RunState.PLANNED, at)
     intents = [
         OrderIntentRecord(
             f"{run_id}-{o.leg}",
@@ -149,14 +151,14 @@ def one_cycle(journal: SqlJournal, run_id: str, inputs: tuple[Snapshot, Snapshot
         )
         for o in planned.orders
     ]
-    journal.record_intents(intents, T0)
-    journal.advance_run(run_id, RunState.EXECUTING, T0)
+    journal.record_intents(intents, at)
+    journal.advance_run(run_id, RunState.EXECUTING, at)
     for intent in intents:
         journal.record_update(
-            OrderUpdate(intent.client_id, OrderStatus.FILLED, T0, "x", intent.amount, intent.mark)
+            OrderUpdate(intent.client_id, OrderStatus.FILLED, at, "x", intent.amount, intent.mark)
         )
     journal.record_snapshot(run_id, after, phase="after")
-    journal.advance_run(run_id, RunState.COMPLETED, T0)
+    journal.advance_run(run_id, RunState.COMPLETED, at)
 
 
 def main() -> None:

@@ -29,12 +29,10 @@ import httpx
 from sqlalchemy import insert
 
 from rebalancer.config import load_settings
-from rebalancer.domain.lifecycle import OrderStatus, RunState
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.planner import plan
 from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
 from rebalancer.domain.strategy import Hedge, Strategy
-from rebalancer.service.journal import OrderIntentRecord, OrderUpdate, RunStart
 from rebalancer.snapshot_file import snapshot_to_dict
 from rebalancer.store import SqlControls, SqlJournal, Store, open_store, upgrade
 from rebalancer.store.tables import PortfolioRow, RunRow, SnapshotRow
@@ -42,6 +40,8 @@ from rebalancer.web import WebContext, create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.web.server import serving  # the test suite's loopback server
+
+from bench_journal import one_cycle
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 ASSETS = ("BTC", "ETH", "SOL", "BNB")
@@ -118,40 +118,15 @@ def _run(i: int, rnd: random.Random) -> dict[str, object]:
 
 
 def full_cycle(journal: SqlJournal, run_id: str, at: datetime) -> None:
+    """One paper cycle journaled at `at` (the journal benchmark's cycle)."""
     before = snapshot(at)
     strategy = Strategy(
         dict.fromkeys(ASSETS, Decimal("0.2")),
         {a: Hedge(f"{a}/USDT:USDT") for a in ASSETS},
         cash_weight=Decimal("0.2"),
     )
-    planned = plan(before, strategy)
-    journal.start_run(RunStart(run_id, "a", "paper", "manual", "bench", at, {}))
-    journal.record_snapshot(run_id, before, phase="before")
-    journal.advance_run(run_id, RunState.SNAPSHOT, at)
-    journal.record_plan(run_id, planned)
-    journal.advance_run(run_id, RunState.PLANNED, at)
-    intents = [
-        OrderIntentRecord(
-            f"{run_id}-{o.leg}",
-            run_id,
-            o.leg,
-            o.line,
-            o.instrument,
-            o.side,
-            o.amount,
-            o.reduce_only,
-            o.mark,
-        )
-        for o in planned.orders
-    ]
-    journal.record_intents(intents, at)
-    journal.advance_run(run_id, RunState.EXECUTING, at)
-    for intent in intents:
-        journal.record_update(
-            OrderUpdate(intent.client_id, OrderStatus.FILLED, at, "x", intent.amount, intent.mark)
-        )
-    journal.record_snapshot(run_id, replace(before, taken_at=at), phase="after")
-    journal.advance_run(run_id, RunState.COMPLETED, at)
+    after = replace(before, taken_at=at)
+    one_cycle(journal, run_id, (before, after, plan(before, strategy)), at)
 
 
 def pages(count: int) -> dict[str, str]:
