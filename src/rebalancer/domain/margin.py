@@ -27,12 +27,13 @@ class PositionRisk:
 
 @dataclass(frozen=True, slots=True)
 class MarginHealth:
-    futures_equity: Decimal
+    futures_equity: Decimal  # the collateral K: F when segregated, the exchange's when unified
     gross: Decimal
     maintenance: Decimal
-    leverage: Decimal | None  # gross / F; None without positive equity
+    leverage: Decimal | None  # gross / K; None without positive collateral
     distance: Decimal | None  # the smallest adverse move to liquidation (None: no positions)
     positions: tuple[PositionRisk, ...]
+    unified: bool = False  # K is a unified account's collateral value, not a futures wallet
 
     def below(self, threshold: Decimal) -> bool:
         return self.distance is not None and self.distance < threshold
@@ -69,4 +70,5 @@ def margin_health(snapshot: Snapshot, maintenance_rate: Decimal) -> MarginHealth
         leverage=gross / equity if equity > 0 else None,
         distance=min(distances) if distances else None,
         positions=risks,
+        unified=snapshot.kind is AccountKind.UNIFIED,
     )

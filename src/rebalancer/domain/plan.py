@@ -132,11 +132,12 @@ class Plan:
     quote: str
     equity: Decimal
     futures_equity: Decimal
+    collateral: Decimal  # K, what the cap is on: futures equity, or a unified account's value
     max_leverage: Decimal
     leverage_budget: Decimal  # the gross notional the plan may end with
     gross_before: Decimal
     gross_after: Decimal
-    required_collateral: Decimal  # futures equity a full rebalance would need
+    required_collateral: Decimal  # collateral K a full rebalance would need
     collateral_shortfall: Decimal
     cap: CapState
     lines: tuple[PlanLine, ...]
@@ -155,8 +156,8 @@ class Plan:
 
     @property
     def leverage_after(self) -> Decimal | None:
-        """Gross notional over futures equity once the orders fill (None without equity)."""
-        return self.gross_after / self.futures_equity if self.futures_equity > 0 else None
+        """Gross notional over collateral K once the orders fill (None without collateral)."""
+        return self.gross_after / self.collateral if self.collateral > 0 else None
 
     @property
     def traded_notional(self) -> Decimal:

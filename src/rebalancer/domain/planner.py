@@ -86,6 +86,7 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         quote=snapshot.quote,
         equity=equity,
         futures_equity=snapshot.futures_equity,
+        collateral=snapshot.collateral,
         max_leverage=strategy.max_leverage,
         leverage_budget=cap - fitted.fee_reserve,
         gross_before=snapshot.gross_notional,

@@ -13,7 +13,8 @@ from rebalancer.render.numbers import money
 
 
 def margin_line(equity: Decimal, quote: str, health: MarginHealth, cap: Decimal) -> str:
-    head = f"Equity {money(equity)} {quote}; futures equity {money(health.futures_equity)} {quote}"
+    k = "collateral" if health.unified else "futures equity"
+    head = f"Equity {money(equity)} {quote}; {k} {money(health.futures_equity)} {quote}"
     if not health.positions:
         return f"{head}; no positions: no hedge is open, nothing to liquidate (cap {cap}x)"
     lev = "leverage unknown" if health.leverage is None else f"{health.leverage:.2f}x"

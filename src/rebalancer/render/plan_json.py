@@ -17,6 +17,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "quote": plan.quote,
         "equity": json_money(plan.equity),
         "futures_equity": json_money(plan.futures_equity),
+        "collateral": json_money(plan.collateral),
         "max_leverage": quantity(plan.max_leverage),
         "leverage_budget": json_money(plan.leverage_budget),
         "gross_before": json_money(plan.gross_before),

@@ -88,10 +88,13 @@ def _orders(plan: Plan) -> RenderableType:
 def _summary(plan: Plan) -> Text:
     text = Text()
     lev = plan.leverage_after
+    # Segregated: the collateral is the futures equity; unified: the exchange's value.
+    unified = plan.collateral != plan.futures_equity
+    k = "collateral" if unified else "futures equity"
     text.append(
-        f"Equity {money(plan.equity)} {plan.quote}; futures equity {money(plan.futures_equity)}; "
+        f"Equity {money(plan.equity)} {plan.quote}; {k} {money(plan.collateral)}; "
         f"gross hedge {money(plan.gross_before)} -> {money(plan.gross_after)}"
-        + (f" ({lev:.2f}x of futures equity, cap {plan.max_leverage}x)" if lev is not None else "")
+        + (f" ({lev:.2f}x of {k}, cap {plan.max_leverage}x)" if lev is not None else "")
         + "\n"
     )
     text.append(
@@ -100,14 +103,14 @@ def _summary(plan: Plan) -> Text:
     if plan.cap is CapState.BINDING:
         text.append(
             f"Leverage cap binds: a full rebalance needs {money(plan.required_collateral)} of "
-            f"futures equity, {money(plan.collateral_shortfall)} more than there is; hedges were "
+            f"{k}, {money(plan.collateral_shortfall)} more than there is; hedges were "
             "allocated to make the largest drift as small as possible.\n",
             style="yellow",
         )
     elif plan.cap is CapState.OVER:
         text.append(
             f"Account is over the leverage cap: the plan de-levers first. A full rebalance needs "
-            f"{money(plan.required_collateral)} of futures equity.\n",
+            f"{money(plan.required_collateral)} of {k}.\n",
             style="red",
         )
     for line in plan.lines:
