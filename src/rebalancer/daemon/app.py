@@ -21,8 +21,7 @@ from rebalancer.config import ConfigError, Settings
 from rebalancer.daemon.scheduler import build_scheduler, next_wake, schedule_jobs
 from rebalancer.daemon.wake import Waker
 from rebalancer.notify import Notification, NotificationKind, Severity
-from rebalancer.service.controls import Controls
-from rebalancer.service.reconcile import reconcile
+from rebalancer.service.reconcile import reconcile_before_trading
 
 log = structlog.get_logger(__name__)
 Loader = Callable[[Path], Settings]
@@ -44,15 +43,14 @@ async def serve(waker: Waker, config_path: Path, load: Loader, *, grace: float =
     waker.give_way = give_way
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(waker, scheduler, config_path, load))
     portfolio = waker.portfolio
-    done = await reconcile(portfolio, waker.gateway, waker.journal, waker.clock)
-    if done.runs_closed:
-        log.warning("runs_reconciled", runs=list(done.runs_closed))
-    if not done.clean:
-        reason = f"start-up reconciliation left {len(done.unresolved)} order(s) unresolved"
-        waker.controls.save(
-            portfolio, Controls(circuit_open=True, reason=reason, since=waker.clock())
-        )
-        log.error("circuit_opened", reason=reason)
+    await reconcile_before_trading(
+        portfolio,
+        waker.gateway,
+        waker.journal,
+        waker.controls,
+        waker.clock,
+        what="start-up reconciliation",
+    )
     stopped = waker.controls.load(portfolio)
     if not stopped.trading_allowed:  # it watches and alerts, and places nothing until resumed
         log.warning("trading_stopped", reason=stopped.refusal())

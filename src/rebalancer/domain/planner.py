@@ -132,9 +132,9 @@ def _fit_within_fees(
     hedges almost nothing; if the rounds do not settle, a reserve that covers every possible
     plan is used.
     """
-    reserve = ZERO
-    for _ in range(_FEE_ROUNDS):
-        fitted = _fit(
+
+    def fit(reserve: Decimal) -> _Fitted:
+        return _fit(
             snapshot,
             strategy,
             value=value,
@@ -143,6 +143,10 @@ def _fit_within_fees(
             cap=cap,
             reserve=reserve,
         )
+
+    reserve = ZERO
+    for _ in range(_FEE_ROUNDS):
+        fitted = fit(reserve)
         fees = strategy.max_leverage * _fees(fitted.fit.placed)
         if fees <= reserve:
             return fitted
@@ -150,10 +154,7 @@ def _fit_within_fees(
     highest = max((p.rules.taker_fee for p in snapshot.perps.values()), default=ZERO)
     gross = snapshot.gross_notional
     # Every leg trades at most |before| + |after|, and the legs end within max(cap, gross).
-    reserve = strategy.max_leverage * highest * (gross + max(cap, gross))
-    return _fit(
-        snapshot, strategy, value=value, desired=desired, targets=targets, cap=cap, reserve=reserve
-    )
+    return fit(strategy.max_leverage * highest * (gross + max(cap, gross)))
 
 
 def _fit(

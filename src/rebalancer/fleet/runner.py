@@ -25,8 +25,7 @@ from rebalancer.domain.triggers import Wake
 from rebalancer.fleet import registry
 from rebalancer.fleet.budget import SharedBudget, budget_for, charge_requests
 from rebalancer.fleet.metrics import FleetMetrics
-from rebalancer.service.controls import Controls
-from rebalancer.service.reconcile import reconcile
+from rebalancer.service.reconcile import reconcile_before_trading
 from rebalancer.store import (
     SqlControls,
     SqlJournal,
@@ -112,15 +111,14 @@ async def _wake(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
                 await notifier.aclose()
                 raise
             try:
-                done = await reconcile(name, gateway, journal.journal, runtime.clock)
-                if done.runs_closed:
-                    log.warning("runs_reconciled", runs=list(done.runs_closed))
-                if not done.clean:
-                    reason = f"reconciliation left {len(done.unresolved)} order(s) unresolved"
-                    journal.controls.save(
-                        name, Controls(circuit_open=True, reason=reason, since=runtime.clock())
-                    )
-                    log.error("circuit_opened", reason=reason)
+                await reconcile_before_trading(
+                    name,
+                    gateway,
+                    journal.journal,
+                    journal.controls,
+                    runtime.clock,
+                    what="reconciliation",
+                )
                 waker = Waker(
                     settings,
                     gateway=gateway,

@@ -21,6 +21,7 @@ from rebalancer.domain.lifecycle import OrderStatus
 from rebalancer.domain.reconcile import Seen, interrupted_run, resolved_status
 from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderState
+from rebalancer.service.controls import Controls, ControlStore
 from rebalancer.service.journal import Event, Journal, OrderUpdate, StoredOrder
 
 Clock = Callable[[], datetime]
@@ -76,6 +77,27 @@ async def reconcile(
         closed.append(run.run_id)
         log.warning("run_reconciled", run_id=run.run_id, reason=verdict.reason)
     return Reconciliation(tuple(closed), tuple(resolved), tuple(unresolved))
+
+
+async def reconcile_before_trading(
+    portfolio: str,
+    gateway: ExchangeGateway,
+    journal: Journal,
+    controls: ControlStore,
+    clock: Clock,
+    *,
+    what: str,
+) -> Reconciliation:
+    """`reconcile`, and the circuit opened (persisted) when an order's outcome stays unknown:
+    what a daemon start or a fleet job does before its first wake-up."""
+    done = await reconcile(portfolio, gateway, journal, clock)
+    if done.runs_closed:
+        log.warning("runs_reconciled", runs=list(done.runs_closed))
+    if not done.clean:
+        reason = f"{what} left {len(done.unresolved)} order(s) unresolved"
+        controls.save(portfolio, Controls(circuit_open=True, reason=reason, since=clock()))
+        log.error("circuit_opened", reason=reason)
+    return done
 
 
 async def _resolve(
