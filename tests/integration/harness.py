@@ -11,7 +11,13 @@ from typing import Any
 from pydantic import SecretStr
 
 from rebalancer.config import Settings, load_settings
-from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator, EmulatorState
+from rebalancer.emulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_PASSPHRASE,
+    DEFAULT_API_SECRET,
+    Emulator,
+    EmulatorState,
+)
 from rebalancer.emulator.config import exchange_section
 from rebalancer.emulator.state import seed_example_state
 from rebalancer.exchange.ccxt_client import build_client
@@ -20,7 +26,11 @@ from rebalancer.exchange.retry import RetryPolicy
 from rebalancer.secrets import Credentials
 from rebalancer.service.controls import MemoryControls, TradingGate
 
-ENV = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
+ENV = {
+    "REBALANCER_API_KEY": DEFAULT_API_KEY,
+    "REBALANCER_API_SECRET": DEFAULT_API_SECRET,
+    "REBALANCER_API_PASSWORD": DEFAULT_API_PASSPHRASE,  # read only by venues with passphrases
+}
 OPEN = TradingGate(MemoryControls(), "seed-60-40")  # a portfolio nobody has halted
 NO_WAIT = RetryPolicy(max_attempts=4, base_backoff=0, max_backoff=0, jitter=0)
 
@@ -62,7 +72,10 @@ def settings_for(tmp: Path, emulator: Emulator, *, extra: str = "") -> Settings:
 
 
 def gateway_for(settings: Settings) -> CcxtGateway:
-    credentials = Credentials(SecretStr(DEFAULT_API_KEY), SecretStr(DEFAULT_API_SECRET))
+    passphrase = (
+        SecretStr(DEFAULT_API_PASSPHRASE) if settings.config.exchange.password_env else None
+    )
+    credentials = Credentials(SecretStr(DEFAULT_API_KEY), SecretStr(DEFAULT_API_SECRET), passphrase)
     client = build_client(settings.config.exchange, credentials)
     return CcxtGateway(
         client, quote="USDT", policy=NO_WAIT, lookup_delays=(0, 0, 0), sleep=_no_sleep

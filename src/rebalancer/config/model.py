@@ -144,7 +144,8 @@ class PortfolioConfig(_Model):
 
 
 # The ccxt ids with a venue dialect (rebalancer.exchange.venues keeps one per id).
-SUPPORTED_VENUES = ("binance", "binanceusdm", "bybit")
+SUPPORTED_VENUES = ("binance", "binanceusdm", "bybit", "okx")
+PASSPHRASE_VENUES = ("okx",)  # API keys come with a passphrase
 
 
 class ExchangeConfig(_Model):
@@ -167,6 +168,15 @@ class ExchangeConfig(_Model):
                 f"{value!r} is not a supported venue; supported: {', '.join(SUPPORTED_VENUES)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _passphrase(self) -> ExchangeConfig:
+        if self.id in PASSPHRASE_VENUES and self.password_env is None:
+            raise ValueError(
+                f"{self.id} API keys have a passphrase: set exchange.password_env to the name of "
+                'the environment variable that holds it (e.g. password_env = "OKX_PASSPHRASE")'
+            )
+        return self
 
     @field_validator("options", "urls")
     @classmethod

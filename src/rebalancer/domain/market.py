@@ -62,3 +62,27 @@ def round_position(current: Decimal, wanted: Decimal, step: Decimal) -> Decimal:
     if candidates:
         return min(candidates, key=lambda p: abs(wanted - p))
     return min((low, high), key=abs)
+
+
+class NotWholeLotsError(ValueError):
+    """An amount that is not a whole number of the market's lots."""
+
+
+def to_contracts(base_quantity: Decimal, rules: MarketRules) -> Decimal:
+    """`base_quantity` (base units, > 0) in contracts, exactly, on the lot grid.
+
+    Venues that count orders in contracts (OKX: contracts x `ctVal` = base units) must be sent
+    exactly what the plan means: a quantity that is not a whole number of lots is refused, never
+    rounded here (the planner already rounded toward zero).
+    """
+    return whole_lots(base_quantity / rules.contract_size, rules)
+
+
+def whole_lots(contracts: Decimal, rules: MarketRules) -> Decimal:
+    """`contracts` if it is a positive whole number of lots (`amount_step`); refused otherwise."""
+    if contracts <= 0 or contracts % rules.amount_step:
+        raise NotWholeLotsError(
+            f"{rules.symbol}: {contracts} contracts is not a positive whole number of lots of "
+            f"{rules.amount_step}"
+        )
+    return contracts

@@ -1,5 +1,6 @@
 """A local Binance spot + USDⓈ-M futures REST emulator for driving the real ccxt client
-(`Emulator(venue="bybit")`: a Bybit V5 unified account instead, see `emulator.bybit`).
+(`Emulator(venue="bybit")`: a Bybit V5 unified account instead, see `emulator.bybit`;
+`Emulator(venue="okx")`: an OKX V5 multi-currency margin account, see `emulator.okx`).
 
 It serves, on 127.0.0.1 only, the endpoints ccxt 4.5.x's ``binance`` class calls for the bot's
 operations, with Binance-shaped JSON (string numbers, Binance field names), HMAC-SHA256 request
@@ -62,6 +63,7 @@ from rebalancer.emulator.faults import BodyKind, Fault, FaultKind, FaultPlan, ma
 from rebalancer.emulator.server import Emulator, RequestRecord
 from rebalancer.emulator.state import (
     DEFAULT_API_KEY,
+    DEFAULT_API_PASSPHRASE,
     DEFAULT_API_SECRET,
     EmulatorState,
     SeedPosition,
@@ -72,6 +74,7 @@ from rebalancer.emulator.state import (
 __all__ = [
     "API_PATHS",
     "DEFAULT_API_KEY",
+    "DEFAULT_API_PASSPHRASE",
     "DEFAULT_API_SECRET",
     "BinanceError",
     "BodyKind",

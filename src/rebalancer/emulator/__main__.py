@@ -1,4 +1,4 @@
-"""`python -m rebalancer.emulator --port N --state FILE.json --venue binance|bybit`: run the
+"""`python -m rebalancer.emulator --port N --state FILE.json --venue binance|bybit|okx`: run the
 emulator standalone.
 
 Prints the base URL on start and stops cleanly on SIGTERM or SIGINT.
@@ -14,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from rebalancer.emulator.config import exchange_section
+from rebalancer.emulator.config import PASSPHRASE_ENV, exchange_section
 from rebalancer.emulator.server import VENUES, Emulator
 from rebalancer.emulator.state import (
     DEFAULT_API_KEY,
+    DEFAULT_API_PASSPHRASE,
     DEFAULT_API_SECRET,
     default_state,
     state_from_file,
@@ -43,10 +44,12 @@ def serve(
 
 def usage_text(base_url: str, venue: str = "binance") -> str:
     """What a user needs to point the bot at a running emulator."""
+    passphrase = f" {PASSPHRASE_ENV}={DEFAULT_API_PASSPHRASE}" if venue == "okx" else ""
     return (
         f"emulator listening on {base_url} ({venue}; Ctrl-C stops it)\n\n"
         f"# credentials the emulator accepts:\n"
-        f"export REBALANCER_API_KEY={DEFAULT_API_KEY} REBALANCER_API_SECRET={DEFAULT_API_SECRET}\n"
+        f"export REBALANCER_API_KEY={DEFAULT_API_KEY} REBALANCER_API_SECRET={DEFAULT_API_SECRET}"
+        f"{passphrase}\n"
         f"\n# put this [exchange] section in your config:\n{exchange_section(base_url, venue)}"
     )
 

@@ -8,8 +8,8 @@ market/time), signed as Bybit checks it (`X-BAPI-API-KEY`, `X-BAPI-TIMESTAMP`,
 body), answering `retCode`/`retMsg` with HTTP 200 and a create answer that is an ack only.
 
 The account is unified: the quote lives in one wallet that fees and PnL settle into and that may
-go negative (borrowed); spot coins back the perps at a collateral ratio (`HAIRCUTS`, 1 for
-stablecoins), so `totalMarginBalance` = sum(coin value x ratio) + unrealised PnL. Order checks
+go negative (borrowed); spot coins back the perps at a collateral ratio (`unified.HAIRCUTS`, 1
+for stablecoins), so `totalMarginBalance` = sum(coin value x ratio) + unrealised PnL. Order checks
 and fills are the sim's (the Binance-coded rejections of `Exchange` are translated here).
 This module holds what the dialect shares (errors, signing, answers); the endpoints live in
 `bybit_account` and `bybit_orders`, the route table in `bybit_routes`.
@@ -28,9 +28,6 @@ from typing import Any
 from rebalancer.emulator.errors import BinanceError
 from rebalancer.emulator.exchange import Exchange
 
-HAIRCUTS = {"BTC": Decimal("0.95"), "ETH": Decimal("0.95")}
-DEFAULT_HAIRCUT = Decimal("0.9")
-STABLE = ("USDT", "USDC")
 RECV_WINDOW_MS = 5_000
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 MAX_BATCH = 10
@@ -68,17 +65,6 @@ def translated(error: BinanceError) -> BybitError:
         return error
     code, msg = _TRANSLATED.get(error.code, (10016, f"Internal System Error. {error.msg}"))
     return BybitError(code, msg)
-
-
-def unify(exchange: Exchange) -> None:
-    """Make the emulated account unified: one quote wallet, coins as collateral."""
-    account = exchange.account
-    quote = account.spot.balance(account.quote).total
-    if quote:
-        account.transfer_to_futures(quote)
-    for spec in account.spot.markets:
-        if spec.base not in STABLE:
-            account.haircuts[spec.base] = HAIRCUTS.get(spec.base, DEFAULT_HAIRCUT)
 
 
 # -- signing -------------------------------------------------------------------------------------

@@ -51,8 +51,11 @@ def ccxt_config(base_url: str) -> dict[str, Any]:
     }
 
 
-# ccxt 4.5.x bybit signs and sends every V5 call through these two `urls['api']` entries.
+# ccxt 4.5.x bybit signs and sends every V5 call through these two `urls['api']` entries;
+# okx through one (`rest`), and its keys need a passphrase.
 BYBIT_API = ("public", "private")
+OKX_API = ("rest",)
+PASSPHRASE_ENV = "REBALANCER_API_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
 
 
 def exchange_section(base_url: str, venue: str = "binance") -> str:
@@ -62,12 +65,13 @@ def exchange_section(base_url: str, venue: str = "binance") -> str:
         f'id = "{venue}"',
         'api_key_env = "REBALANCER_API_KEY"',
         'api_secret_env = "REBALANCER_API_SECRET"',
+        *([f'password_env = "{PASSPHRASE_ENV}"'] if venue == "okx" else []),
         "",
         "[exchange.urls.api]",
     ]
     base = base_url.rstrip("/")
-    if venue == "bybit":
-        lines += [f'{name} = "{base}"' for name in BYBIT_API]
+    if venue in ("bybit", "okx"):
+        lines += [f'{name} = "{base}"' for name in (BYBIT_API if venue == "bybit" else OKX_API)]
     else:
         lines += [f'{name} = "{base}{path}"' for name, path in API_PATHS.items()]
     return "\n".join(lines) + "\n"

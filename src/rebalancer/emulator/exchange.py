@@ -71,6 +71,8 @@ class Exchange:
         self.funding_history: list[FundingPayment] = []
         self.liquidations: list[LiquidationReport] = []
         self.dual_side_position = False
+        # Venue-specific account settings a dialect reports (OKX: "acctLv").
+        self.venue_settings: dict[str, str] = {}
         self.multi_assets_margin = False  # Binance "Multi-Assets Mode" (tests switch it on)
         self._next_transfer_id = 700_000_001
 

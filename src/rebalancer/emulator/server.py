@@ -18,13 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
-from rebalancer.emulator import bybit, bybit_routes, control
+from rebalancer.emulator import bybit, bybit_routes, control, okx, okx_routes
 from rebalancer.emulator.auth import verify_signed_request
 from rebalancer.emulator.errors import BinanceError, unknown_execution
 from rebalancer.emulator.exchange import Exchange
 from rebalancer.emulator.faults import BodyKind, Fault, FaultKind, FaultPlan
 from rebalancer.emulator.routes import ROUTES
 from rebalancer.emulator.state import EmulatorState, default_state
+from rebalancer.emulator.unified import unify
 from rebalancer.emulator.weights import WeightMeter, request_weight, weight_header
 
 _HTML_BODIES = {
@@ -47,7 +48,7 @@ _JSON_BODIES = {
 }
 
 
-VENUES = ("binance", "bybit")
+VENUES = ("binance", "bybit", "okx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +95,8 @@ class Emulator:
             raise ValueError(f"the emulator speaks {', '.join(VENUES)}, not {venue!r}")
         self.venue = venue
         self.exchange = Exchange(state or default_state(), clock or (lambda: datetime.now(UTC)))
-        if venue == "bybit":
-            bybit.unify(self.exchange)
+        if venue in ("bybit", "okx"):
+            unify(self.exchange)
         self.faults = FaultPlan()
         self.meter = WeightMeter()
         self._port = port
@@ -191,6 +192,10 @@ class Emulator:
             return self._logged(
                 method, path, 1, self._dispatch_bybit(method, path, parts.query, headers, body)
             )
+        if self.venue == "okx":
+            return self._logged(
+                method, path, 1, self._dispatch_okx(method, path, parts.query, headers, body)
+            )
         params.update(parse_qsl(body, keep_blank_values=True))
         weight = request_weight(method, path, params)
         used = self.meter.add(path, weight, time.monotonic())
@@ -232,6 +237,38 @@ class Emulator:
             return _bybit_fault(fault)
         body_out = dict(answer) if isinstance(answer, dict) else {"result": answer}
         return _json_reply(200, {**body_out, "time": self.exchange.now_ms()})
+
+    def _dispatch_okx(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: str
+    ) -> _Reply:
+        """The OKX V5 dialect: JSON bodies, header signing, `code` answers with HTTP 200."""
+        latency = self.faults.latency
+        if latency > 0:
+            time.sleep(float(latency))
+        route = okx_routes.ROUTES.get((method, path))
+        if route is None:
+            return _json_reply(404, {"code": "50000", "msg": f"{method} {path} not found"})
+        handler, signed = route
+        fault = self.faults.take(method, path)
+        if fault is not None and not fault.executed:
+            return _okx_fault(fault)
+        try:
+            if signed:
+                target = path + (f"?{query}" if query else "")
+                okx.verify(
+                    headers,
+                    method + target + (body if method == "POST" else ""),
+                    self.exchange.state.api_keys,
+                    self.exchange.now_ms(),
+                )
+            params = okx.params_of(method, dict(parse_qsl(query, keep_blank_values=True)), body)
+            answer, status = handler(self.exchange, params), 200
+        except BinanceError as error:
+            refusal = okx.translated(error)
+            answer, status = refusal.body(), refusal.status
+        if fault is not None:
+            return _okx_fault(fault)
+        return _json_reply(status, answer)
 
     def _dispatch(
         self,
@@ -302,6 +339,20 @@ def _bybit_fault(fault: Fault) -> _Reply:
     if fault.status == 429:
         reply = _json_reply(200, bybit.BybitError(10006, "Too many visits!").body())
         reply.headers["X-Bapi-Limit-Reset-Timestamp"] = "0"
+        return reply
+    return _fault_reply(fault)
+
+
+def _okx_fault(fault: Fault) -> _Reply:
+    if fault.kind in (FaultKind.RESPONSE_LOST, FaultKind.MALFORMED):
+        return _fault_reply(fault)
+    if fault.kind is FaultKind.BINANCE_ERROR:  # a venue error code, whatever the venue
+        return _json_reply(200, okx.OkxError(fault.code, fault.msg).body())
+    if fault.kind is FaultKind.TIMEOUT_UNKNOWN:
+        return _json_reply(200, okx.OkxError(50004, "Endpoint request timeout.").body())
+    if fault.status == 429:
+        reply = _json_reply(429, okx.OkxError(50011, "Too Many Requests").body())
+        reply.headers["Retry-After"] = str(fault.retry_after)
         return reply
     return _fault_reply(fault)
 

@@ -33,6 +33,7 @@ from rebalancer.sim import Account, FeeSchedule, PerpSpec, SlippageModel, SpotSp
 
 DEFAULT_API_KEY = "emulator-key"
 DEFAULT_API_SECRET = "emulator-secret"  # noqa: S105 - a fixture credential for loopback tests
+DEFAULT_API_PASSPHRASE = "emulator-passphrase"  # noqa: S105 - OKX keys have one too
 
 
 def _dec(value: object) -> Decimal:

@@ -109,6 +109,9 @@ class CcxtGateway:
         """The quote's linear perps the exchange lists (markets must be loaded)."""
         return frozenset(self._raw_markets or ())
 
+    def client_id(self, run_id: str, leg: int) -> str:
+        return self._dialect.client_id(run_id, leg)
+
     def has_spot_market(self, symbol: str) -> bool:
         return symbol in (self._client.markets or {})
 
@@ -282,7 +285,7 @@ class CcxtGateway:
         rejected or unknown, an unreadable answer being resolved by lookup like a lost one.
         """
         await self._load_markets()
-        batches = self._dialect.batches(orders)
+        batches = self._dialect.batches(self, orders)
         results = await asyncio.gather(*(self._send_safely(b) for b in batches))
         return [report for batch in results for report in batch]
 

@@ -118,6 +118,9 @@ class PaperGateway:
     async def markets(self) -> Mapping[str, MarketRules]:
         return await self._public.markets()
 
+    def client_id(self, run_id: str, leg: int) -> str:
+        return self._public.client_id(run_id, leg)  # the venue's form, as live would send
+
     # -- reads ----------------------------------------------------------------------------
 
     async def snapshot(

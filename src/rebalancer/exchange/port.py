@@ -104,6 +104,11 @@ class ExchangeGateway(Protocol):
         """
         ...
 
+    def client_id(self, run_id: str, leg: int) -> str:
+        """The client order id of a run's leg, in the form the venue accepts (deterministic:
+        recovery derives it again)."""
+        ...
+
     async def prepare(self, instruments: Sequence[str], margin_mode: str) -> list[str]:
         """Set leverage 1x and the margin mode where they differ; return what was changed."""
         ...

@@ -19,7 +19,6 @@ from rebalancer.domain.plan import OrderIntent, Plan
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderRequest, OrderState
 from rebalancer.service.controls import TradingGate, TradingStopped
 from rebalancer.service.crashpoints import crash_point, crash_soon
-from rebalancer.service.ids import client_order_id
 from rebalancer.service.journal import Event, Journal, OrderIntentRecord, OrderUpdate
 
 Clock = Callable[[], datetime]
@@ -105,7 +104,7 @@ async def execute(
         except TradingStopped as exc:
             reason = stopped = str(exc)
     if reason and increases:
-        withheld = [client_order_id(run_id, o.leg) for o in increases]
+        withheld = [gateway.client_id(run_id, o.leg) for o in increases]
         journal.record_event(
             Event(run_id, clock(), "increases_withheld", reason, {"client_ids": withheld})
         )
@@ -125,7 +124,7 @@ async def _phase(
 ) -> list[OrderReport]:
     if not orders:
         return []
-    intents = [_intent(o, run_id) for o in orders]
+    intents = [_intent(o, gateway.client_id(run_id, o.leg), run_id) for o in orders]
     crash_point("before_intents")
     journal.record_intents(intents, clock())  # committed before any request leaves
     crash_point("after_intents")
@@ -141,9 +140,9 @@ async def _phase(
     return reports
 
 
-def _intent(order: OrderIntent, run_id: str) -> OrderIntentRecord:
+def _intent(order: OrderIntent, client_id: str, run_id: str) -> OrderIntentRecord:
     return OrderIntentRecord(
-        client_id=client_order_id(run_id, order.leg),
+        client_id=client_id,
         run_id=run_id,
         leg=order.leg,
         line=order.line,

@@ -39,6 +39,9 @@ class GatedGateway:
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
         return await self.inner.refresh_positions(previous)
 
+    def client_id(self, run_id: str, leg: int) -> str:
+        return self.inner.client_id(run_id, leg)
+
     async def prepare(self, instruments: Sequence[str], margin_mode: str) -> list[str]:
         self.gate.check()
         return await self.inner.prepare(instruments, margin_mode)

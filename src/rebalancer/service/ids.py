@@ -1,16 +1,16 @@
-"""Run ids and client order ids: deterministic from the run and the leg.
+"""Run ids and the default client order id form (the venue's gateway may use another).
 
-A client order id is `rb-<run id>-<leg>`: within Binance's `[.A-Z:/a-z0-9_-]{1,36}`, unique per
-leg of a run, and derivable again after a crash, so recovery can look every order up.
+A client order id is `rb-<run id>-<leg>` unless the venue's dialect names another form
+(`rebalancer.domain.client_ids`): unique per leg of a run, and derivable again after a crash,
+so recovery can look every order up.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime
 
-CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+from rebalancer.domain.client_ids import dashed
 
 
 def new_run_id(now: datetime) -> str:
@@ -19,7 +19,5 @@ def new_run_id(now: datetime) -> str:
 
 
 def client_order_id(run_id: str, leg: int) -> str:
-    cid = f"rb-{run_id}-{leg}"
-    if not CLIENT_ID.match(cid):
-        raise ValueError(f"client order id {cid!r} breaks the exchange's charset or length")
-    return cid
+    """The default form (`rb-<run id>-<leg>`), for gateways without a venue rule."""
+    return dashed(run_id, leg)

@@ -210,7 +210,7 @@ def test_a_client_id_outside_bybits_charset_is_refused_before_sending() -> None:
     bad = OrderRequest("rb:run/0", "BTC/USDT:USDT", Side.SELL, D("0.02"), False)
 
     with pytest.raises(ValueError, match="orderLinkId"):
-        Bybit().batches([bad])
+        Bybit().batches(None, [bad])  # type: ignore[arg-type]
 
 
 class LookupVenue:

@@ -29,7 +29,7 @@ def test_every_supported_venue_has_a_dialect_and_no_other() -> None:
 
 
 def test_an_unsupported_ccxt_id_is_refused_with_the_supported_list() -> None:
-    with pytest.raises(UnsupportedVenueError, match="supported: binance, binanceusdm, bybit"):
+    with pytest.raises(UnsupportedVenueError, match="supported: binance, binanceusdm, bybit, okx"):
         dialect_for("kraken")
 
 
@@ -43,7 +43,7 @@ def test_the_config_refuses_an_unsupported_venue_naming_the_supported_ones(
         load_settings(path, {})
 
     assert info.value.problems == [
-        "exchange.id: 'kraken' is not a supported venue; supported: binance, binanceusdm, bybit"
+        "exchange.id: 'kraken' is not a supported venue; supported: binance, binanceusdm, bybit, okx"
     ]
 
 
@@ -57,6 +57,6 @@ def test_check_config_names_the_supported_venues(tmp_path: Path) -> None:
     good = runner.invoke(main, ["check-config", "-c", str(path)])
 
     assert bad.exit_code == 2
-    assert "supported: binance, binanceusdm, bybit" in bad.output
+    assert "supported: binance, binanceusdm, bybit, okx" in bad.output
     assert good.exit_code == 0, good.output
     assert "supported venues: binance, binanceusdm" in good.output

@@ -24,6 +24,7 @@ from rebalancer.exchange.port import (
 from rebalancer.service.controls import MemoryControls, TradingGate
 from rebalancer.service.cycle import CycleResult
 from rebalancer.service.executor import UnsafePlan, check_plan, execute
+from rebalancer.service.ids import client_order_id
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.unit.domain.builders import perp, seed_strategy, snapshot
 
@@ -68,6 +69,9 @@ class FakeGateway:
 
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
         raise NotImplementedError
+
+    def client_id(self, run_id: str, leg: int) -> str:
+        return client_order_id(run_id, leg)
 
     async def prepare(self, *_: object) -> list[str]:
         return []

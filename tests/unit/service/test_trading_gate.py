@@ -15,6 +15,7 @@ from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest
 from rebalancer.service.controls import Controls, MemoryControls, TradingGate, TradingStopped
 from rebalancer.service.executor import execute
 from rebalancer.service.gated_gateway import GatedGateway
+from rebalancer.service.ids import client_order_id
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.unit.service.test_executor import FakeGateway, clock, mixed_plan
 
@@ -48,6 +49,9 @@ class Recorder:
 
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
         raise NotImplementedError
+
+    def client_id(self, run_id: str, leg: int) -> str:
+        return client_order_id(run_id, leg)
 
     async def prepare(self, instruments: Sequence[str], margin_mode: str) -> list[str]:
         self.calls.append("prepare")

@@ -1,8 +1,9 @@
 """One dialect per venue behind one interface (`Dialect`), chosen by the ccxt id.
 
-Supported: Binance USDⓈ-M (`binance`, `binanceusdm`) and Bybit V5 with a unified trading
-account (`bybit`). Any other id is refused with the list
-of supported venues, in the config (check-config) and here, rather than guessed at.
+Supported: Binance USDⓈ-M (`binance`, `binanceusdm`), Bybit V5 with a unified trading
+account (`bybit`) and OKX V5 with a multi-currency margin account (`okx`). Any other id is
+refused with the list of supported venues, in the config (check-config) and here, rather than
+guessed at.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from rebalancer.exchange.venues.base import (
 )
 from rebalancer.exchange.venues.binance import Binance
 from rebalancer.exchange.venues.bybit import Bybit
+from rebalancer.exchange.venues.okx import Okx
 
 DIALECTS: Mapping[str, Dialect] = {
     "binance": Binance(),
     "binanceusdm": Binance(),
     "bybit": Bybit(),
+    "okx": Okx(),
 }
 
 

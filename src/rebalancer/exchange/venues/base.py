@@ -92,6 +92,11 @@ class Dialect(Protocol):
         """The venue's error codes whose meaning must not be left to ccxt's tables."""
         ...
 
+    def client_id(self, run_id: str, leg: int) -> str:
+        """The client order id of a run's leg in this venue's allowed form
+        (one of `rebalancer.domain.client_ids`)."""
+        ...
+
     def client_options(self) -> dict[str, Any]:
         """ccxt constructor options this venue needs (the user's config may add more)."""
         ...
@@ -124,8 +129,9 @@ class Dialect(Protocol):
         """Leverage 1x and `margin_mode` where needed (or refuse); one line per change."""
         ...
 
-    def batches(self, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
-        """The orders in the groups the venue accepts in one request."""
+    def batches(self, venue: Venue, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
+        """The orders in the groups the venue accepts in one request; raises `ValueError`
+        (nothing sent) for an order the venue's rules refuse (client id, lot size)."""
         ...
 
     async def send(self, venue: Venue, batch: Sequence[OrderRequest]) -> Sequence[object]:

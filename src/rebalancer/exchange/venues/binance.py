@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from rebalancer.domain import client_ids
 from rebalancer.exchange.errors import (
     BINANCE_CODE_KINDS,
     FailureKinds,
@@ -55,6 +56,9 @@ class Binance:
     @property
     def error_codes(self) -> Mapping[int, FailureKinds]:
         return BINANCE_CODE_KINDS
+
+    def client_id(self, run_id: str, leg: int) -> str:
+        return client_ids.dashed(run_id, leg)
 
     def client_options(self) -> dict[str, Any]:
         return dict(_CLIENT_OPTIONS)
@@ -139,7 +143,7 @@ class Binance:
                 changes.append(f"{symbol}: margin {margin} -> {margin_mode}")
         return changes
 
-    def batches(self, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
+    def batches(self, venue: Venue, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
         return [orders[i : i + BATCH] for i in range(0, len(orders), BATCH)]
 
     async def send(self, venue: Venue, batch: Sequence[OrderRequest]) -> Sequence[object]:

@@ -23,6 +23,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from rebalancer.domain import client_ids
 from rebalancer.domain.snapshot import AccountKind
 from rebalancer.exchange.errors import (
     AmbiguousOutcome,
@@ -98,6 +99,9 @@ class Bybit:
     @property
     def error_codes(self) -> Mapping[int, FailureKinds]:
         return CODE_KINDS
+
+    def client_id(self, run_id: str, leg: int) -> str:
+        return client_ids.dashed(run_id, leg)
 
     def client_options(self) -> dict[str, Any]:
         return dict(_CLIENT_OPTIONS)
@@ -243,7 +247,7 @@ class Bybit:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def batches(self, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
+    def batches(self, venue: Venue, orders: Sequence[OrderRequest]) -> list[Sequence[OrderRequest]]:
         for order in orders:
             if not LINK_ID.fullmatch(order.client_id):
                 raise ValueError(f"client id {order.client_id!r} breaks Bybit's orderLinkId rule")
