@@ -51,7 +51,7 @@ def _open_runs(db: Path) -> list[str]:
         return [r[0] for r in rows.fetchall()]
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
 @pytest.mark.parametrize("point", POINTS)
 def test_a_kill_at_any_step_then_a_restart_sends_nothing_twice(
     tmp_path: Path, point: str, venue: str

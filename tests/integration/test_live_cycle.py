@@ -78,7 +78,7 @@ def test_a_second_cycle_without_drift_places_nothing(tmp_path: Path) -> None:
         assert posts(emu) == 0
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
 def test_after_prices_move_hedges_are_adjusted_reductions_first(tmp_path: Path, venue: str) -> None:
     # Hedged at yesterday's prices: BTC short 0.01 too small, ETH long 0.6 too big.
     positions = [
