@@ -1,6 +1,6 @@
 """One live cycle against the local emulator with a fixed injected latency.
 
-Run: .venv/bin/python benchmarks/bench_cycle.py [--latency-ms 50] [--venue binance|bybit]
+Run: .venv/bin/python benchmarks/bench_cycle.py [--latency-ms 50] [--venue binance|bybit|okx]
 
 For N assets of which K change (half rally, half fall by the same amount, so equity and the
 other lines stay put), after a first cycle that does the one-time setup and hedges everything,
@@ -10,7 +10,9 @@ time). Goals: calls <= 4 + ceil(K/5) (plus our one post-trade check), wall <= 4 
 N = K = 100, and >= 50x faster than the baseline there. On Bybit (`--venue bybit`, unified
 account) the floor is 5 reads + ceil(K/10) batches, and every order is then looked up by its
 orderLinkId because a create answer is an ack only (open orders, then history: up to 2 per
-order); the naive baseline is Binance's only.
+order). On OKX (`--venue okx`, multi-currency margin) the floor is 5 reads (balance, positions,
+marks, funding rates, spot tickers) + ceil(K/20) batches, and each accepted order is looked up
+once by clOrdId (the answer is an ack only). The naive baseline is Binance's only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pydantic import SecretStr
 from rebalancer.config import load_settings
 from rebalancer.emulator import (
     DEFAULT_API_KEY,
+    DEFAULT_API_PASSPHRASE,
     DEFAULT_API_SECRET,
     Emulator,
     EmulatorState,
@@ -43,7 +46,11 @@ from rebalancer.service.controls import MemoryControls, TradingGate
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 
-ENV = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
+ENV = {
+    "REBALANCER_API_KEY": DEFAULT_API_KEY,
+    "REBALANCER_API_SECRET": DEFAULT_API_SECRET,
+    "REBALANCER_API_PASSWORD": DEFAULT_API_PASSPHRASE,  # OKX keys have a passphrase
+}
 
 
 def state(n: int) -> EmulatorState:
@@ -111,8 +118,8 @@ async def naive_cycle(base_url: str, n: int, k: int) -> float:
         await client.close()
 
 
-GOALS = {"binance": (4, 5), "bybit": (5, 10)}  # (reads, orders per batch)
-PREFIXES = {"binance": ("/api", "/fapi", "/sapi"), "bybit": ("/v5",)}
+GOALS = {"binance": (4, 5), "bybit": (5, 10), "okx": (5, 20)}  # (reads, orders per batch)
+PREFIXES = {"binance": ("/api", "/fapi", "/sapi"), "bybit": ("/v5",), "okx": ("/api/v5",)}
 
 
 def run(n: int, k: int, latency: float, naive: bool, venue: str = "binance") -> dict[str, Any]:
@@ -143,7 +150,10 @@ OPEN = TradingGate(MemoryControls(), "bench")
 
 
 async def measured_cycle(settings: Any, emu: Emulator, n: int, k: int) -> tuple[float, bool]:
-    credentials = Credentials(SecretStr(DEFAULT_API_KEY), SecretStr(DEFAULT_API_SECRET))
+    passphrase = (
+        SecretStr(DEFAULT_API_PASSPHRASE) if settings.config.exchange.password_env else None
+    )
+    credentials = Credentials(SecretStr(DEFAULT_API_KEY), SecretStr(DEFAULT_API_SECRET), passphrase)
     gateway = CcxtGateway(build_client(settings.config.exchange, credentials), quote="USDT")
     clock = lambda: datetime.now(UTC)  # noqa: E731
     try:  # the first cycle does the one-time setup and hedges everything
