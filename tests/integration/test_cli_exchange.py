@@ -115,6 +115,29 @@ def test_the_emulator_command_speaks_bybit_and_prints_its_section() -> None:
             assert proc.wait(timeout=10) == 0
 
 
+def test_the_emulator_command_speaks_okx_and_prints_the_passphrase_and_section() -> None:
+    with subprocess.Popen(
+        [EXE, "emulator", "--port", "0", "--venue", "okx"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            assert first.startswith("emulator listening on http://127.0.0.1:")
+            assert "(okx;" in first
+            lines = []
+            while not lines or not lines[-1].startswith("rest = "):  # the section's end
+                lines.append(proc.stdout.readline())
+            assert 'id = "okx"\n' in lines
+            assert 'password_env = "REBALANCER_API_PASSWORD"\n' in lines
+            assert any("REBALANCER_API_PASSWORD=emulator-passphrase" in line for line in lines)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+
+
 def _read_section_then_stop(proc: subprocess.Popen[str]) -> None:
     try:
         assert proc.stdout is not None

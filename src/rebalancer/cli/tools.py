@@ -28,14 +28,15 @@ from rebalancer.cli.common import EXIT_FAILED, console, fail
 )
 @click.option(
     "--venue",
-    type=click.Choice(["binance", "bybit"]),
+    type=click.Choice(["binance", "bybit", "okx"]),
     default="binance",
     show_default=True,
-    help="The exchange dialect to speak: Binance USDⓈ-M (classic account) or Bybit V5 "
-    "(unified account: the coins are collateral).",
+    help="The exchange dialect to speak: Binance USDⓈ-M (classic account), Bybit V5 "
+    "(unified account: the coins are collateral) or OKX V5 (multi-currency margin account: "
+    "the coins are collateral, swaps in contracts; prints the passphrase too).",
 )
 def emulator_command(port: int, state_path: Path | None, venue: str) -> None:
-    """Run the local exchange emulator (Binance or Bybit) on 127.0.0.1 until Ctrl-C.
+    """Run the local exchange emulator (Binance, Bybit or OKX) on 127.0.0.1 until Ctrl-C.
 
     Prints the `[exchange]` section that points a config at it, and the demo credentials.
     Everything stays on this machine; no real exchange is contacted.

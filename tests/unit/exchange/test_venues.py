@@ -43,7 +43,8 @@ def test_the_config_refuses_an_unsupported_venue_naming_the_supported_ones(
         load_settings(path, {})
 
     assert info.value.problems == [
-        "exchange.id: 'kraken' is not a supported venue; supported: binance, binanceusdm, bybit, okx"
+        "exchange.id: 'kraken' is not a supported venue; "
+        "supported: binance, binanceusdm, bybit, okx"
     ]
 
 
@@ -60,3 +61,22 @@ def test_check_config_names_the_supported_venues(tmp_path: Path) -> None:
     assert "supported: binance, binanceusdm, bybit, okx" in bad.output
     assert good.exit_code == 0, good.output
     assert "supported venues: binance, binanceusdm" in good.output
+
+
+def test_okx_without_a_passphrase_variable_is_a_one_line_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(CONFIG.format(venue="okx"), encoding="utf-8")
+
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, {})
+    bad = CliRunner().invoke(main, ["check-config", "-c", str(path)])
+    path.write_text(
+        CONFIG.format(venue="okx").replace('id = "okx"', 'id = "okx"\npassword_env = "OKX_PASS"'),
+        encoding="utf-8",
+    )
+
+    [problem] = info.value.problems
+    assert problem.startswith("exchange: okx API keys have a passphrase: set exchange.password_env")
+    assert bad.exit_code == 2
+    assert "Traceback" not in bad.output
+    assert load_settings(path, {}).config.exchange.password_env == "OKX_PASS"  # noqa: S105
