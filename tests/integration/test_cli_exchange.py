@@ -10,6 +10,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from rebalancer.emulator import Emulator
 from rebalancer.snapshot_file import parse_snapshot
 from tests.integration.harness import ENV, order_count, seed_state, write_config
@@ -43,11 +45,12 @@ def test_snapshot_writes_a_file_that_plan_reads(tmp_path: Path) -> None:
         assert writes == []
 
 
-def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", ["binance", "okx"])  # okx: "withdraw" in perm
+def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path, venue: str) -> None:
     state = seed_state(
         extra={"api_restrictions": {"enableWithdrawals": True, "enableFutures": True}}
     )
-    with Emulator(state) as emu:
+    with Emulator(state, venue=venue) as emu:
         config = write_config(tmp_path, emu)
         refused = _run("once", "-c", str(config), "--yes")
         assert refused.returncode == 2
@@ -56,7 +59,7 @@ def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path) -> None:
 
         accepted = write_config(tmp_path, emu, extra="")
         text = accepted.read_text(encoding="utf-8").replace(
-            'id = "binance"', 'id = "binance"\naccept_withdrawal_permission = true'
+            f'id = "{venue}"', f'id = "{venue}"\naccept_withdrawal_permission = true'
         )
         accepted.write_text(text, encoding="utf-8")
         done = _run("once", "-c", str(accepted), "--yes")
