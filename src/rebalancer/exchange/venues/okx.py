@@ -166,8 +166,12 @@ class Okx:
         if symbol is None:
             if not contracts:
                 return
-            # A position the cap cannot value must not be left out of it.
-            raise MalformedResponse(f"a position on {market_id}, a market ccxt does not list")
+            # A position the cap cannot value (an inverse or unlisted swap) must not be left
+            # out of it: refuse the read rather than under-count the leverage.
+            raise MalformedResponse(
+                f"a position on {market_id}, which is not a listed linear swap the bot can "
+                "value; close it (or move it to another account) before running the bot"
+            )
         positions[symbol] = positions.get(symbol, Decimal(0)) + (
             contracts * venue.rules(symbol).contract_size
         )
