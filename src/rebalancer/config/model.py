@@ -400,6 +400,43 @@ class PaperConfig(_Model):
         return self.futures_wallet > 0 or any(v > 0 for v in self.spot.values())
 
 
+class BacktestConfig(_Model):
+    """`[backtest]`: what `rebalancer backtest --account unified` assumes of a unified account
+    (DESIGN §2). `haircuts` is each coin's collateral ratio, the share of its value that counts
+    as collateral (0.95: counted at 95 %); `borrow_rate` the annual interest on borrowed quote."""
+
+    haircuts: dict[str, Num] = Field(
+        default_factory=lambda: {"BTC": Decimal("0.95"), "ETH": Decimal("0.95")}
+    )
+    borrow_rate: Num = Decimal("0.10")
+
+    @field_validator("haircuts", mode="before")
+    @classmethod
+    def _upper(cls, raw: Any) -> Any:
+        return {str(k).strip().upper(): v for k, v in raw.items()} if isinstance(raw, dict) else raw
+
+    @field_validator("haircuts")
+    @classmethod
+    def _ratios(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for asset, ratio in value.items():
+            if not Decimal(0) <= ratio <= Decimal(1):
+                raise ValueError(
+                    f"{asset} = {readable(ratio)} is out of range; use the share of the coin's "
+                    "value that counts as collateral, in [0, 1], e.g. 0.95"
+                )
+        return value
+
+    @field_validator("borrow_rate")
+    @classmethod
+    def _rate(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) <= value <= Decimal(5):
+            raise ValueError(
+                f"borrow_rate {readable(value)} is out of range; use an annual fraction in "
+                "[0, 5], e.g. 0.10 for 10 %/yr"
+            )
+        return value
+
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -455,6 +492,7 @@ class AppConfig(_Model):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     paper: PaperConfig = Field(default_factory=PaperConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
