@@ -60,8 +60,9 @@ MAX_CHARTED = 8
 MODEL_NOTES = (
     "perp marks are the spot closes (no basis); exchange rules are modelled (see docs)",
     "margin and liquidation are checked at every bar, drift every schedule.drift_check_interval",
-    "peak leverage is gross hedge / futures equity at any bar, so it includes the moves between "
-    "wake-ups; each rebalance brings it back under hedging.max_leverage",
+    "peak leverage is gross hedge / collateral (futures equity; unified: collateral value) at "
+    "any bar, so it includes the moves between wake-ups; each rebalance brings it back under "
+    "hedging.max_leverage",
 )
 
 
