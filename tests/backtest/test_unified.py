@@ -245,14 +245,14 @@ def test_account_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "'cross' is not unified or segregated" in result.output
     config = Path(args[1])
-    config.write_text(CONFIG + "[backtest]\nhaircuts = { BTC = 0.9 }\n", encoding="utf-8")
+    config.write_text(CONFIG + "[simulation]\nhaircuts = { BTC = 0.9 }\n", encoding="utf-8")
     result = CliRunner().invoke(backtest_command, [*args, "--account", "unified"])
     assert result.exit_code == 2
     assert result.output.strip() == (
-        f"error: {config}: backtest.haircuts has no collateral ratio for ETH; add it to "
-        "[backtest] haircuts, e.g. haircuts = { ETH = 0.8 }"
+        f"error: {config}: simulation.haircuts has no collateral ratio for ETH; add it under "
+        "[simulation], e.g. haircuts = { ETH = 0.8 }"
     )
-    config.write_text(CONFIG + "[backtest]\nhaircuts = { BTC = 1.5 }\n", encoding="utf-8")
+    config.write_text(CONFIG + "[simulation]\nhaircuts = { BTC = 1.5 }\n", encoding="utf-8")
     result = CliRunner().invoke(backtest_command, [*args, "--account", "unified"])
     assert result.exit_code == 2
     assert "BTC = 1.5 is out of range" in result.output

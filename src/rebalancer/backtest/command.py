@@ -160,8 +160,8 @@ DEFAULT_COSTS = Costs()
     type=click.Choice(ACCOUNT_NAMES),
     help=(
         "Account kind (repeatable, to compare): segregated (a futures wallet backs the hedges) "
-        "or unified (coins are collateral at [backtest] haircuts, quote borrowed at "
-        "[backtest] borrow_rate). Default: segregated."
+        "or unified (coins are collateral at [simulation] haircuts, quote borrowed at "
+        "[simulation] borrow_rate). Default: segregated."
     ),
 )
 @click.option(
@@ -240,8 +240,8 @@ def backtest_command(  # click passes options by keyword
     each time in the funding files (any interval; gaps are reported) on the hedges held, taker
     fees and slippage, the 1x cap at every rebalance (the live planner), cross-margin
     liquidation at every bar. --account unified: one account whose coins are collateral at
-    [backtest] haircuts, the cap on that collateral value, borrowed quote charged
-    [backtest] borrow_rate at every bar, liquidation when a joint move of all prices takes the
+    [simulation] haircuts, the cap on that collateral value, borrowed quote charged
+    [simulation] borrow_rate at every bar, liquidation when a joint move of all prices takes the
     collateral to maintenance. Policies: hold; spot-calendar and
     spot-band sell and buy spot (spot sold is the taxable volume); overlay-calendar and
     overlay-band hedge with perps; roll hedges and, when the cap binds or margin falls below
@@ -254,7 +254,7 @@ def backtest_command(  # click passes options by keyword
         _fail(exc.problems, exc.source)
     strategy = settings.strategy
     quote = settings.config.portfolio.quote
-    backtest_config = settings.config.backtest
+    simulation = settings.config.simulation
     schedule = settings.config.schedule
     try:
         prices, notes = _prices(prices_path, needed_symbols(strategy, quote), start, end)
@@ -278,8 +278,8 @@ def backtest_command(  # click passes options by keyword
         schedule.timezone,
         margin_floor,
         drift_check=int(schedule.drift_check_interval),
-        haircuts=tuple(sorted(backtest_config.haircuts.items())),
-        borrow_rate=backtest_config.borrow_rate,
+        haircuts=tuple(sorted(simulation.haircuts.items())),
+        borrow_rate=simulation.borrow_rate,
     )
     specs = _specs(base, policies, sweeps, accounts, universe, str(config_path))
     if schedule.cron is None and any(s.policy in _CALENDAR for s in specs):

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from rebalancer.backtest.policy import Policy
 from rebalancer.backtest.universe import Universe
+from rebalancer.config.model import missing_haircut
 from rebalancer.domain.snapshot import AccountKind
 from rebalancer.domain.strategy import Strategy
 from rebalancer.sim import Account, FeeSchedule, PerpSpec, SlippageModel, SpotBook, SpotSpec
@@ -72,10 +73,7 @@ def collateral_ratios(spec: RunSpec, universe: Universe) -> dict[str, Decimal]:
     given = dict(spec.haircuts)
     missing = [a.name for a in universe.assets if a.name not in given]
     if missing:
-        raise ValueError(
-            f"backtest.haircuts has no collateral ratio for {', '.join(missing)}; add it to "
-            f"[backtest] haircuts, e.g. haircuts = {{ {missing[0]} = 0.8 }}"
-        )
+        raise ValueError(missing_haircut(missing))
     return {a.name: given[a.name] for a in universe.assets}
 
 

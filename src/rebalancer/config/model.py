@@ -376,6 +376,9 @@ class PaperConfig(_Model):
     futures_wallet: Num = Decimal(0)
     taker_fee: Num = Decimal("0.0005")
     slippage_bps: Num = Decimal(2)
+    # "unified": one account, coins are collateral at [simulation] haircuts, the quote may be
+    # borrowed at [simulation] borrow_rate (Bybit UTA, OKX multi-currency).
+    account: Literal["segregated", "unified"] = "segregated"
 
     @field_validator("spot", mode="before")
     @classmethod
@@ -400,10 +403,19 @@ class PaperConfig(_Model):
         return self.futures_wallet > 0 or any(v > 0 for v in self.spot.values())
 
 
-class BacktestConfig(_Model):
-    """`[backtest]`: what `rebalancer backtest --account unified` assumes of a unified account
-    (DESIGN §2). `haircuts` is each coin's collateral ratio, the share of its value that counts
-    as collateral (0.95: counted at 95 %); `borrow_rate` the annual interest on borrowed quote."""
+def missing_haircut(assets: list[str]) -> str:
+    """The one message for a unified simulation without a collateral ratio for some asset."""
+    return (
+        f"simulation.haircuts has no collateral ratio for {', '.join(assets)}; add it under "
+        f"[simulation], e.g. haircuts = {{ {assets[0]} = 0.8 }}"
+    )
+
+
+class SimulationConfig(_Model):
+    """`[simulation]`: what the simulated unified account assumes (DESIGN §2), in paper mode
+    (`[paper] account = "unified"`) and in `rebalancer backtest --account unified`. `haircuts`
+    is each coin's collateral ratio, the share of its value that counts as collateral (0.95:
+    counted at 95 %); `borrow_rate` the annual interest on borrowed quote."""
 
     haircuts: dict[str, Num] = Field(
         default_factory=lambda: {"BTC": Decimal("0.95"), "ETH": Decimal("0.95")}
@@ -492,7 +504,7 @@ class AppConfig(_Model):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     paper: PaperConfig = Field(default_factory=PaperConfig)
-    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
@@ -519,6 +531,10 @@ class AppConfig(_Model):
             raise ValueError(
                 "hedging.rebalance_to = 'band' needs schedule.drift_abs or schedule.drift_rel"
             )
+        if self.paper.account == "unified":
+            missing = sorted(assets - set(self.simulation.haircuts))
+            if missing:
+                raise ValueError(missing_haircut(missing))
         return self
 
     def instrument_for(self, asset: str) -> str:

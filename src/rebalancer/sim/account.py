@@ -247,6 +247,15 @@ class Account:
         self.charges.append(charge)
         return charge
 
+    @property
+    def interest_since(self) -> datetime | None:
+        """When interest was last accrued (None: the clock has not started)."""
+        return self._interest_since
+
+    def resume_interest(self, since: datetime) -> None:
+        """Restore the interest clock of a saved account; the next accrual covers from here."""
+        self._interest_since = since
+
     def coin_collateral(self) -> Decimal:
         """Unified: the spot coins' value at their collateral ratios (0 when segregated)."""
         return sum(
