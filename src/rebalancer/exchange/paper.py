@@ -25,10 +25,21 @@ from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import AccountKind, PerpState, Snapshot, SpotHolding
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
-from rebalancer.sim import Account, FeeSchedule, Fill, PerpSpec, Side, SlippageModel, SpotSpec
+from rebalancer.sim import (
+    FUNDING_INTERVALS_HOURS,
+    Account,
+    FeeSchedule,
+    Fill,
+    PerpSpec,
+    Side,
+    SlippageModel,
+    SpotSpec,
+    funding_times,
+)
 
 FORMAT = "futures-rebalancer/paper@1"
-FUNDING_EVERY = timedelta(hours=8)
+FUNDING_HOURS = 8  # where the venue does not say its funding interval
+FUNDING_EVERY = timedelta(hours=FUNDING_HOURS)
 KEPT_ORDERS = 256  # answers kept for lookups by client id; recovery only needs recent ones
 Clock = Callable[[], datetime]
 
@@ -145,7 +156,10 @@ class PaperGateway:
             starts = self._account.interest_since is None
             if self._account.accrue_interest(self._clock()) is not None or starts:
                 self._save()
-        self._settle_funding({s: board.funding_rate(s) for s in perps})
+        self._settle_funding(
+            {s: board.funding_rate(s) for s in perps},
+            {s: board.funding_interval(s) for s in perps},
+        )
         if self._account.is_liquidatable():
             self._account.liquidate(self._clock())
             self._save()
@@ -300,17 +314,25 @@ class PaperGateway:
     def _contract_size(self, symbol: str) -> Decimal:
         return self._sizes.get(symbol, Decimal(1))
 
-    def _settle_funding(self, rates: Mapping[str, Decimal | None]) -> None:
-        """Every 8-hour funding time passed since the last settlement, at the current rate."""
-        due = _last_funding_time(self._clock())
-        known = {s: r for s, r in rates.items() if r is not None}
-        settled = False
-        while self._funded_until < due:
-            self._funded_until += FUNDING_EVERY
-            self._account.apply_funding(known, self._funded_until)
-            settled = True
-        if settled:
-            self._save()
+    def _settle_funding(
+        self, rates: Mapping[str, Decimal | None], intervals: Mapping[str, int | None]
+    ) -> None:
+        """Every funding time of each perp passed since the last settlement, at the current
+        rate: on the venue's interval for it where it says (1, 2, 4 or 8 h), else every 8 h."""
+        now = self._clock()
+        due: list[tuple[datetime, str, Decimal]] = []
+        for symbol, rate in rates.items():
+            if rate is None:
+                continue
+            hours = intervals.get(symbol)
+            hours = hours if hours in FUNDING_INTERVALS_HOURS else FUNDING_HOURS
+            due += [(t, symbol, rate) for t in funding_times(hours, self._funded_until, now)]
+        for at, symbol, rate in sorted(due):
+            self._account.apply_funding({symbol: rate}, at)
+        if now > self._funded_until:
+            self._funded_until = now
+            if due:
+                self._save()
 
     def _save(self) -> None:
         since = self._account.interest_since
