@@ -7,9 +7,9 @@ are skipped: the vectorized `Scanner` projects the frozen account over blocks of
 flagged bars are examined exactly. `run(..., scan=False)` examines every bar instead; both give
 identical results, which the tests check.
 
-A unified account (`RunSpec.account`) also accrues interest at every bar, on what it has
-borrowed at the bar's close over the time since the previous bar, before the bar's funding, in
-both ways of replaying.
+A unified account (`RunSpec.account`) also accrues interest hourly (at the first bar of each
+hour; every bar of daily data), on what it has borrowed at that bar's close, for the time since
+the previous accrual, before that bar's funding, in both ways of replaying.
 """
 
 from __future__ import annotations
@@ -88,10 +88,11 @@ class _Replay:
         self.settled = 0  # funding events settled so far
         self.accrued = 0  # unified: the bar up to which interest is accrued
         self.accrual: npt.NDArray[np.float64] | None = None
+        self.accrual_bars = np.zeros(0, dtype=np.int64)
         if spec.unified:
             times = market.prices.times
             self.account.accrue_interest(to_time(times[0]))  # starts the interest clock
-            self.accrual = np.diff(times, prepend=times[:1]).astype(np.float64) / YEAR_SECONDS
+            self.accrual_bars, self.accrual = _accrual(times)
         action = spec.policy.action
         if spec.policy.trigger is Trigger.CALENDAR:
             if spec.cron is None:
@@ -124,12 +125,15 @@ class _Replay:
         """Settle funding due up to `bar` (each event at its own mark) and set the bar's closes."""
         if self.accrual is not None:
             times = self.market.prices.times
-            for step in range(self.accrued + 1, bar + 1):
+            due = self.accrual_bars
+            lo = int(np.searchsorted(due, self.accrued, "right"))
+            hi = int(np.searchsorted(due, bar, "right"))
+            for step in due[lo:hi].tolist():
+                self._settle(step - 1)
                 set_prices(self.account, self.u, self.row(step))  # the debt at the bar's close
                 charge = self.account.accrue_interest(to_time(times[step]))
                 if charge is not None:
                     self.ledger.charge(step, charge)
-                self._settle(step)
             self.accrued = max(self.accrued, bar)
         self._settle(bar)
         set_prices(self.account, self.u, self.row(bar))
@@ -230,6 +234,23 @@ class _Replay:
         )
         self.ledger.rebalances += 1
         self.ledger.note(bar, "roll", why)
+
+
+def _accrual(
+    times: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Interest accrues hourly: at the first bar of each hour (every bar when bars are an hour
+    or longer apart), for the time since the previous accrual. Returns those bars and, per bar,
+    the share of a year it accrues for (0 on the others)."""
+    hours = times // 3_600
+    first = np.zeros(len(times), dtype=bool)
+    first[1:] = hours[1:] != hours[:-1]
+    bars = np.flatnonzero(first).astype(np.int64)
+    years = np.zeros(len(times), dtype=np.float64)
+    if len(bars):
+        previous = np.concatenate(([times[0]], times[bars[:-1]]))
+        years[bars] = (times[bars] - previous).astype(np.float64) / YEAR_SECONDS
+    return bars, years
 
 
 def _drift_checks(times: npt.NDArray[np.int64], every: int) -> npt.NDArray[np.bool_] | None:

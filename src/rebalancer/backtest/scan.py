@@ -91,7 +91,7 @@ class Scanner:
         accrual: Floats | None = None,
     ) -> Observation:
         """`checks`: the bars that are drift checks (None: all); others never flag a breach.
-        `accrual`: per bar, the share of a year since the previous bar (unified interest)."""
+        `accrual`: per bar, the share of a year it accrues interest for (unified; 0: none)."""
         n = closes.shape[0]
         wallet_path = self._wallet(funding, wallet, n)
         ratios = self.state.ratios
@@ -157,35 +157,39 @@ class Scanner:
     def _with_interest(
         self, funding: Floats | None, wallet: float, accrual: Floats, closes: Floats
     ) -> Floats:
-        """Sequential, like the exact accrual: interest on the debt at the bar's close (quote
-        balance + uPnL below 0) over the bar, then the bar's funding. A Python loop, run only
-        for unified accounts that pay interest."""
-        flow = self._flows(funding, len(accrual))
-        pnl = np.full(len(accrual), -self.state.cost)
+        """Like the exact accrual: at each accrual bar, interest on the debt at its close (quote
+        balance + uPnL below 0) for its share of a year, then that bar's funding; between them,
+        the funding alone. Sequential additions (cumsum) from the carried wallet, so any block
+        split gives bit-identical paths."""
+        n = len(accrual)
+        flow = self._flows(funding, n)
+        pnl = np.full(n, -self.state.cost)
         for column, size, _ in self._perps:
             pnl = pnl + closes[:, column] * size
         rate = self.state.borrow_rate
         cash = self.state.cash
-        out = np.empty(len(accrual))
+        out = np.empty(n)
         w = wallet
-        rows = zip(accrual.tolist(), flow.tolist(), pnl.tolist(), strict=True)
-        for i, (years, paid, upnl) in enumerate(rows):
-            debt = -(w + cash + upnl)
+        start = 0
+        for i in np.flatnonzero(accrual).tolist():
+            if i > start:
+                out[start:i] = np.cumsum(np.concatenate(([w], flow[start:i])))[1:]
+                w = float(out[i - 1])
+            debt = -(w + cash + float(pnl[i]))
             if debt > 0:
-                w -= debt * rate * years
-            w += paid
+                w -= debt * rate * float(accrual[i])
+            w += float(flow[i])
             out[i] = w
+            start = i + 1
+        if start < n:
+            out[start:] = np.cumsum(np.concatenate(([w], flow[start:])))[1:]
         return out
 
     def _wallet(self, funding: Floats | None, wallet: float, n: int) -> Floats:
         if funding is None or not self._perps:
             return np.full(n, wallet)
-        flow = np.zeros(n)
-        for k, size in enumerate(self.state.positions):
-            if size:
-                flow = flow - funding[:, k] * float(size)
         # cumsum is sequential, so starting from the carried wallet keeps blocks bit-identical.
-        return np.cumsum(np.concatenate(([wallet], flow)))[1:]
+        return np.cumsum(np.concatenate(([wallet], self._flows(funding, n))))[1:]
 
 
 @dataclass(frozen=True, slots=True)
