@@ -241,7 +241,7 @@ def backtest_command(  # click passes options by keyword
     fees and slippage, the 1x cap at every rebalance (the live planner), cross-margin
     liquidation at every bar. --account unified: one account whose coins are collateral at
     [simulation] haircuts, the cap on that collateral value, borrowed quote charged
-    [simulation] borrow_rate at every bar, liquidation when a joint move of all prices takes the
+    [simulation] borrow_rate hourly, liquidation when a joint move of all prices takes the
     collateral to maintenance. Policies: hold; spot-calendar and
     spot-band sell and buy spot (spot sold is the taxable volume); overlay-calendar and
     overlay-band hedge with perps; roll hedges and, when the cap binds or margin falls below
