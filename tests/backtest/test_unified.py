@@ -258,3 +258,19 @@ def test_account_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     assert "BTC = 1.5 is out of range" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_on_minute_bars_interest_accrues_at_each_new_hour_and_scan_matches_loop() -> None:
+    s = strategy({"BTC": "1/2", "ETH": "1/3"}, "1/6")
+    closes = random_walk(3_000, ["BTC", "ETH"], seed=4, vol=0.002)
+    closes[:, 0] *= np.exp(np.linspace(0.0, 1.0, len(closes)))
+    times = T0 + 60 * np.arange(len(closes), dtype=np.int64)
+    funding = {f"{a}/USDT:USDT": constant_funding(times, "0.0001", HOUR) for a in ("BTC", "ETH")}
+    m = market(np.round(closes, 6), ["BTC", "ETH"], s, step=60, funding=funding)
+    spec = RunSpec("o", Policy.OVERLAY_BAND, s, Decimal(10_000), account=UNIFIED)
+    scanned = run(spec, m)
+    _same(scanned, run(spec, m, scan=False))
+    charged = sorted(scanned.ledger.interest_by_bar)
+    assert charged
+    assert all(int(m.prices.times[bar]) % HOUR == 0 for bar in charged)
+    assert len(charged) <= len(closes) // 60

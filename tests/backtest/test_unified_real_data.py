@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from rebalancer.backtest.data import load_funding, load_prices
@@ -79,3 +80,26 @@ def test_the_segregated_overlay_is_cap_bound_on_most_bars(table: Table) -> None:
 def test_without_hedges_the_account_kind_changes_nothing(table: Table) -> None:
     for policy in (Policy.SPOT_BAND, Policy.HOLD):
         assert table[AccountKind.UNIFIED, policy] == table[AccountKind.SEGREGATED, policy]
+
+
+def test_scan_and_loop_agree_on_a_unified_account_on_real_prices() -> None:
+    folder = shared_data()
+    s = strategy({"BTC": "1/2", "ETH": "1/3"}, "1/6", band=Band(Decimal("0.05"), None))
+    prices = load_prices(folder / "prices.csv", ["BTC", "ETH"]).between(
+        datetime(2020, 6, 1, tzinfo=UTC), datetime(2021, 6, 1, tzinfo=UTC)
+    )
+    universe = build_universe(s, "USDT", prices)
+    funding = {
+        "BTC/USDT:USDT": load_funding(folder / "funding_BTCUSDT.csv"),
+        "ETH/USDT:USDT": load_funding(folder / "funding_ETHUSDT.csv"),
+    }
+    market = Market(prices, universe, plan_funding(prices, universe, funding))
+    spec = RunSpec("o", Policy.OVERLAY_BAND, s, account=AccountKind.UNIFIED)
+    scanned, looped = run(spec, market), run(spec, market, scan=False)
+    assert scanned.ledger == looped.ledger
+    assert scanned.holdings == looped.holdings
+    assert scanned.ledger.interest > 0  # the 2020-2021 rally: borrowed
+    assert scanned.series.borrowed is not None
+    assert looped.series.borrowed is not None
+    assert np.array_equal(scanned.series.borrowed, looped.series.borrowed)
+    assert np.array_equal(scanned.series.futures, looped.series.futures)
