@@ -228,9 +228,9 @@ class Account:
 
     def accrue_interest(self, at: datetime) -> InterestCharge | None:
         """Charge interest on the quote borrowed now over the span since the last accrual
-        (callers set the prices of `at` first and accrue before they trade), debit it and
-        record it in `charges`.
-        The first call only starts the clock. Returns the charge, or None when nothing is due."""
+        (callers set the prices of `at` first and accrue before they trade), debit it and record
+        it in `charges`. The first call only starts the clock. Returns the charge, or None when
+        nothing is due."""
         since = self._interest_since
         if since is not None and at <= since:
             return None
