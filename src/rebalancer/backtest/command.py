@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -37,11 +38,20 @@ from rebalancer.backtest.funding import plan_funding
 from rebalancer.backtest.policy import POLICY_NAMES, Policy
 from rebalancer.backtest.report_html import render_report
 from rebalancer.backtest.report_table import render_table
-from rebalancer.backtest.setup import Costs, RunSpec
+from rebalancer.backtest.setup import Costs, RunSpec, collateral_ratios
 from rebalancer.backtest.summary import as_json, display
-from rebalancer.backtest.sweep import SWEEP_KEYS, Outcome, SweepError, expand, ranked, run_all
+from rebalancer.backtest.sweep import (
+    ACCOUNT_NAMES,
+    SWEEP_KEYS,
+    Outcome,
+    SweepError,
+    expand,
+    ranked,
+    run_all,
+)
 from rebalancer.backtest.universe import Universe, base_of, build_universe, needed_symbols
 from rebalancer.config import ConfigError, load_settings
+from rebalancer.domain.snapshot import AccountKind
 from rebalancer.output_file import OUTPUT_FILE
 
 FORMAT = "futures-rebalancer/backtest@1"
@@ -50,8 +60,9 @@ MAX_CHARTED = 8
 MODEL_NOTES = (
     "perp marks are the spot closes (no basis); exchange rules are modelled (see docs)",
     "margin and liquidation are checked at every bar, drift every schedule.drift_check_interval",
-    "peak leverage is gross hedge / futures equity at any bar, so it includes the moves between "
-    "wake-ups; each rebalance brings it back under hedging.max_leverage",
+    "peak leverage is gross hedge / collateral (futures equity; unified: collateral value) at "
+    "any bar, so it includes the moves between wake-ups; each rebalance brings it back under "
+    "hedging.max_leverage",
 )
 
 
@@ -143,6 +154,17 @@ DEFAULT_COSTS = Costs()
     help=f"Run every combination of these values and rank them. KEY: {', '.join(SWEEP_KEYS)}.",
 )
 @click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    type=click.Choice(ACCOUNT_NAMES),
+    help=(
+        "Account kind (repeatable, to compare): segregated (a futures wallet backs the hedges) "
+        "or unified (coins are collateral at [simulation] haircuts, quote borrowed at "
+        "[simulation] borrow_rate). Default: segregated."
+    ),
+)
+@click.option(
     "--equity",
     type=NUMBER,
     default=Decimal(10_000),
@@ -202,6 +224,7 @@ def backtest_command(  # click passes options by keyword
     end: str | None,
     policies: tuple[str, ...],
     sweeps: tuple[str, ...],
+    accounts: tuple[str, ...],
     equity: Decimal,
     fee: Decimal,
     spot_fee: Decimal,
@@ -213,9 +236,13 @@ def backtest_command(  # click passes options by keyword
 ) -> None:
     """Replay price history through hold, spot rebalancing and the futures overlay.
 
-    Starts from the config's targets at the first bar, then replays every bar: funding every
-    8 h on the hedges held, taker fees and slippage, the 1x cap at every rebalance (the live
-    planner), cross-margin liquidation at every bar. Policies: hold; spot-calendar and
+    Starts from the config's targets at the first bar, then replays every bar: funding at
+    each time in the funding files (any interval; gaps are reported) on the hedges held, taker
+    fees and slippage, the 1x cap at every rebalance (the live planner), cross-margin
+    liquidation at every bar. --account unified: one account whose coins are collateral at
+    [simulation] haircuts, the cap on that collateral value, borrowed quote charged
+    [simulation] borrow_rate hourly, liquidation when a joint move of all prices takes the
+    collateral to maintenance. Policies: hold; spot-calendar and
     spot-band sell and buy spot (spot sold is the taxable volume); overlay-calendar and
     overlay-band hedge with perps; roll hedges and, when the cap binds or margin falls below
     --margin-floor, closes the hedges and trades spot to target. Calendar uses schedule.cron,
@@ -227,6 +254,7 @@ def backtest_command(  # click passes options by keyword
         _fail(exc.problems, exc.source)
     strategy = settings.strategy
     quote = settings.config.portfolio.quote
+    simulation = settings.config.simulation
     schedule = settings.config.schedule
     try:
         prices, notes = _prices(prices_path, needed_symbols(strategy, quote), start, end)
@@ -250,11 +278,10 @@ def backtest_command(  # click passes options by keyword
         schedule.timezone,
         margin_floor,
         drift_check=int(schedule.drift_check_interval),
+        haircuts=tuple(sorted(simulation.haircuts.items())),
+        borrow_rate=simulation.borrow_rate,
     )
-    try:
-        specs = expand(base, policies, sweeps)
-    except SweepError as exc:
-        _fail([str(exc)])
+    specs = _specs(base, policies, sweeps, accounts, universe, str(config_path))
     if schedule.cron is None and any(s.policy in _CALENDAR for s in specs):
         _fail(["calendar policies need schedule.cron in the config"], str(config_path))
     outcomes = run_all(specs, market, jobs=jobs, series=output is not None)
@@ -277,6 +304,31 @@ def backtest_command(  # click passes options by keyword
 
 
 _CALENDAR = (Policy.SPOT_CALENDAR, Policy.OVERLAY_CALENDAR)
+
+
+def _specs(  # noqa: PLR0917 -- the command's own option values, passed through
+    base: RunSpec,
+    policies: Sequence[str],
+    sweeps: Sequence[str],
+    accounts: Sequence[str],
+    universe: Universe,
+    config: str,
+) -> list[RunSpec]:
+    """The runs: policies x sweeps x account kinds (`--account` is the sweep axis `account`)."""
+    if accounts:
+        if any(item.partition("=")[0].strip() == "account" for item in sweeps):
+            _fail(["give account kinds either with --account or with --sweep account=, not both"])
+        sweeps = (*sweeps, "account=" + ",".join(dict.fromkeys(accounts)))
+    try:
+        specs = expand(base, policies, sweeps)
+    except SweepError as exc:
+        _fail([str(exc)])
+    if any(spec.unified for spec in specs):
+        try:
+            collateral_ratios(replace(base, account=AccountKind.UNIFIED), universe)
+        except ValueError as exc:
+            _fail([str(exc)], config)
+    return specs
 
 
 def _prices(

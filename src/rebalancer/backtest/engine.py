@@ -6,6 +6,10 @@ closes, asks the policy's trigger, and acts (every action plans through
 are skipped: the vectorized `Scanner` projects the frozen account over blocks of bars and only
 flagged bars are examined exactly. `run(..., scan=False)` examines every bar instead; both give
 identical results, which the tests check.
+
+A unified account (`RunSpec.account`) also accrues interest hourly (at the first bar of each
+hour; every bar of daily data), on what it has borrowed at that bar's close, for the time since
+the previous accrual, before that bar's funding, in both ways of replaying.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from rebalancer.domain.planner import PlanningError, plan
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import hedge_lines
 from rebalancer.domain.triggers import breaches
+from rebalancer.sim import YEAR_SECONDS
 
 FIRST_BLOCK = 256
 LAST_BLOCK = 1 << 16
@@ -56,6 +61,7 @@ class Series:
     gross: npt.NDArray[np.float64]
     futures: npt.NDArray[np.float64]
     cap_bound: npt.NDArray[np.bool_] | None
+    borrowed: npt.NDArray[np.float64] | None = None  # unified: quote borrowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,13 @@ class _Replay:
         self.account = open_account(spec, self.u, self.row(0))
         self.ledger = Ledger()
         self.settled = 0  # funding events settled so far
+        self.accrued = 0  # unified: the bar up to which interest is accrued
+        self.accrual: npt.NDArray[np.float64] | None = None
+        self.accrual_bars = np.zeros(0, dtype=np.int64)
+        if spec.unified:
+            times = market.prices.times
+            self.account.accrue_interest(to_time(times[0]))  # starts the interest clock
+            self.accrual_bars, self.accrual = _accrual(times)
         action = spec.policy.action
         if spec.policy.trigger is Trigger.CALENDAR:
             if spec.cron is None:
@@ -110,6 +123,23 @@ class _Replay:
 
     def sync(self, bar: int) -> None:
         """Settle funding due up to `bar` (each event at its own mark) and set the bar's closes."""
+        if self.accrual is not None:
+            times = self.market.prices.times
+            due = self.accrual_bars
+            lo = int(np.searchsorted(due, self.accrued, "right"))
+            hi = int(np.searchsorted(due, bar, "right"))
+            for step in due[lo:hi].tolist():
+                self._settle(step - 1)
+                set_prices(self.account, self.u, self.row(step))  # the debt at the bar's close
+                charge = self.account.accrue_interest(to_time(times[step]))
+                if charge is not None:
+                    self.ledger.charge(step, charge)
+            self.accrued = max(self.accrued, bar)
+        self._settle(bar)
+        set_prices(self.account, self.u, self.row(bar))
+
+    def _settle(self, bar: int) -> None:
+        """Settle the funding events due up to `bar`, each at its own mark."""
         events = self.market.funding.events
         end = int(np.searchsorted(self.market.funding.bars, bar, "right"))
         for event in events[self.settled : end]:
@@ -118,7 +148,6 @@ class _Replay:
             paid = self.account.apply_funding({instrument.symbol: event.rate}, to_time(event.time))
             self.ledger.funding(event.bar, paid)
         self.settled = max(self.settled, end)
-        set_prices(self.account, self.u, self.row(bar))
 
     def snapshot(self, bar: int) -> Snapshot:
         times = self.market.prices.times
@@ -207,6 +236,23 @@ class _Replay:
         self.ledger.note(bar, "roll", why)
 
 
+def _accrual(
+    times: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Interest accrues hourly: at the first bar of each hour (every bar when bars are an hour
+    or longer apart), for the time since the previous accrual. Returns those bars and, per bar,
+    the share of a year it accrues for (0 on the others)."""
+    hours = times // 3_600
+    first = np.zeros(len(times), dtype=bool)
+    first[1:] = hours[1:] != hours[:-1]
+    bars = np.flatnonzero(first).astype(np.int64)
+    years = np.zeros(len(times), dtype=np.float64)
+    if len(bars):
+        previous = np.concatenate(([times[0]], times[bars[:-1]]))
+        years[bars] = (times[bars] - previous).astype(np.float64) / YEAR_SECONDS
+    return bars, years
+
+
 def _drift_checks(times: npt.NDArray[np.int64], every: int) -> npt.NDArray[np.bool_] | None:
     """Bars that are the first of each drift-check interval (None when every bar is one)."""
     if every <= 0 or len(times) < 2 or every <= int(np.min(np.diff(times))):
@@ -229,6 +275,7 @@ class _Recorder:
         self.gross = np.zeros(bars)
         self.futures = np.zeros(bars)
         self.cap = np.zeros(bars, dtype=bool) if cap else None
+        self.borrowed: npt.NDArray[np.float64] | None = None
 
     def store(self, start: int, obs: Observation) -> None:
         end = start + len(obs.value)
@@ -238,6 +285,10 @@ class _Recorder:
         self.futures[start:end] = obs.futures
         if self.cap is not None and obs.cap_bound is not None:
             self.cap[start:end] = obs.cap_bound
+        if obs.borrowed is not None:
+            if self.borrowed is None:
+                self.borrowed = np.zeros(len(self.value))
+            self.borrowed[start:end] = obs.borrowed
 
 
 def run(spec: RunSpec, market: Market, *, scan: bool = True) -> RunResult:
@@ -249,7 +300,8 @@ def run(spec: RunSpec, market: Market, *, scan: bool = True) -> RunResult:
     recorder = _Recorder(bars, replay.checks.cap is not None)
     scanner = replay.scanner()
     wallet = float(replay.account.wallet_balance)
-    recorder.store(0, scanner.observe(closes[0:1], None, wallet))
+    accrual = replay.accrual
+    recorder.store(0, scanner.observe(closes[0:1], None, wallet, None, _part(accrual, 0, 1)))
     block = FIRST_BLOCK
     start = 1
     while start < bars:
@@ -259,6 +311,7 @@ def run(spec: RunSpec, market: Market, *, scan: bool = True) -> RunResult:
             None if funding is None else funding[start:end],
             wallet,
             None if replay.drift_checks is None else replay.drift_checks[start:end],
+            _part(accrual, start, end),
         )
         recorder.store(start, obs)
         bar = _first_candidate(obs, replay.fires, start, end) if scan else start
@@ -275,6 +328,12 @@ def run(spec: RunSpec, market: Market, *, scan: bool = True) -> RunResult:
         start = bar + 1
     replay.sync(bars - 1)
     return _result(replay, recorder, market)
+
+
+def _part(
+    array: npt.NDArray[np.float64] | None, start: int, end: int
+) -> npt.NDArray[np.float64] | None:
+    return None if array is None else array[start:end]
 
 
 def _first_candidate(
@@ -304,6 +363,7 @@ def _result(replay: _Replay, recorder: _Recorder, market: Market) -> RunResult:
         recorder.gross,
         recorder.futures,
         recorder.cap,
+        recorder.borrowed,
     )
     return RunResult(
         replay.spec, series, replay.ledger, account.equity(prices), tuple(sorted(holdings))

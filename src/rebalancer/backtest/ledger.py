@@ -1,6 +1,6 @@
-"""What a run did, counted exactly: trades, fees, slippage, funding, spot sold (the taxable
-volume), cap states, liquidations and rolls, plus a list of dated events for reports and for
-proving that two ways of replaying the same data agree."""
+"""What a run did, counted exactly: trades, fees, slippage, funding, borrow interest, spot sold
+(the taxable volume), cap states, liquidations and rolls, plus a list of dated events for
+reports and for proving that two ways of replaying the same data agree."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from rebalancer.sim import Fill, FundingPayment, LiquidationReport, Rejection, SpotFill
+from rebalancer.sim import (
+    Fill,
+    FundingPayment,
+    InterestCharge,
+    LiquidationReport,
+    Rejection,
+    SpotFill,
+)
 
 ZERO = Decimal(0)
 
@@ -35,9 +42,11 @@ class Ledger:
     funding_paid: Decimal = ZERO
     funding_received: Decimal = ZERO
     insurance_loss: Decimal = ZERO
+    interest: Decimal = ZERO  # unified: interest charged on borrowed quote
     events: list[Event] = field(default_factory=list)
     costs_by_bar: dict[int, Decimal] = field(default_factory=dict)  # fees + slippage
     funding_by_bar: dict[int, Decimal] = field(default_factory=dict)  # signed, received > 0
+    interest_by_bar: dict[int, Decimal] = field(default_factory=dict)
 
     def perp_fill(self, bar: int, fill: Fill, mark: Decimal) -> None:
         slip = abs(fill.price - mark) * fill.qty
@@ -63,6 +72,11 @@ class Ledger:
             else:
                 self.funding_received += payment.amount
             self.funding_by_bar[bar] = self.funding_by_bar.get(bar, ZERO) + payment.amount
+
+    def charge(self, bar: int, charge: InterestCharge) -> None:
+        """Interest on borrowed quote, debited from the quote balance at `bar`."""
+        self.interest += charge.amount
+        self.interest_by_bar[bar] = self.interest_by_bar.get(bar, ZERO) + charge.amount
 
     def rejection(self, bar: int, what: str, rejection: Rejection) -> None:
         self.rejected += 1

@@ -1,5 +1,6 @@
 """Per-run figures: return and risk from the value series, drift statistics, and the ledger's
-exact counts (trades, costs, funding, taxable spot sales, cap, liquidations, rolls)."""
+exact counts (trades, costs, funding, borrow interest, taxable spot sales, cap, liquidations,
+rolls); for a unified account also the largest borrowed share of equity."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ class Metrics:
     liquidations: int
     rolls: int
     rejected_orders: int
+    drift_max: float = 0.0  # largest drift seen at any bar
+    interest: Decimal = Decimal(0)  # unified: interest on borrowed quote
+    max_borrowed_share: float = 0.0  # unified: borrowed quote / equity, highest at any bar
 
     @property
     def funding_net(self) -> Decimal:
@@ -73,7 +77,18 @@ def compute(result: RunResult) -> Metrics:
         liquidations=ledger.liquidations,
         rolls=ledger.rolls,
         rejected_orders=ledger.rejected,
+        drift_max=float(np.max(series.largest_drift)) if len(value) else 0.0,
+        interest=ledger.interest,
+        max_borrowed_share=_borrowed_share(series.borrowed, value),
     )
+
+
+def _borrowed_share(borrowed: np.ndarray | None, value: np.ndarray) -> float:
+    if borrowed is None or not len(value):
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(value > 0, borrowed / value, np.where(borrowed > 0, np.inf, 0.0))
+    return float(np.max(share))
 
 
 def _volatility(times: np.ndarray, value: np.ndarray) -> float:

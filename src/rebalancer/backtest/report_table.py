@@ -18,6 +18,7 @@ RETURN_COLUMNS = (
     "max_drawdown",
     "drift_mean",
     "drift_p95",
+    "drift_max",
     "peak_leverage",
     "liquidations",
 )
@@ -29,6 +30,8 @@ TRADING_COLUMNS = (
     "costs",
     "funding_paid",
     "funding_received",
+    "interest",
+    "max_borrowed_share",
     "cap_bound_share",
     "rolls",
 )

@@ -10,6 +10,12 @@ by the sim account and the domain's trigger code. Floats here never move money.
 Each bar's numbers depend only on that bar's closes and the state, computed in a fixed order,
 so observing bars in blocks of any size gives bit-identical results (the scan-vs-loop test
 relies on it).
+
+Unified accounts (`FloatState.ratios` set): the collateral is the coins at their ratios plus
+the quote balance (wallet + spot quote, negative when borrowed) plus uPnL, so it moves with
+every price; the cap, maintenance and margin floor are checked on it, and the wallet path
+accrues interest on the borrowed quote bar by bar in the engine's order (interest over the bar,
+then the bar's funding).
 """
 
 from __future__ import annotations
@@ -34,10 +40,11 @@ class Observation:
     value: Floats
     largest_drift: Floats
     gross: Floats
-    futures: Floats  # futures equity (margin balance)
+    futures: Floats  # the collateral: futures equity (margin balance); unified: collateral value
     wallet: Floats
     cap_bound: Flags | None  # a full rebalance would not fit under the cap
     candidates: Flags | None  # bars the exact check must look at
+    borrowed: Floats | None = None  # unified: quote borrowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +83,20 @@ class Scanner:
         self._hedgeable = np.array([line.hedgeable for line in universe.lines], dtype=bool)
 
     def observe(
-        self, closes: Floats, funding: Floats | None, wallet: float, checks: Flags | None = None
+        self,
+        closes: Floats,
+        funding: Floats | None,
+        wallet: float,
+        checks: Flags | None = None,
+        accrual: Floats | None = None,
     ) -> Observation:
-        """`checks`: the bars that are drift checks (None: all); others never flag a breach."""
+        """`checks`: the bars that are drift checks (None: all); others never flag a breach.
+        `accrual`: per bar, the share of a year it accrues interest for (unified; 0: none)."""
         n = closes.shape[0]
         wallet_path = self._wallet(funding, wallet, n)
+        ratios = self.state.ratios
+        if ratios is not None and accrual is not None and self.state.borrow_rate:
+            wallet_path = self._with_interest(funding, wallet, accrual, closes)
         hedge = np.zeros(n)
         gross = np.zeros(n)
         maintenance = np.zeros(n)
@@ -94,6 +110,14 @@ class Scanner:
         for column, quantity in self._spot:
             spot = spot + closes[:, column] * quantity
         value = spot + self.state.cash + futures
+        borrowed = None
+        if ratios is not None:
+            # Unified: K = coins at their ratios + the quote balance + uPnL.
+            coins = np.zeros(n)
+            for (column, quantity), ratio in zip(self._spot, ratios, strict=True):
+                coins = coins + closes[:, column] * (quantity * float(ratio))
+            futures = coins + self.state.cash + futures
+            borrowed = np.maximum(0.0, -(wallet_path + self.state.cash + hedge - self.state.cost))
         lines = len(self.u.lines)
         spot_lines = _apply(self._members, closes, lines)
         exposure = (
@@ -120,17 +144,52 @@ class Scanner:
             wanted = np.abs(value[:, None] * self.u.weights - spot_lines)
             wanted = np.where(self._hedgeable, wanted, 0.0).sum(axis=1)
             cap_bound = wanted > self.checks.cap * futures
-        return Observation(value, largest, gross, futures, wallet_path, cap_bound, flags)
+        return Observation(value, largest, gross, futures, wallet_path, cap_bound, flags, borrowed)
+
+    def _flows(self, funding: Floats | None, n: int) -> Floats:
+        flow = np.zeros(n)
+        if funding is not None:
+            for k, size in enumerate(self.state.positions):
+                if size:
+                    flow = flow - funding[:, k] * float(size)
+        return flow
+
+    def _with_interest(
+        self, funding: Floats | None, wallet: float, accrual: Floats, closes: Floats
+    ) -> Floats:
+        """Like the exact accrual: at each accrual bar, interest on the debt at its close (quote
+        balance + uPnL below 0) for its share of a year, then that bar's funding; between them,
+        the funding alone. Sequential additions (cumsum) from the carried wallet, so any block
+        split gives bit-identical paths."""
+        n = len(accrual)
+        flow = self._flows(funding, n)
+        pnl = np.full(n, -self.state.cost)
+        for column, size, _ in self._perps:
+            pnl = pnl + closes[:, column] * size
+        rate = self.state.borrow_rate
+        cash = self.state.cash
+        out = np.empty(n)
+        w = wallet
+        start = 0
+        for i in np.flatnonzero(accrual).tolist():
+            if i > start:
+                out[start:i] = np.cumsum(np.concatenate(([w], flow[start:i])))[1:]
+                w = float(out[i - 1])
+            debt = -(w + cash + float(pnl[i]))
+            if debt > 0:
+                w -= debt * rate * float(accrual[i])
+            w += float(flow[i])
+            out[i] = w
+            start = i + 1
+        if start < n:
+            out[start:] = np.cumsum(np.concatenate(([w], flow[start:])))[1:]
+        return out
 
     def _wallet(self, funding: Floats | None, wallet: float, n: int) -> Floats:
         if funding is None or not self._perps:
             return np.full(n, wallet)
-        flow = np.zeros(n)
-        for k, size in enumerate(self.state.positions):
-            if size:
-                flow = flow - funding[:, k] * float(size)
         # cumsum is sequential, so starting from the carried wallet keeps blocks bit-identical.
-        return np.cumsum(np.concatenate(([wallet], flow)))[1:]
+        return np.cumsum(np.concatenate(([wallet], self._flows(funding, n))))[1:]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,10 @@ it starts from: the config's targets allocated at the first bar's closes.
 For overlay policies the cash weight is USDT collateral in the futures wallet; for spot policies
 and `hold` it is USDT in the spot wallet. The starting holdings are the user's existing
 portfolio, so they are credited without trading fees.
+
+`account` picks the account kind (DESIGN §2). Unified: the coins count as collateral at their
+`haircuts` (collateral ratios), the quote may go negative (borrowed, at `borrow_rate` a year),
+and the cap is on the collateral value; segregated: the futures wallet alone backs the hedges.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ from decimal import Decimal
 
 from rebalancer.backtest.policy import Policy
 from rebalancer.backtest.universe import Universe
+from rebalancer.config.model import missing_haircut
+from rebalancer.domain.snapshot import AccountKind
 from rebalancer.domain.strategy import Strategy
 from rebalancer.sim import Account, FeeSchedule, PerpSpec, SlippageModel, SpotBook, SpotSpec
 
 MIN_NOTIONAL = Decimal(5)
+DEFAULT_HAIRCUTS = (("BTC", Decimal("0.95")), ("ETH", Decimal("0.95")))
+DEFAULT_BORROW_RATE = Decimal("0.10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,22 @@ class RunSpec:
         0  # seconds between drift checks (schedule.drift_check_interval); 0: every bar
     )
     params: tuple[tuple[str, str], ...] = ()
+    account: AccountKind = AccountKind.SEGREGATED
+    haircuts: tuple[tuple[str, Decimal], ...] = DEFAULT_HAIRCUTS  # unified: collateral ratios
+    borrow_rate: Decimal = DEFAULT_BORROW_RATE  # unified: annual interest on borrowed quote
+
+    @property
+    def unified(self) -> bool:
+        return self.account is AccountKind.UNIFIED
+
+
+def collateral_ratios(spec: RunSpec, universe: Universe) -> dict[str, Decimal]:
+    """Unified: every asset's collateral ratio; a missing one is a config error, never a guess."""
+    given = dict(spec.haircuts)
+    missing = [a.name for a in universe.assets if a.name not in given]
+    if missing:
+        raise ValueError(missing_haircut(missing))
+    return {a.name: given[a.name] for a in universe.assets}
 
 
 def open_account(spec: RunSpec, universe: Universe, prices: Sequence[Decimal]) -> Account:
@@ -84,6 +108,9 @@ def open_account(spec: RunSpec, universe: Universe, prices: Sequence[Decimal]) -
                 maintenance_margin_rate=costs.maintenance_margin_rate,
             )
         )
+    if spec.unified:
+        account.haircuts.update(collateral_ratios(spec, universe))
+        account.borrow_rate = spec.borrow_rate
     set_prices(account, universe, prices)
     weights = spec.strategy.weights
     for asset in universe.assets:

@@ -67,6 +67,7 @@ LABELS = {
     "max_drawdown": "max drawdown",
     "drift_mean": "drift mean",
     "drift_p95": "drift p95",
+    "drift_max": "drift max",
     "rebalances": "rebalances",
     "perp_traded": "perp traded",
     "spot_traded": "spot traded",
@@ -81,6 +82,8 @@ LABELS = {
     "liquidations": "liquidations",
     "rolls": "rolls",
     "rejected_orders": "rejected orders",
+    "interest": "borrow interest",
+    "max_borrowed_share": "max borrowed (of equity)",
 }
 
 
@@ -94,6 +97,7 @@ def display(metrics: Metrics) -> dict[str, str]:
         "max_drawdown": _pct(m.max_drawdown),
         "drift_mean": points(Decimal(repr(m.drift_mean))),
         "drift_p95": points(Decimal(repr(m.drift_p95))),
+        "drift_max": points(Decimal(repr(m.drift_max))),
         "rebalances": str(m.rebalances),
         "perp_traded": money(m.perp_traded),
         "spot_traded": money(m.spot_traded),
@@ -108,6 +112,8 @@ def display(metrics: Metrics) -> dict[str, str]:
         "liquidations": str(m.liquidations),
         "rolls": str(m.rolls),
         "rejected_orders": str(m.rejected_orders),
+        "interest": money(m.interest),
+        "max_borrowed_share": _pct(m.max_borrowed_share),
     }
 
 

@@ -25,6 +25,7 @@ from rebalancer.backtest.metrics import Metrics, compute
 from rebalancer.backtest.policy import POLICY_NAMES, Policy
 from rebalancer.backtest.setup import RunSpec
 from rebalancer.backtest.summary import ReportSeries, report_series
+from rebalancer.domain.snapshot import AccountKind
 from rebalancer.domain.strategy import Band, RebalanceTo
 
 SHARE_BY_FILE = 32 * 1024 * 1024  # bytes of closes above which workers map a file
@@ -95,6 +96,16 @@ def _slippage(spec: RunSpec, text: str) -> RunSpec:
     return replace(spec, costs=replace(spec.costs, slippage_bps=_decimal("slippage", text)))
 
 
+def _account(spec: RunSpec, text: str) -> RunSpec:
+    try:
+        return replace(spec, account=AccountKind(text))
+    except ValueError:
+        raise SweepError(f"--sweep account: {text!r} is not unified or segregated") from None
+
+
+ACCOUNT_NAMES = tuple(k.value for k in AccountKind)
+
+
 def _rebalance_to(text: str) -> RebalanceTo:
     try:
         return RebalanceTo(text)
@@ -114,6 +125,7 @@ SETTERS: dict[str, Callable[[RunSpec, str], RunSpec]] = {
     "slippage": _slippage,
     "margin-floor": lambda s, t: replace(s, margin_floor=_decimal("margin-floor", t)),
     "equity": lambda s, t: replace(s, equity=_decimal("equity", t)),
+    "account": _account,
 }
 SWEEP_KEYS = ("policy", *SETTERS)
 

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from rebalancer.backtest.setup import MIN_NOTIONAL, Costs
 from rebalancer.backtest.universe import Universe
 from rebalancer.domain.market import MarketRules
-from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
+from rebalancer.domain.snapshot import AccountKind, PerpState, Snapshot, SpotHolding
 from rebalancer.sim import Account
 
 
@@ -39,6 +39,20 @@ def snapshot_of(account: Account, universe: Universe, costs: Costs, at: datetime
         perps[instrument.symbol] = PerpState(
             rules, mark, position=account.position(instrument.symbol).size
         )
+    if account.unified:
+        # One account: the quote balance (signed: negative is borrowed), the perps' unsettled
+        # PnL, and the collateral value the exchange would report (coins at their ratios).
+        return Snapshot(
+            taken_at=at,
+            quote=universe.quote,
+            cash=account.quote_balance(),
+            futures_equity=account.unrealized_pnl(),
+            spot=spot,
+            perps=perps,
+            kind=AccountKind.UNIFIED,
+            collateral_value=account.collateral_value(),
+            maintenance_margin=account.maintenance_margin(),
+        )
     return Snapshot(
         taken_at=at,
         quote=universe.quote,
@@ -58,6 +72,8 @@ class FloatState:
     maintenance: npt.NDArray[np.float64]  # maintenance margin rate per instrument
     cost: float  # sum of the positions' cost bases
     cash: float  # spot quote balance
+    ratios: npt.NDArray[np.float64] | None = None  # unified: collateral ratio per asset
+    borrow_rate: float = 0.0  # unified: annual interest on borrowed quote
 
     @property
     def hedged(self) -> bool:
@@ -76,4 +92,10 @@ def float_state(account: Account, universe: Universe) -> FloatState:
         maintenance=np.array(rates),
         cost=float(sum(p.cost for p in positions)),
         cash=float(account.balance(universe.quote).total),
+        ratios=(
+            np.array([float(account.haircuts.get(a.name, 0)) for a in universe.assets])
+            if account.unified
+            else None
+        ),
+        borrow_rate=float(account.borrow_rate) if account.unified else 0.0,
     )

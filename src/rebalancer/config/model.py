@@ -386,6 +386,9 @@ class PaperConfig(_Model):
     futures_wallet: Num = Decimal(0)
     taker_fee: Num = Decimal("0.0005")
     slippage_bps: Num = Decimal(2)
+    # "unified": one account, coins are collateral at [simulation] haircuts, the quote may be
+    # borrowed at [simulation] borrow_rate (Bybit UTA, OKX multi-currency).
+    account: Literal["segregated", "unified"] = "segregated"
 
     @field_validator("spot", mode="before")
     @classmethod
@@ -408,6 +411,52 @@ class PaperConfig(_Model):
     def funded(self) -> bool:
         """Whether there is an account to simulate (anything held in spot or the wallet)."""
         return self.futures_wallet > 0 or any(v > 0 for v in self.spot.values())
+
+
+def missing_haircut(assets: list[str]) -> str:
+    """The one message for a unified simulation without a collateral ratio for some asset."""
+    return (
+        f"simulation.haircuts has no collateral ratio for {', '.join(assets)}; add it under "
+        f"[simulation], e.g. haircuts = {{ {assets[0]} = 0.8 }}"
+    )
+
+
+class SimulationConfig(_Model):
+    """`[simulation]`: what the simulated unified account assumes (DESIGN §2), in paper mode
+    (`[paper] account = "unified"`) and in `rebalancer backtest --account unified`. `haircuts`
+    is each coin's collateral ratio, the share of its value that counts as collateral (0.95:
+    counted at 95 %); `borrow_rate` the annual interest on borrowed quote."""
+
+    haircuts: dict[str, Num] = Field(
+        default_factory=lambda: {"BTC": Decimal("0.95"), "ETH": Decimal("0.95")}
+    )
+    borrow_rate: Num = Decimal("0.10")
+
+    @field_validator("haircuts", mode="before")
+    @classmethod
+    def _upper(cls, raw: Any) -> Any:
+        return {str(k).strip().upper(): v for k, v in raw.items()} if isinstance(raw, dict) else raw
+
+    @field_validator("haircuts")
+    @classmethod
+    def _ratios(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for asset, ratio in value.items():
+            if not Decimal(0) <= ratio <= Decimal(1):
+                raise ValueError(
+                    f"{asset} = {readable(ratio)} is out of range; use the share of the coin's "
+                    "value that counts as collateral, in [0, 1], e.g. 0.95"
+                )
+        return value
+
+    @field_validator("borrow_rate")
+    @classmethod
+    def _rate(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) <= value <= Decimal(5):
+            raise ValueError(
+                f"borrow_rate {readable(value)} is out of range; use an annual fraction in "
+                "[0, 5], e.g. 0.10 for 10 %/yr"
+            )
+        return value
 
 
 LOOPBACK = "127.0.0.1"
@@ -465,6 +514,7 @@ class AppConfig(_Model):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     paper: PaperConfig = Field(default_factory=PaperConfig)
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
@@ -491,6 +541,10 @@ class AppConfig(_Model):
             raise ValueError(
                 "hedging.rebalance_to = 'band' needs schedule.drift_abs or schedule.drift_rel"
             )
+        if self.paper.account == "unified":
+            missing = sorted(assets - set(self.simulation.haircuts))
+            if missing:
+                raise ValueError(missing_haircut(missing))
         return self
 
     def instrument_for(self, asset: str) -> str:

@@ -477,6 +477,14 @@ class PriceBoard:
         rate = self._gateway.dialect.funding_rate(entry) if isinstance(entry, Mapping) else None
         return None if rate in (None, "") else number(rate, f"funding rate {symbol}", signed=True)
 
+    def funding_interval(self, symbol: str) -> int | None:
+        """Hours between funding payments where the venue says (ccxt's `interval`, e.g. "4h")."""
+        entry = self._marks.get(symbol) if isinstance(self._marks, Mapping) else None
+        text = entry.get("interval") if isinstance(entry, Mapping) else None
+        if not isinstance(text, str) or not text.endswith("h") or not text[:-1].isdigit():
+            return None
+        return int(text[:-1])
+
     def perps(
         self, instruments: Sequence[str], positions: Mapping[str, Decimal]
     ) -> dict[str, PerpState]:

@@ -5,6 +5,11 @@ liquidation come from the one simulated-account engine. The account lives in the
 database as a document and is saved after every order and funding settlement, so a restarted
 daemon continues where it stopped. Order reports are kept by client id, so recovery can look
 paper orders up exactly as it does real ones.
+
+`[paper] account = "unified"` simulates a unified account (DESIGN §2): the coins count as
+collateral at `[simulation] haircuts`, the quote may go negative and accrues interest at
+`[simulation] borrow_rate` between snapshots, and the snapshot is of kind `UNIFIED` with the
+simulated collateral value, so the planner caps the hedges on it.
 """
 
 from __future__ import annotations
@@ -17,13 +22,24 @@ from typing import Any, Protocol
 
 from rebalancer.config import Settings
 from rebalancer.domain.market import MarketRules
-from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
+from rebalancer.domain.snapshot import AccountKind, PerpState, Snapshot, SpotHolding
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
-from rebalancer.sim import Account, FeeSchedule, Fill, PerpSpec, Side, SlippageModel
+from rebalancer.sim import (
+    FUNDING_INTERVALS_HOURS,
+    Account,
+    FeeSchedule,
+    Fill,
+    PerpSpec,
+    Side,
+    SlippageModel,
+    SpotSpec,
+    funding_times,
+)
 
 FORMAT = "futures-rebalancer/paper@1"
-FUNDING_EVERY = timedelta(hours=8)
+FUNDING_HOURS = 8  # where the venue does not say its funding interval
+FUNDING_EVERY = timedelta(hours=FUNDING_HOURS)
 KEPT_ORDERS = 256  # answers kept for lookups by client id; recovery only needs recent ones
 Clock = Callable[[], datetime]
 
@@ -79,6 +95,9 @@ class PaperGateway:
             fees=FeeSchedule(taker_rate=paper.taker_fee, maker_rate=paper.taker_fee),
             slippage=SlippageModel(paper.slippage_bps),
         )
+        if paper.account == "unified":
+            account.haircuts.update(settings.config.simulation.haircuts)
+            account.borrow_rate = settings.config.simulation.borrow_rate
         document = store.load(portfolio)
         if document is None:
             for asset, quantity in paper.spot.items():
@@ -101,6 +120,8 @@ class PaperGateway:
         for symbol, pos in document["positions"].items():
             account.restore_position(symbol, Decimal(str(pos["size"])), Decimal(str(pos["cost"])))
         funded = datetime.fromisoformat(str(document["funded_until"]))
+        if document.get("interest_since"):
+            account.resume_interest(datetime.fromisoformat(str(document["interest_since"])))
         return cls(
             public,
             account,
@@ -132,7 +153,16 @@ class PaperGateway:
         for symbol, perp in perps.items():
             self._register(symbol, perp.rules)
             self._account.set_mark(symbol, perp.mark)
-        self._settle_funding({s: board.funding_rate(s) for s in perps})
+        if self._account.unified:
+            for asset in assets:
+                self._spot_price(asset, board.spot_price(asset, perps))
+            starts = self._account.interest_since is None
+            if self._account.accrue_interest(self._clock()) is not None or starts:
+                self._save()
+        self._settle_funding(
+            {s: board.funding_rate(s) for s in perps},
+            {s: board.funding_interval(s) for s in perps},
+        )
         if self._account.is_liquidatable():
             self._account.liquidate(self._clock())
             self._save()
@@ -147,14 +177,45 @@ class PaperGateway:
             )
             for asset in assets
         }
+        if self._account.unified:
+            return self._unified(quote, holdings, perps)
         cash = self._account.balance(quote).free
         return Snapshot(self._clock(), quote, cash, self._account.margin_balance(), holdings, perps)
+
+    def _unified(
+        self, quote: str, holdings: Mapping[str, SpotHolding], perps: Mapping[str, PerpState]
+    ) -> Snapshot:
+        """One account: the signed quote balance, the perps' unsettled PnL, and the simulated
+        collateral value (what Bybit reports as totalMarginBalance)."""
+        account = self._account
+        return Snapshot(
+            self._clock(),
+            quote,
+            account.quote_balance(),
+            account.unrealized_pnl(),
+            holdings,
+            perps,
+            kind=AccountKind.UNIFIED,
+            collateral_value=account.collateral_value(),
+            maintenance_margin=account.maintenance_margin(),
+        )
+
+    def _spot_price(self, asset: str, price: Decimal) -> None:
+        """Unified: the coins' prices, so that their collateral value follows the market."""
+        quote = self._account.quote
+        symbol = f"{asset}{quote}"
+        if self._account.spot.market(symbol) is None:
+            zero = Decimal(0)
+            self._account.add_spot(SpotSpec(symbol, asset, quote, zero, zero, zero))
+        self._account.spot.set_price(symbol, price)
 
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
         perps = {
             symbol: PerpState(perp.rules, perp.mark, self._account.position(symbol).size)
             for symbol, perp in previous.perps.items()
         }
+        if self._account.unified:
+            return self._unified(previous.quote, previous.spot, perps)
         return Snapshot(
             self._clock(),
             previous.quote,
@@ -256,19 +317,28 @@ class PaperGateway:
     def _contract_size(self, symbol: str) -> Decimal:
         return self._sizes.get(symbol, Decimal(1))
 
-    def _settle_funding(self, rates: Mapping[str, Decimal | None]) -> None:
-        """Every 8-hour funding time passed since the last settlement, at the current rate."""
-        due = _last_funding_time(self._clock())
-        known = {s: r for s, r in rates.items() if r is not None}
-        settled = False
-        while self._funded_until < due:
-            self._funded_until += FUNDING_EVERY
-            self._account.apply_funding(known, self._funded_until)
-            settled = True
-        if settled:
-            self._save()
+    def _settle_funding(
+        self, rates: Mapping[str, Decimal | None], intervals: Mapping[str, int | None]
+    ) -> None:
+        """Every funding time of each perp passed since the last settlement, at the current
+        rate: on the venue's interval for it where it says (1, 2, 4 or 8 h), else every 8 h."""
+        now = self._clock()
+        due: list[tuple[datetime, str, Decimal]] = []
+        for symbol, rate in rates.items():
+            if rate is None:
+                continue
+            hours = intervals.get(symbol)
+            hours = hours if hours in FUNDING_INTERVALS_HOURS else FUNDING_HOURS
+            due += [(t, symbol, rate) for t in funding_times(hours, self._funded_until, now)]
+        for at, symbol, rate in sorted(due):
+            self._account.apply_funding({symbol: rate}, at)
+        if now > self._funded_until:
+            self._funded_until = now
+            if due:
+                self._save()
 
     def _save(self) -> None:
+        since = self._account.interest_since
         self._store.save(
             self._portfolio,
             {
@@ -281,6 +351,7 @@ class PaperGateway:
                 },
                 "orders": self._orders,
                 "funded_until": self._funded_until.isoformat(),
+                "interest_since": (None if since is None else since.isoformat()),
             },
         )
 

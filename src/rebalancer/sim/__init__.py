@@ -8,7 +8,13 @@ margin and liquidation. Pure Python and `Decimal`; no I/O and no clock reads.
 from rebalancer.sim.account import Account
 from rebalancer.sim.fees import ZERO_FEES, FeeSchedule
 from rebalancer.sim.fills import NO_SLIPPAGE, SlippageModel, TradeEffect, apply_trade
-from rebalancer.sim.funding import funding_payment
+from rebalancer.sim.funding import (
+    FUNDING_INTERVALS_HOURS,
+    YEAR_SECONDS,
+    funding_payment,
+    funding_times,
+    interest_charge,
+)
 from rebalancer.sim.margin import MarginLine, is_liquidatable, liquidation_price
 from rebalancer.sim.spot import SpotBook
 from rebalancer.sim.values import (
@@ -16,6 +22,7 @@ from rebalancer.sim.values import (
     Balance,
     Fill,
     FundingPayment,
+    InterestCharge,
     LiquidationReport,
     Liquidity,
     MarginMode,
@@ -30,14 +37,17 @@ from rebalancer.sim.values import (
 )
 
 __all__ = [
+    "FUNDING_INTERVALS_HOURS",
     "MONEY_QUANTUM",
     "NO_SLIPPAGE",
+    "YEAR_SECONDS",
     "ZERO_FEES",
     "Account",
     "Balance",
     "FeeSchedule",
     "Fill",
     "FundingPayment",
+    "InterestCharge",
     "LiquidationReport",
     "Liquidity",
     "MarginLine",
@@ -54,6 +64,8 @@ __all__ = [
     "TradeEffect",
     "apply_trade",
     "funding_payment",
+    "funding_times",
+    "interest_charge",
     "is_liquidatable",
     "liquidation_price",
     "quantize_money",

@@ -1,6 +1,13 @@
 """The simulated account: the one mutable object of the engine and the only way to change its
 state (spot balances, the USDⓈ-M futures wallet, perp positions, leverage and margin mode).
 
+Two account kinds (DESIGN §2). Segregated: a spot wallet and a separate futures wallet that
+alone backs the perps. Unified (`haircuts` set): one account whose quote balance is the futures
+wallet plus the spot quote, negative when borrowed; the coins back the perps at their
+collateral ratios; borrowed quote accrues interest (`accrue_interest`, recorded in `charges`);
+maintenance and liquidation are on the collateral value, which moves with every price at once
+(`liquidation_move`: the joint move of all prices that liquidates it).
+
 Every operation either applies completely and returns a typed result, or returns a `Rejection`
 and changes nothing. No I/O and no clock: callers pass aware UTC times in.
 """
@@ -14,7 +21,7 @@ from decimal import Decimal
 from rebalancer.sim import margin
 from rebalancer.sim.fees import FeeSchedule
 from rebalancer.sim.fills import NO_SLIPPAGE, SlippageModel, apply_trade
-from rebalancer.sim.funding import funding_payment
+from rebalancer.sim.funding import funding_payment, interest_charge
 from rebalancer.sim.margin import MarginLine
 from rebalancer.sim.rules import check_min_notional, check_quantity, check_reduce_only
 from rebalancer.sim.spot import SpotBook
@@ -23,6 +30,7 @@ from rebalancer.sim.values import (
     Balance,
     Fill,
     FundingPayment,
+    InterestCharge,
     LiquidationReport,
     Liquidity,
     MarginMode,
@@ -67,6 +75,9 @@ class Account:
         # Unified account (Bybit UTA): spot coins back the perps at these collateral ratios and
         # the quote wallet may go negative (borrowed). Empty: a segregated futures wallet.
         self.haircuts: dict[str, Decimal] = {}
+        self.borrow_rate = ZERO  # annual interest on borrowed quote (unified)
+        self.charges: list[InterestCharge] = []  # the account's own record of interest charged
+        self._interest_since: datetime | None = None
 
     # -- instruments and prices ---------------------------------------------------------------
 
@@ -193,21 +204,106 @@ class Account:
     def unrealized_pnl(self) -> Decimal:
         return margin.unrealized_pnl(self.margin_lines())
 
+    @property
+    def unified(self) -> bool:
+        return bool(self.haircuts)
+
+    def quote_balance(self) -> Decimal:
+        """Unified: the one quote balance (futures wallet + spot quote), negative when borrowed.
+        Segregated: the futures wallet."""
+        if not self.unified:
+            return self._wallet
+        return self._wallet + self.spot.balance(self.quote).total
+
+    def borrowed(self) -> Decimal:
+        """Quote a unified account has borrowed: what its quote equity (the balance plus the
+        perps' unsettled PnL) is below zero - Bybit counts unrealised perp losses as a liability
+        that pays interest. 0 when segregated."""
+        if not self.unified:
+            return ZERO
+        return max(ZERO, -(self.quote_balance() + self.unrealized_pnl()))
+
+    def interest_paid(self) -> Decimal:
+        return sum((charge.amount for charge in self.charges), ZERO)
+
+    def accrue_interest(self, at: datetime) -> InterestCharge | None:
+        """Charge interest on the quote borrowed now over the span since the last accrual
+        (callers set the prices of `at` first and accrue before they trade), debit it and record
+        it in `charges`. The first call only starts the clock. Returns the charge, or None when
+        nothing is due."""
+        since = self._interest_since
+        if since is not None and at <= since:
+            return None
+        self._interest_since = at
+        if since is None:
+            return None
+        borrowed = self.borrowed()
+        if not borrowed or not self.borrow_rate:
+            return None
+        charge = interest_charge(self.quote, borrowed, self.borrow_rate, since, at)
+        if not charge.amount:
+            return None
+        self._wallet -= charge.amount
+        self.charges.append(charge)
+        return charge
+
+    @property
+    def interest_since(self) -> datetime | None:
+        """When interest was last accrued (None: the clock has not started)."""
+        return self._interest_since
+
+    def resume_interest(self, since: datetime) -> None:
+        """Restore the interest clock of a saved account; the next accrual covers from here."""
+        self._interest_since = since
+
     def coin_collateral(self) -> Decimal:
         """Unified: the spot coins' value at their collateral ratios (0 when segregated)."""
-        total = ZERO
-        for asset, ratio in self.haircuts.items():
-            price = self.spot.price(f"{asset}{self.quote}")
-            if price is not None:
-                total += self.spot.balance(asset).total * price * ratio
-        return total
+        return sum(
+            (qty * price * self.haircuts[asset] for asset, qty, price in self._coins()), ZERO
+        )
+
+    def _coins(self) -> list[tuple[str, Decimal, Decimal]]:
+        """(coin, quantity, price) of every collateral coin held that has a price in the quote."""
+        coins = []
+        for spec in self.spot.markets:
+            if spec.base in self.haircuts and spec.quote == self.quote:
+                price = self.spot.price(spec.symbol)
+                quantity = self.spot.balance(spec.base).total
+                if price is not None and quantity:
+                    coins.append((spec.base, quantity, price))
+        return coins
+
+    def coin_value(self) -> Decimal:
+        """Unified: the market value of the collateral coins (what a liquidation could sell)."""
+        return sum((qty * price for _, qty, price in self._coins()), ZERO)
 
     def _backing(self) -> Decimal:
-        return self._wallet + self.coin_collateral()
+        return self.quote_balance() + self.coin_collateral()
 
     def margin_balance(self) -> Decimal:
-        """The futures wallet + uPnL; unified: also the coins' collateral value."""
+        """Segregated: the futures wallet + uPnL. Unified: the collateral value, coins at their
+        ratios + the quote balance (signed, the spot quote included once) + uPnL."""
         return margin.margin_balance(self._backing(), self.margin_lines())
+
+    def collateral_value(self) -> Decimal:
+        """K of DESIGN §2: what the leverage cap and maintenance are on (= `margin_balance`)."""
+        return self.margin_balance()
+
+    def liquidation_move(self) -> Decimal | None:
+        """Unified or not: the factor f by which all prices (spot and marks) moving together
+        bring the collateral value down to the maintenance margin; None when no positive
+        factor does (or nothing is open). Linear in f: f (A - M) + B = 0 with A the
+        price-proportional collateral, M the maintenance and B the rest."""
+        lines = self.margin_lines()
+        if not lines:
+            return None
+        scaled = self.coin_collateral() + sum((ln.size * ln.mark for ln in lines), ZERO)
+        fixed = self.quote_balance() - sum((ln.cost for ln in lines), ZERO)
+        slope = scaled - margin.maintenance_margin(lines)
+        if slope == 0:
+            return None
+        factor = -fixed / slope
+        return factor if factor > 0 else None
 
     def initial_margin(self) -> Decimal:
         return margin.initial_margin(self.margin_lines())
@@ -228,8 +324,9 @@ class Account:
         return margin.liquidation_price(self._backing(), self.margin_lines(), symbol)
 
     def equity(self, asset_prices: Mapping[str, Decimal]) -> Decimal:
-        """Spot value (at `asset_prices`, the quote counting 1) + futures margin balance."""
-        return self.spot.value(asset_prices) + self.margin_balance()
+        """Spot value (at `asset_prices`, the quote counting 1) + futures wallet + uPnL: every
+        unit once (a unified account's collateral value is not added on top)."""
+        return self.spot.value(asset_prices) + self._wallet + self.unrealized_pnl()
 
     # -- perp trading ---------------------------------------------------------------------------
 
@@ -331,7 +428,9 @@ class Account:
 
     def liquidate(self, at: datetime) -> LiquidationReport:
         """Close every position at its mark without fee; a deficit goes to the insurance fund
-        so the wallet never ends negative."""
+        so the wallet never ends negative. Unified: the quote may stay borrowed as long as the
+        coins cover it; only a deficit beyond the coins' market value goes to the fund (selling
+        coins to repay the borrowing is not modelled)."""
         fills: list[Fill] = []
         for position in self.positions():
             mark = self._marks[position.symbol]
@@ -351,7 +450,8 @@ class Account:
                     position_after=ZERO,
                 )
             )
-        loss = max(ZERO, -self._wallet)
+        cover = self.spot.balance(self.quote).total + self.coin_value() if self.unified else ZERO
+        loss = max(ZERO, -(self._wallet + cover))
         self._wallet += loss
         self._insurance_fund_loss += loss
         return LiquidationReport(fills=tuple(fills), insurance_fund_loss=loss, at=at)

@@ -76,6 +76,7 @@ class PerpSpec:
     tick_size: Decimal = Decimal("0.01")
     maintenance_margin_rate: Decimal = Decimal("0.004")
     max_leverage: int = 125
+    funding_interval_hours: int = 8  # 1, 2, 4 or 8: the venue's interval for this instrument
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,20 @@ class FundingPayment:
     position_size: Decimal
     amount: Decimal
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InterestCharge:
+    """Interest on borrowed quote over (`start`, `end`]: `amount` > 0 was debited.
+
+    `amount = borrowed x annual_rate x seconds / YEAR_SECONDS`, rounded by `quantize_money`."""
+
+    asset: str
+    borrowed: Decimal
+    annual_rate: Decimal
+    start: datetime
+    end: datetime
+    amount: Decimal
 
 
 @dataclass(frozen=True, slots=True)
