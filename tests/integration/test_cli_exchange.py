@@ -10,9 +10,12 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from rebalancer.emulator import Emulator
 from rebalancer.snapshot_file import parse_snapshot
 from tests.integration.harness import ENV, order_count, seed_state, write_config
+from tests.integration.venues import VENUES
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 
@@ -43,20 +46,25 @@ def test_snapshot_writes_a_file_that_plan_reads(tmp_path: Path) -> None:
         assert writes == []
 
 
-def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue", VENUES)
+def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path, venue: str) -> None:
+    # Binance tells it in apiRestrictions, Bybit in query-api's Wallet permissions.
     state = seed_state(
         extra={"api_restrictions": {"enableWithdrawals": True, "enableFutures": True}}
     )
-    with Emulator(state) as emu:
+    with Emulator(state, venue=venue) as emu:
         config = write_config(tmp_path, emu)
         refused = _run("once", "-c", str(config), "--yes")
         assert refused.returncode == 2
+        assert refused.stderr.count("\n") == 1, refused.stderr
         assert "can withdraw funds" in refused.stderr
+        assert "accept_withdrawal_permission" in refused.stderr
         assert order_count(emu) == 0
+        assert [r for r in emu.requests() if r.method == "POST" and "order" in r.path.lower()] == []
 
         accepted = write_config(tmp_path, emu, extra="")
         text = accepted.read_text(encoding="utf-8").replace(
-            'id = "binance"', 'id = "binance"\naccept_withdrawal_permission = true'
+            f'id = "{venue}"', f'id = "{venue}"\naccept_withdrawal_permission = true'
         )
         accepted.write_text(text, encoding="utf-8")
         done = _run("once", "-c", str(accepted), "--yes")
