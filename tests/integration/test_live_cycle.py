@@ -120,6 +120,35 @@ def test_a_lost_response_gives_exactly_one_order(tmp_path: Path, venue: str) -> 
 
 
 @each_venue
+@pytest.mark.parametrize("found", [True, False])
+def test_a_lookup_that_lags_finds_the_order_within_the_allowance_or_leaves_it_unknown(
+    tmp_path: Path, venue: str, found: bool
+) -> None:
+    # The answer is lost and lookups do not see the orders yet: for two attempts' worth of
+    # queries (the legs are looked up concurrently, so one leg may meet them all; the harness
+    # allows three attempts), or for longer than the allowance.
+    paths = PATHS[venue]
+    with Emulator(seed_state(), venue=venue) as emu:
+        emu.inject(Fault.response_lost(path=paths.batch))
+        hidden = 2 * paths.lookup_reads if found else 100
+        emu.inject(Fault.not_yet_visible(count=hidden, path=paths.lookup))
+
+        result = cycle(tmp_path, emu)
+
+        assert order_count(emu) == 2
+        assert posts(emu) == 1  # never re-sent, found or not
+        lookups = sum(1 for r in emu.requests() if r.path == paths.lookup)
+        if found:
+            assert lookups > hidden  # looked again after the lag, and saw them
+            assert result.ok, result.error
+            assert abs(position(emu, "ETHUSDT") - D("0.4")) <= STEP
+        else:
+            assert lookups == 2 * 3 * paths.lookup_reads  # every attempt of both legs, no more
+            assert len(result.unresolved) == 2
+            assert "unknown outcome" in (result.error or "")
+
+
+@each_venue
 @pytest.mark.parametrize("executed", [True, False])
 def test_send_status_unknown_is_resolved_by_lookup(
     tmp_path: Path, executed: bool, venue: str

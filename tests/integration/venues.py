@@ -18,16 +18,21 @@ class VenuePaths:
 
     batch: str  # the order placement (POST) path the gateway uses
     lookup: str  # the first path an order lookup by client id reads
+    lookup_reads: int  # how often one lookup reads `lookup` when the order is not there
     read: str  # a read every snapshot makes (a target for throttling storms)
 
 
 PATHS: dict[str, VenuePaths] = {
     "binance": VenuePaths(
-        batch="/fapi/v1/batchOrders", lookup="/fapi/v1/order", read="/fapi/v1/premiumIndex"
+        batch="/fapi/v1/batchOrders",
+        lookup="/fapi/v1/order",
+        lookup_reads=1,
+        read="/fapi/v1/premiumIndex",
     ),
     "bybit": VenuePaths(
         batch="/v5/order/create-batch",
         lookup="/v5/order/history",
+        lookup_reads=2,  # history, open orders, history again
         read="/v5/account/wallet-balance",
     ),
 }

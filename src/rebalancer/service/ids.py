@@ -10,16 +10,18 @@ import re
 import secrets
 from datetime import datetime
 
+from rebalancer.domain.order_ids import PREFIX, RUN_TIME_FORMAT
+
 CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
 
 def new_run_id(now: datetime) -> str:
     """Sortable by time, unique across processes: `20261123T234500-1a2b3c`."""
-    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    return f"{now.strftime(RUN_TIME_FORMAT)}-{secrets.token_hex(3)}"
 
 
 def client_order_id(run_id: str, leg: int) -> str:
-    cid = f"rb-{run_id}-{leg}"
+    cid = f"{PREFIX}{run_id}-{leg}"
     if not CLIENT_ID.match(cid):
         raise ValueError(f"client order id {cid!r} breaks the exchange's charset or length")
     return cid
