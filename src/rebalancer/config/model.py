@@ -145,6 +145,8 @@ class PortfolioConfig(_Model):
 
 # The ccxt ids with a venue dialect (rebalancer.exchange.venues keeps one per id).
 SUPPORTED_VENUES = ("binance", "binanceusdm", "bybit")
+# The venues the local emulator speaks (`rebalancer emulator --venue`, `rebalancer demo --venue`).
+EMULATED_VENUES = ("binance", "bybit")
 
 
 class ExchangeConfig(_Model):

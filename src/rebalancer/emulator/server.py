@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
+from rebalancer.config.model import EMULATED_VENUES
 from rebalancer.emulator import bybit, bybit_routes, control
 from rebalancer.emulator.auth import verify_signed_request
 from rebalancer.emulator.errors import BinanceError, order_not_found, unknown_execution
@@ -47,7 +48,7 @@ _JSON_BODIES = {
 }
 
 
-VENUES = ("binance", "bybit")
+VENUES = EMULATED_VENUES
 
 
 @dataclass(frozen=True, slots=True)
