@@ -20,6 +20,7 @@ back the perps.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -107,6 +108,13 @@ class Bybit:
 
     def client_options(self) -> dict[str, Any]:
         return dict(_CLIENT_OPTIONS)
+
+    def call_floor(self, orders: int) -> int:
+        # The wallet, positions per settle coin (every linear position counts against the
+        # cap), linear and spot tickers; batches of ten; the answer is an ack, so the fills
+        # take one history page per 50 orders (limit=50) at best. This dialect looks each
+        # order up by orderLinkId instead: one call or more per order, never a wrong match.
+        return 3 + len(SETTLE_COINS) + math.ceil(orders / BATCH) + math.ceil(orders / 50)
 
     # -- account --------------------------------------------------------------------------
 
