@@ -14,6 +14,7 @@ import pytest
 from rebalancer.domain.lifecycle import OrderStatus, RunState
 from rebalancer.emulator import Emulator, Fault
 from rebalancer.emulator.faults import BodyKind, malformed
+from rebalancer.exchange.venues import dialect_for
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import (
@@ -308,3 +309,40 @@ def test_dry_run_places_nothing_and_touches_no_setting(tmp_path: Path, venue: st
         assert writes == []
         assert emu.requests()  # it did read the account
         assert emu.exchange.account.leverage("BTCUSDT") == 20
+
+
+@each_venue
+def test_a_cycle_never_beats_its_venues_call_floor_and_binance_meets_it(
+    tmp_path: Path, venue: str
+) -> None:
+    # The floor (Dialect.call_floor) is a lower bound: a cycle below it would mean the floor
+    # is wrong, and so would docs/venues.md's table. Binance's is met but for the post-trade check.
+    with Emulator(seed_state(), venue=venue) as emu:
+        settings = settings_for(tmp_path, emu)
+        gateway = gateway_for(settings)
+
+        async def two_cycles() -> CycleResult:
+            try:
+                first = await run_cycle(
+                    settings, gateway, MemoryJournal(), utcnow, gate=OPEN, mode="live"
+                )
+                assert first.ok, first.error
+                for price in (emu.set_spot_price, emu.set_mark_price):
+                    price("BTCUSDT", D(60000))
+                emu.clear_requests()  # the first cycle loaded markets and set leverage
+                return await run_cycle(
+                    settings, gateway, MemoryJournal(), utcnow, gate=OPEN, mode="live"
+                )
+            finally:
+                await gateway.close()
+
+        second = asyncio.run(two_cycles())
+
+        assert second.ok, second.error
+        placed = len(second.reports)
+        assert placed >= 1
+        floor = dialect_for(venue).call_floor(placed)
+        calls = len(emu.requests())
+        assert calls >= floor
+        if venue == "binance":
+            assert calls <= floor + 1  # the post-trade position check
