@@ -12,15 +12,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rebalancer import bootstrap
 from rebalancer.config import load_settings
 from rebalancer.emulator import Emulator
 from rebalancer.service.controls import Controls
+from rebalancer.web import WebContext, create_app
 from rebalancer.web.overview import overview
 from tests.integration.harness import ENV, seed_state, write_config
 from tests.integration.venues import VENUES
+from tests.web.server import serving
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 # The seed example with the quote 500 USDT below zero: V = 7,000 + 3,000 - 500 = 9,500.
@@ -62,6 +65,9 @@ def test_borrowing_is_shown_for_a_unified_account_and_nothing_for_a_segregated_o
     settings = load_settings(Path(config), ENV)
     with bootstrap.open_journal(settings) as journal:
         page = overview(journal.store, settings, Controls(), datetime.now(UTC))
+        context = WebContext(settings, journal.store, journal.controls, lambda: datetime.now(UTC))
+        with serving(create_app(context)) as url:
+            html = " ".join(httpx.get(url + "/", timeout=30).text.split())
 
     line = "Borrowed 500.00 USDT (5.26% of equity)"
     documents = [status_json["borrowing"], planned["borrowing"], shown_json["borrowing"]]
@@ -69,10 +75,12 @@ def test_borrowing_is_shown_for_a_unified_account_and_nothing_for_a_segregated_o
     if unified:
         for text in (status, once, shown):
             assert line in text, text
+        assert 'data-field="borrowed" data-value="500' in html
+        assert "500.00 USDT (5.26% of equity)" in html
         for document in documents:
             assert Decimal(document["borrowed"]) == BORROWED
             assert abs(Decimal(document["share_of_equity"]) - SHARE) < Decimal("1e-9")
     else:
-        for text in (status, once, shown):
+        for text in (status, once, shown, html):
             assert "Borrowed" not in text
         assert documents == [None, None, None, None]
