@@ -151,3 +151,18 @@ def test_paper_mode_over_a_config_without_a_paper_account_is_a_one_line_usage_er
             assert "Traceback" not in done.stderr
             assert not (tmp_path / "journal.db").exists(), command  # nothing created either
         assert [r for r in emu.requests() if r.method != "GET"] == []
+
+
+def test_a_multi_assets_binance_account_is_refused_in_one_line_and_nothing_is_sent(
+    tmp_path: Path,
+) -> None:
+    # Binance by nature: multi-assets mode is a USDⓈ-M setting (/fapi/v1/multiAssetsMargin).
+    with Emulator(seed_state()) as emu:
+        emu.exchange.multi_assets_margin = True
+        config = write_config(tmp_path, emu)
+        done = _run("once", "-c", str(config), "--mode", "dry-run")
+
+        assert done.returncode == 1
+        assert "multi-assets mode; switch it to single-asset mode" in " ".join(done.stdout.split())
+        assert "Traceback" not in done.stderr
+        assert [r for r in emu.requests() if r.method != "GET"] == []
