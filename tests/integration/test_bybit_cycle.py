@@ -98,6 +98,15 @@ def test_a_10006_storm_over_every_read_is_waited_out_and_the_cycle_completes(
         assert posts(emu, BATCH) == 1
 
 
+# The emulator's clock, moved back only while an old order is placed in-process: signed
+# requests are checked against the same clock, so every request goes at the present.
+shift = [timedelta(0)]
+
+
+def _shifted_clock() -> datetime:
+    return datetime.now(UTC) + shift[0]
+
+
 def _old_order(emu: Emulator, days: int) -> str:
     """A filled order sent by a run `days` ago, as the emulator's history keeps it."""
     shift[0] = -timedelta(days=days)
@@ -121,13 +130,6 @@ def _old_order(emu: Emulator, days: int) -> str:
     finally:
         shift[0] = timedelta(0)
     return client_id
-
-
-shift = [timedelta(0)]
-
-
-def _shifted_clock() -> datetime:
-    return datetime.now(UTC) + shift[0]
 
 
 def _history(tmp: Path, emu: Emulator, *client_ids: str) -> list[int]:

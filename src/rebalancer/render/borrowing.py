@@ -10,11 +10,11 @@ from rebalancer.render.numbers import json_money, json_weight, money, percent
 
 
 def borrowing_line(borrowing: Borrowing | None, quote: str) -> str | None:
-    """`Borrowed 1,500.00 USDT (12.50% of equity)`; None for a segregated account."""
+    """`Unified account: borrowed 1,500.00 USDT (12.50% of equity)`; None when segregated."""
     if borrowing is None:
         return None
     share = "" if borrowing.share is None else f" ({percent(borrowing.share)} of equity)"
-    return f"Borrowed {money(borrowing.amount)} {quote}{share} (unified account)"
+    return f"Unified account: borrowed {money(borrowing.amount)} {quote}{share}"
 
 
 def borrowing_json(borrowing: Borrowing | None) -> dict[str, Any] | None:
