@@ -1,6 +1,7 @@
 """One live cycle against the local emulator with a fixed injected latency.
 
 Run: .venv/bin/python benchmarks/bench_cycle.py [--latency-ms 50] [--venue binance|bybit|okx]
+     .venv/bin/python benchmarks/bench_cycle.py --all-venues [--n 10 --k 10]
 
 For N assets of which K change (half rally, half fall by the same amount, so equity and the
 other lines stay put), after a first cycle that does the one-time setup and hedges everything,
@@ -13,6 +14,11 @@ orderLinkId because a create answer is an ack only (open orders, then history: u
 order). On OKX (`--venue okx`, multi-currency margin) the floor is 5 reads (balance, positions,
 marks, funding rates, spot tickers) + ceil(K/20) batches, and each accepted order is looked up
 once by clOrdId (the answer is an ack only). The naive baseline is Binance's only.
+
+`--all-venues` prints one table over every venue the emulator speaks, for one N and K: calls
+per cycle, round trips (wall time / latency: the sequential waits), the venue's floor (the
+fewest calls it allows for a snapshot + placement + confirmation, `Dialect.call_floor` in each
+dialect's module) and calls / floor (docs/venues.md).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from rebalancer.config import load_settings
+from rebalancer.config.model import EMULATED_VENUES
 from rebalancer.emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_PASSPHRASE,
@@ -41,6 +48,7 @@ from rebalancer.emulator import (
 from rebalancer.emulator.config import exchange_section
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
+from rebalancer.exchange.venues import dialect_for
 from rebalancer.secrets import Credentials
 from rebalancer.service.controls import MemoryControls, TradingGate
 from rebalancer.service.cycle import run_cycle
@@ -138,6 +146,7 @@ def run(n: int, k: int, latency: float, naive: bool, venue: str = "binance") -> 
             "wall": seconds,
             "x_latency": seconds / latency,
             "goal_calls": reads + math.ceil(k / batch),
+            "floor": dialect_for(venue).call_floor(k),
         }
         if naive and venue == "binance":
             emu.clear_requests()
@@ -168,12 +177,29 @@ async def measured_cycle(settings: Any, emu: Emulator, n: int, k: int) -> tuple[
         await gateway.close()
 
 
+def all_venues(n: int, k: int, latency: float) -> None:
+    rows = [(venue, run(n, k, latency, False, venue)) for venue in EMULATED_VENUES]
+    print(f"N {n}, K {k} orders, latency {latency * 1000:g} ms, the second cycle")
+    print(f"{'venue':<8} {'calls':>6} {'round trips':>12} {'floor':>6} {'ratio':>6}")
+    for venue, r in rows:
+        print(
+            f"{venue:<8} {r['calls']:>6} {r['x_latency']:>12.1f} {r['floor']:>6} "
+            f"{r['calls'] / r['floor']:>6.2f}" + ("" if r["ok"] else "  (cycle FAILED)")
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--venue", choices=sorted(GOALS), default="binance")
+    parser.add_argument("--venue", choices=EMULATED_VENUES, default="binance")
+    parser.add_argument("--all-venues", action="store_true", help="one table over all venues")
+    parser.add_argument("--n", type=int, default=10, help="assets (with --all-venues)")
+    parser.add_argument("--k", type=int, default=10, help="assets that move (with --all-venues)")
     args = parser.parse_args()
     latency = args.latency_ms / 1000
+    if args.all_venues:
+        all_venues(args.n, args.k, latency)
+        return
     rows = [
         run(10, 2, latency, False, args.venue),
         run(10, 10, latency, False, args.venue),

@@ -75,3 +75,24 @@ def test_the_same_seed_gives_the_same_rebalances_and_the_hint_shows_the_journal(
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count("completed") == 2
+
+
+def test_the_demo_runs_on_a_bybit_unified_account(tmp_path: Path) -> None:
+    done = _demo(tmp_path / "bybit", "--venue", "bybit", "--rebalances", "1")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "local emulator playing bybit" in done.stdout
+    [first] = [ln for ln in done.stdout.splitlines() if ln.startswith("rebalanced day")]
+    # The coins are collateral: the first rebalance is not cut short by the 1x cap, as it is
+    # with the same prices on Binance's separate $2,000 futures wallet.
+    assert "collateral short" not in first
+    assert 'id = "bybit"' in (tmp_path / "bybit" / "demo.toml").read_text(encoding="utf-8")
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unknown_demo_venue_is_a_usage_error(tmp_path: Path) -> None:
+    done = _demo(tmp_path / "x", "--venue", "kraken")
+
+    assert done.returncode == 2
+    assert "'kraken' is not one of" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -11,6 +11,8 @@ import ccxt
 import pytest
 
 from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
+from rebalancer.emulator.bybit import BybitError
+from rebalancer.emulator.bybit_orders import HISTORY_WINDOW_MS, history_window
 from rebalancer.emulator.state import seed_example_state
 from rebalancer.exchange.venues.bybit import Bybit
 
@@ -107,3 +109,15 @@ def test_a_bad_signature_is_refused_with_retcode_10004(emulator: Emulator) -> No
     with pytest.raises(ccxt.AuthenticationError, match="10004"):
         client.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"})
     assert emulator.requests()[-1].status == 200  # Bybit refuses with HTTP 200
+
+
+def test_order_history_windows_follow_bybits_seven_day_rules() -> None:
+    week = HISTORY_WINDOW_MS
+    now = 10 * week
+    assert history_window({}, now) == (now - week, now)
+    assert history_window({"startTime": "5"}, now) == (5, 5 + week)
+    assert history_window({"endTime": str(week + 7)}, now) == (7, week + 7)
+    assert history_window({"startTime": "1", "endTime": str(week + 1)}, now) == (1, week + 1)
+    with pytest.raises(BybitError) as wider:
+        history_window({"startTime": "1", "endTime": str(week + 2)}, now)
+    assert wider.value.code == 10001

@@ -25,6 +25,7 @@ from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.retry import RetryPolicy
 from rebalancer.secrets import Credentials
 from rebalancer.service.controls import MemoryControls, TradingGate
+from tests.integration.venues import PATHS
 
 ENV = {
     "REBALANCER_API_KEY": DEFAULT_API_KEY,
@@ -98,5 +99,7 @@ def order_count(emulator: Emulator) -> int:
     return len(emulator.exchange.store.all_orders())
 
 
-def posts(emulator: Emulator, path: str = "/fapi/v1/batchOrders") -> int:
+def posts(emulator: Emulator, path: str | None = None) -> int:
+    """POSTs to `path`, by default the venue's order placement path."""
+    path = path or PATHS[emulator.venue].batch
     return sum(1 for r in emulator.requests() if r.method == "POST" and r.path == path)

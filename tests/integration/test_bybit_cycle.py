@@ -1,17 +1,26 @@
-"""The seed example live on a Bybit V5 unified account: the real ccxt client against the
-emulator's Bybit dialect (ack-only creates, retCode answers, coins as collateral)."""
+"""What only Bybit V5 (unified account) does, through the real ccxt client against the
+emulator's Bybit dialect: the unified figures of the seed example, retCode refusals, 10006
+storms over every read, and order history that covers seven days per query.
+
+What every venue does (a cycle, a second cycle, lost answers, 10016, lagging lookups, 429/5xx,
+dry-run, kill switch, crash recovery) runs on Bybit through `tests.integration.venues`."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from rebalancer.domain.lifecycle import RunState
 from rebalancer.domain.snapshot import AccountKind
 from rebalancer.emulator import Emulator, Fault
+from rebalancer.emulator.orders import OrderType
+from rebalancer.emulator.params import OrderRequest
+from rebalancer.exchange.port import OrderState
 from rebalancer.service.cycle import CycleResult, run_cycle
+from rebalancer.service.ids import client_order_id, new_run_id
 from rebalancer.service.memory_journal import MemoryJournal
+from rebalancer.sim import Side
 from tests.integration.harness import (
     OPEN,
     gateway_for,
@@ -64,80 +73,6 @@ def test_the_seed_example_ends_short_btc_and_long_eth_of_about_1000_each(tmp_pat
         assert posts(emu, BATCH) == 1
 
 
-def test_a_second_cycle_without_drift_places_nothing(tmp_path: Path) -> None:
-    with bybit() as emu:
-        assert cycle(tmp_path, emu).ok
-        orders = order_count(emu)
-        emu.clear_requests()
-
-        second = cycle(tmp_path, emu)
-
-        assert second.ok, second.error
-        assert second.plan is not None
-        assert second.plan.orders == ()
-        assert order_count(emu) == orders
-        assert posts(emu, BATCH) == 0
-
-
-def test_a_lost_create_answer_leaves_exactly_one_order_found_by_order_link_id(
-    tmp_path: Path,
-) -> None:
-    with bybit() as emu:
-        emu.inject(Fault.response_lost(path=BATCH))
-
-        result = cycle(tmp_path, emu)
-
-        assert result.ok, result.error
-        assert order_count(emu) == 2  # one per leg, none sent twice
-        assert posts(emu, BATCH) == 1
-        assert abs(position(emu, "BTCUSDT") - D("-0.02")) <= STEP
-        assert any(r.path == "/v5/order/history" for r in emu.requests())
-
-
-def test_dry_run_sends_no_order(tmp_path: Path) -> None:
-    with bybit() as emu:
-        result = cycle(tmp_path, emu, mode="dry-run")
-
-        assert result.state is RunState.COMPLETED, result.error
-        assert order_count(emu) == 0
-        assert all(r.method == "GET" for r in emu.requests())
-
-
-def test_a_10016_after_the_batch_executed_is_resolved_by_lookup_not_resent(
-    tmp_path: Path,
-) -> None:
-    with bybit() as emu:
-        emu.inject(Fault.unknown_execution(executed=True, path=BATCH))
-
-        result = cycle(tmp_path, emu)
-
-        assert result.ok, result.error
-        assert result.unresolved == ()
-        assert order_count(emu) == 2
-        assert posts(emu, BATCH) == 1
-
-
-def test_a_10016_before_execution_leaves_the_orders_unknown_never_resent(tmp_path: Path) -> None:
-    with bybit() as emu:
-        emu.inject(Fault.unknown_execution(executed=False, path=BATCH))
-
-        result = cycle(tmp_path, emu)
-
-        assert len(result.unresolved) == 2  # not found by orderLinkId: unknown, circuit opens
-        assert order_count(emu) == 0
-        assert posts(emu, BATCH) == 1
-
-
-def test_rate_limited_reads_retcode_10006_are_retried(tmp_path: Path) -> None:
-    with bybit() as emu:
-        emu.inject(Fault.http_status(429, count=2, path="/v5/account/wallet-balance"))
-
-        result = cycle(tmp_path, emu)
-
-        assert result.ok, result.error
-        assert abs(position(emu, "ETHUSDT") - D("0.4")) <= STEP
-
-
 def test_a_bybit_order_refusal_is_journaled_rejected(tmp_path: Path) -> None:
     with bybit() as emu:
         emu.inject(Fault.binance_error(110007, "ab not enough for new order", path=BATCH))
@@ -147,3 +82,102 @@ def test_a_bybit_order_refusal_is_journaled_rejected(tmp_path: Path) -> None:
         assert order_count(emu) == 0
         assert result.reports
         assert all(r.error_code == 110007 for r in result.reports)
+
+
+def test_a_10006_storm_over_every_read_is_waited_out_and_the_cycle_completes(
+    tmp_path: Path,
+) -> None:
+    with bybit() as emu:
+        for path in ("/v5/account/wallet-balance", "/v5/position/list", "/v5/market/tickers"):
+            emu.inject(Fault.http_status(429, count=3, path=path))  # retCode 10006, HTTP 200
+
+        result = cycle(tmp_path, emu)
+
+        assert result.ok, result.error
+        assert order_count(emu) == 2
+        assert posts(emu, BATCH) == 1
+
+
+# The emulator's clock, moved back only while an old order is placed in-process: signed
+# requests are checked against the same clock, so every request goes at the present.
+shift = [timedelta(0)]
+
+
+def _shifted_clock() -> datetime:
+    return datetime.now(UTC) + shift[0]
+
+
+def _old_order(emu: Emulator, days: int) -> str:
+    """A filled order sent by a run `days` ago, as the emulator's history keeps it."""
+    shift[0] = -timedelta(days=days)
+    client_id = client_order_id(new_run_id(utcnow() + shift[0]), 0)
+    try:
+        emu.exchange.place_futures_order(
+            OrderRequest(
+                symbol="BTCUSDT",
+                side=Side.SELL,
+                type=OrderType.MARKET,
+                qty=D("0.01"),
+                quote_qty=None,
+                price=None,
+                time_in_force="IOC",
+                reduce_only=False,
+                client_order_id=client_id,
+                position_side=None,
+                response_type=None,
+            )
+        )
+    finally:
+        shift[0] = timedelta(0)
+    return client_id
+
+
+def _history(tmp: Path, emu: Emulator, *client_ids: str) -> list[int]:
+    """How many rows Bybit's order history answers for each id, asked without a window."""
+    gateway = gateway_for(settings_for(tmp, emu))
+
+    async def go() -> list[int]:
+        try:
+            counts = []
+            for client_id in client_ids:
+                query = {"category": "linear", "symbol": "BTCUSDT", "orderLinkId": client_id}
+                answer = await gateway.read("privateGetV5OrderHistory", query)
+                counts.append(len(answer["result"]["list"]))
+            return counts
+        finally:
+            await gateway.close()
+
+    return asyncio.run(go())
+
+
+def test_an_order_of_a_run_ten_days_old_is_found_in_its_runs_seven_day_window(
+    tmp_path: Path,
+) -> None:
+    with Emulator(seed_state(), venue="bybit", clock=_shifted_clock) as emu:
+        client_id = _old_order(emu, days=10)
+        gateway = gateway_for(settings_for(tmp_path, emu))
+
+        async def look() -> object:
+            try:
+                return await gateway.lookup("BTC/USDT:USDT", client_id)
+            finally:
+                await gateway.close()
+
+        report = asyncio.run(look())
+
+        assert report is not None
+        assert report.state is OrderState.FILLED  # type: ignore[attr-defined]
+        assert report.filled == D("0.01")  # type: ignore[attr-defined]
+        assert posts(emu, BATCH) == 0  # found, not re-sent
+        history = [r for r in emu.requests() if r.path == "/v5/order/history"]
+        assert len(history) == 1  # one windowed query, not a walk back through the weeks
+
+
+def test_bybits_default_history_window_does_not_show_an_order_older_than_seven_days(
+    tmp_path: Path,
+) -> None:
+    # Why the lookup asks for the run's window: without one, Bybit answers the last 7 days.
+    with Emulator(seed_state(), venue="bybit", clock=_shifted_clock) as emu:
+        old, recent = _old_order(emu, days=8), _old_order(emu, days=6)
+
+        assert _history(tmp_path, emu, old, recent) == [0, 1]

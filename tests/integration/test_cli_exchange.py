@@ -15,6 +15,7 @@ import pytest
 from rebalancer.emulator import Emulator
 from rebalancer.snapshot_file import parse_snapshot
 from tests.integration.harness import ENV, order_count, seed_state, write_config
+from tests.integration.venues import VENUES
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 
@@ -45,8 +46,10 @@ def test_snapshot_writes_a_file_that_plan_reads(tmp_path: Path) -> None:
         assert writes == []
 
 
-@pytest.mark.parametrize("venue", ["binance", "okx"])  # okx: "withdraw" in perm
+@pytest.mark.parametrize("venue", VENUES)
 def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path, venue: str) -> None:
+    # Binance tells it in apiRestrictions, Bybit in query-api's Wallet permissions, OKX in
+    # account/config's perm.
     state = seed_state(
         extra={"api_restrictions": {"enableWithdrawals": True, "enableFutures": True}}
     )
@@ -54,8 +57,11 @@ def test_live_refuses_a_key_that_can_withdraw(tmp_path: Path, venue: str) -> Non
         config = write_config(tmp_path, emu)
         refused = _run("once", "-c", str(config), "--yes")
         assert refused.returncode == 2
+        assert refused.stderr.count("\n") == 1, refused.stderr
         assert "can withdraw funds" in refused.stderr
+        assert "accept_withdrawal_permission" in refused.stderr
         assert order_count(emu) == 0
+        assert [r for r in emu.requests() if r.method == "POST" and "order" in r.path.lower()] == []
 
         accepted = write_config(tmp_path, emu, extra="")
         text = accepted.read_text(encoding="utf-8").replace(
@@ -168,4 +174,19 @@ def test_paper_mode_over_a_config_without_a_paper_account_is_a_one_line_usage_er
             assert "add a [paper] section" in done.stderr
             assert "Traceback" not in done.stderr
             assert not (tmp_path / "journal.db").exists(), command  # nothing created either
+        assert [r for r in emu.requests() if r.method != "GET"] == []
+
+
+def test_a_multi_assets_binance_account_is_refused_in_one_line_and_nothing_is_sent(
+    tmp_path: Path,
+) -> None:
+    # Binance by nature: multi-assets mode is a USDⓈ-M setting (/fapi/v1/multiAssetsMargin).
+    with Emulator(seed_state()) as emu:
+        emu.exchange.multi_assets_margin = True
+        config = write_config(tmp_path, emu)
+        done = _run("once", "-c", str(config), "--mode", "dry-run")
+
+        assert done.returncode == 1
+        assert "multi-assets mode; switch it to single-asset mode" in " ".join(done.stdout.split())
+        assert "Traceback" not in done.stderr
         assert [r for r in emu.requests() if r.method != "GET"] == []

@@ -17,6 +17,7 @@ from rebalancer.emulator import Emulator
 from rebalancer.service.crashpoints import ENV, POINTS
 from tests.integration.harness import ENV as CREDENTIALS
 from tests.integration.harness import position, seed_state, write_config
+from tests.integration.venues import VENUES
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 STEP = Decimal("0.001")
@@ -51,7 +52,7 @@ def _open_runs(db: Path) -> list[str]:
         return [r[0] for r in rows.fetchall()]
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
+@pytest.mark.parametrize("venue", VENUES)
 @pytest.mark.parametrize("point", POINTS)
 def test_a_kill_at_any_step_then_a_restart_sends_nothing_twice(
     tmp_path: Path, point: str, venue: str

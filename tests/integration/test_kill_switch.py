@@ -26,6 +26,7 @@ from rebalancer.notify import NullNotifier
 from rebalancer.service.controls import Controls, MemoryControls
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import ENV, gateway_for, order_count, seed_state, write_config
+from tests.integration.venues import VENUES
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 PAPER = """
@@ -69,10 +70,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+each_venue = pytest.mark.parametrize("venue", VENUES)
+
+
+@each_venue
 def test_once_live_on_a_halted_portfolio_sends_nothing_and_resume_lifts_it(
-    tmp_path: Path,
+    tmp_path: Path, venue: str
 ) -> None:
-    with Emulator(seed_state(leverage=20)) as emu:
+    with Emulator(seed_state(leverage=20), venue=venue) as emu:
         config = write_config(tmp_path, emu)
         halted = _run("halt", "-c", str(config), "--reason", "going on holiday")
         assert halted.returncode == 0, halted.stderr
@@ -95,8 +100,9 @@ def test_once_live_on_a_halted_portfolio_sends_nothing_and_resume_lifts_it(
         assert order_count(emu) == 2
 
 
-def test_once_live_with_the_circuit_open_sends_nothing(tmp_path: Path) -> None:
-    with Emulator(seed_state()) as emu:
+@each_venue
+def test_once_live_with_the_circuit_open_sends_nothing(tmp_path: Path, venue: str) -> None:
+    with Emulator(seed_state(), venue=venue) as emu:
         config = write_config(tmp_path, emu)
         _open_circuit(config)
         refused = _run("once", "-c", str(config), "--yes")
@@ -107,8 +113,11 @@ def test_once_live_with_the_circuit_open_sends_nothing(tmp_path: Path) -> None:
         assert order_count(emu) == 0
 
 
-def test_once_paper_on_a_halted_portfolio_trades_nothing_until_resumed(tmp_path: Path) -> None:
-    with Emulator(seed_state()) as emu:
+@each_venue
+def test_once_paper_on_a_halted_portfolio_trades_nothing_until_resumed(
+    tmp_path: Path, venue: str
+) -> None:
+    with Emulator(seed_state(), venue=venue) as emu:
         config = write_config(tmp_path, emu, extra=PAPER)
         config.write_text(
             config.read_text(encoding="utf-8").replace('mode = "live"', 'mode = "paper"'),
@@ -127,10 +136,11 @@ def test_once_paper_on_a_halted_portfolio_trades_nothing_until_resumed(tmp_path:
         assert _writes(emu) == []  # paper mode never writes to the exchange it reads prices from
 
 
+@each_venue
 def test_a_dry_run_of_a_halted_portfolio_still_plans_and_says_it_is_halted(
-    tmp_path: Path,
+    tmp_path: Path, venue: str
 ) -> None:
-    with Emulator(seed_state()) as emu:
+    with Emulator(seed_state(), venue=venue) as emu:
         config = write_config(tmp_path, emu)
         assert _run("halt", "-c", str(config)).returncode == 0
         done = _run("once", "-c", str(config), "--mode", "dry-run")
@@ -153,6 +163,7 @@ def _waker(config: Path, controls: MemoryControls, journal: MemoryJournal) -> Wa
     )
 
 
+@each_venue
 @pytest.mark.parametrize(
     "stopped",
     [
@@ -162,7 +173,7 @@ def _waker(config: Path, controls: MemoryControls, journal: MemoryJournal) -> Wa
     ids=["halted", "circuit-open"],
 )
 def test_the_daemon_wake_up_neither_trades_nor_tops_up_while_stopped(
-    tmp_path: Path, stopped: Controls
+    tmp_path: Path, stopped: Controls, venue: str
 ) -> None:
     # A small BTC short (BTC still 6.25 points over target, past the 5-point threshold), spot
     # USDT to move and an alert distance every position is inside: a cycle and a top-up due.
@@ -172,7 +183,7 @@ def test_the_daemon_wake_up_neither_trades_nor_tops_up_while_stopped(
             "positions": [{"symbol": "BTCUSDT", "size": "-0.005", "entry_price": "50000"}],
         }
     )
-    with Emulator(state) as emu:
+    with Emulator(state, venue=venue) as emu:
         extra = (
             '[schedule]\ntrigger = "threshold"\ndrift_abs = 0.05\n'
             "[safety]\nmargin_alert_distance = 0.99\ntop_up_from_spot = true\ntop_up_max = 100\n"

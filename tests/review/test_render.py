@@ -104,6 +104,7 @@ def test_run_json_is_plain_json(journaled: Store) -> None:
         "strategy",
         "before",
         "after",
+        "borrowing",
         "lines",
         "notes",
         "orders",
@@ -111,6 +112,7 @@ def test_run_json_is_plain_json(journaled: Store) -> None:
         "residual",
         "largest_residual_drift",
     ]
+    assert document["borrowing"] is None  # a segregated account borrows nothing
     again = json.loads(json.dumps(document))
     assert again == document
     assert again["orders"][0]["fills"][0] == {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from datetime import timedelta
@@ -15,6 +16,7 @@ from rich.table import Table
 from rebalancer import bootstrap, logs
 from rebalancer.cli.common import (
     CONFIG_OPTION,
+    JSON_OPTION,
     console,
     fail,
     settings_from,
@@ -32,12 +34,14 @@ from rebalancer.domain.exposure import valuation
 from rebalancer.domain.margin import margin_health
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.render.borrowing import borrowing_line
 from rebalancer.render.margin_line import margin_line
 from rebalancer.render.numbers import money, percent, points
 from rebalancer.review import history
 from rebalancer.service.controls import Controls
 from rebalancer.service.cycle import read_snapshot
 from rebalancer.store import WriterLease
+from rebalancer.web.overview import live_overview
 
 log = structlog.get_logger(__name__)
 
@@ -123,9 +127,12 @@ def _loader(path: Path) -> Settings:
 @click.command("status")
 @CONFIG_OPTION
 @MODE_OPTION
-def status_command(config_path: Path, mode: str | None) -> None:
-    """Current weights and drift per line, hedges, gross leverage, margin health, trading
-    controls, the next scheduled wake-up and the last run. Reads only."""
+@JSON_OPTION
+def status_command(config_path: Path, mode: str | None, as_json: bool) -> None:
+    """Current weights and drift per line, hedges, gross leverage, margin health, a unified
+    account's borrowed quote, trading controls, the next scheduled wake-up and the last run.
+    Reads only. --json prints the web overview's document (format overview@1) for this
+    live snapshot."""
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
     describe_account(settings, run_mode)  # a paper config without an account stops here
@@ -134,6 +141,10 @@ def status_command(config_path: Path, mode: str | None) -> None:
         snapshot = asyncio.run(_read(settings, gateway))
         controls = journal.controls.load(settings.config.portfolio.name)
         last = history(journal.store, portfolio=settings.config.portfolio.name, limit=1)
+    if as_json:
+        document = live_overview(settings, snapshot, controls, utcnow(), last)
+        click.echo(json.dumps(document, indent=2))
+        return
     strategy = settings.strategy
     value = valuation(strategy, snapshot)
     health = margin_health(snapshot, settings.config.safety.maintenance_margin_rate)
@@ -158,6 +169,9 @@ def status_command(config_path: Path, mode: str | None) -> None:
     out = console()
     out.print(table)
     out.print(margin_line(value.equity, snapshot.quote, health, strategy.max_leverage))
+    borrowed = borrowing_line(snapshot.borrowing, snapshot.quote)
+    if borrowed is not None:
+        out.print(borrowed)
     out.print(f"Trading: {controls.describe()}")
     out.print(f"Next wake-up: {_next(settings)}")
     if last:

@@ -12,6 +12,7 @@ from rebalancer.cli.common import CONFIG_OPTION, console, fail, settings_from
 from rebalancer.config import Mode
 from rebalancer.config.summary import render_summary
 from rebalancer.domain.planner import PlanningError, plan
+from rebalancer.render.borrowing import borrowing_json
 from rebalancer.render.plan_json import plan_to_dict
 from rebalancer.render.plan_table import print_plan
 from rebalancer.snapshot_file import SnapshotFileError, read_snapshot
@@ -64,9 +65,11 @@ def plan_command(config_path: Path, snapshot_path: Path, as_json: bool) -> None:
     except PlanningError as exc:
         fail(str(snapshot_path), [str(exc)])
     if as_json:
-        click.echo(json.dumps(plan_to_dict(result), indent=2))
+        document = plan_to_dict(result)
+        document["borrowing"] = borrowing_json(snapshot.borrowing)
+        click.echo(json.dumps(document, indent=2))
     else:
-        print_plan(result, console())
+        print_plan(result, console(), snapshot.borrowing)
 
 
 COMMANDS = [check_config, plan_command]

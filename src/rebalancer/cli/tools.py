@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from rebalancer.cli.common import EXIT_FAILED, console, fail
+from rebalancer.config.model import EMULATED_VENUES
 
 
 @click.command("emulator")
@@ -28,7 +29,7 @@ from rebalancer.cli.common import EXIT_FAILED, console, fail
 )
 @click.option(
     "--venue",
-    type=click.Choice(["binance", "bybit", "okx"]),
+    type=click.Choice(EMULATED_VENUES),
     default="binance",
     show_default=True,
     help="The exchange dialect to speak: Binance USDⓈ-M (classic account), Bybit V5 "
@@ -90,6 +91,14 @@ def emulator_command(port: int, state_path: Path | None, venue: str) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Keep the demo's journal here (default: a temporary folder).",
 )
+@click.option(
+    "--venue",
+    type=click.Choice(EMULATED_VENUES),
+    default=EMULATED_VENUES[0],
+    show_default=True,
+    help="The exchange the emulator plays: Binance USDⓈ-M (a separate futures wallet) or "
+    "Bybit V5 (a unified account: the coins are collateral).",
+)
 def demo_command(
     *,
     seed: int,
@@ -98,6 +107,7 @@ def demo_command(
     days: int,
     speed: float,
     journal_dir: Path | None,
+    venue: str,
 ) -> None:
     """Watch the bot work: no account, no credentials, no internet.
 
@@ -106,7 +116,8 @@ def demo_command(
     drift check once per day in live mode against it: it rebalances when a weight is 3 points
     (or 10 %) off target. Each rebalance is shown as it happens; a summary, the journal's
     history and the commands that review it follow. The same --seed gives the same rebalances
-    on the same days; --rebalances and --days say when to stop, --speed how fast days pass.
+    on the same days; --rebalances and --days say when to stop, --speed how fast days pass;
+    --venue which exchange's dialect and account kind the emulator plays.
     """
     import asyncio  # noqa: PLC0415 - this command only
 
@@ -119,7 +130,8 @@ def demo_command(
     out = console()
     out.print(
         "[bold]futures-rebalancer demo[/]: 60/40 BTC/ETH with 1/6 USDT collateral on a "
-        "local emulator (nothing leaves this machine)"
+        f"local emulator{'' if venue == EMULATED_VENUES[0] else f' playing {venue}'} "
+        "(nothing leaves this machine)"
     )
     result = asyncio.run(
         run_demo(
@@ -129,6 +141,7 @@ def demo_command(
             days=days,
             tick=speed,
             journal_dir=journal_dir,
+            venue=venue,
         )
     )
     failed = [cycle for cycle in result.cycles if not cycle.ok]

@@ -112,7 +112,7 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
     if result.refused:
         fail("", [f"{result.error} (run {result.run_id}; nothing was sent)"], EXIT_STOPPED)
     if result.plan is not None:
-        print_plan(result.plan, out)
+        print_plan(result.plan, out, result.before.borrowing if result.before else None)
     out.print(render_cycle(result))
     sys.exit(0 if result.ok else EXIT_FAILED)
 

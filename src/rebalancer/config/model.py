@@ -146,6 +146,8 @@ class PortfolioConfig(_Model):
 # The ccxt ids with a venue dialect (rebalancer.exchange.venues keeps one per id).
 SUPPORTED_VENUES = ("binance", "binanceusdm", "bybit", "okx")
 PASSPHRASE_VENUES = ("okx",)  # API keys come with a passphrase
+# The venues the local emulator speaks (`rebalancer emulator --venue`, `rebalancer demo --venue`).
+EMULATED_VENUES = ("binance", "bybit", "okx")
 
 
 class ExchangeConfig(_Model):

@@ -28,7 +28,7 @@ from rebalancer.config.load import load_settings
 from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
-from rebalancer.emulator.config import API_PATHS
+from rebalancer.emulator.config import exchange_section
 from rebalancer.emulator.state import seed_example_state
 from rebalancer.notify import NullNotifier
 from rebalancer.render.numbers import money, points
@@ -72,19 +72,15 @@ drift_rel = 0.10
 [storage]
 url = "sqlite:///demo.db"
 
-[exchange]
-id = "binance"
-{urls}
-"""
+{exchange}"""
 
 
-def demo_settings(base_url: str, folder: Path) -> Settings:
+def demo_settings(base_url: str, folder: Path, venue: str = "binance") -> Settings:
     """The demo's settings, from the config file it writes into `folder`."""
-    urls = "\n".join(
-        ["[exchange.urls.api]", *(f'{k} = "{base_url}{p}"' for k, p in API_PATHS.items())]
-    )
     path = folder / "demo.toml"
-    path.write_text(DEMO_CONFIG.format(urls=urls), encoding="utf-8")
+    path.write_text(
+        DEMO_CONFIG.format(exchange=exchange_section(base_url, venue)), encoding="utf-8"
+    )
     env = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
     return load_settings(path, env)
 
@@ -97,11 +93,12 @@ async def run_demo(
     days: int,
     tick: float,
     journal_dir: Path | None,
+    venue: str = "binance",
 ) -> DemoResult:
     folder = (journal_dir or Path(tempfile.mkdtemp(prefix="rebalancer-demo-"))).resolve()
     result = DemoResult(journal_url=f"sqlite:///{folder / 'demo.db'}")
-    with Emulator(seed_example_state(slippage_bps="2")) as emu:
-        settings = demo_settings(emu.base_url, folder)
+    with Emulator(seed_example_state(slippage_bps="2"), venue=venue) as emu:
+        settings = demo_settings(emu.base_url, folder, venue)
         with bootstrap.open_journal(settings) as journal:
             gateway = bootstrap.exchange_gateway(settings, settings.mode, journal)
             waker = _Recording(

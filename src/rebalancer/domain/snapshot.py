@@ -74,6 +74,15 @@ class PerpState:
 
 
 @dataclass(frozen=True, slots=True)
+class Borrowing:
+    """The quote a unified account has borrowed (its negative quote balance) and that amount's
+    share of equity V (None when V is not positive: no share to speak of)."""
+
+    amount: Decimal
+    share: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Balances, positions and prices at one instant. Mappings are treated as read-only."""
 
@@ -126,6 +135,15 @@ class Snapshot:
     def borrowed(self) -> Decimal:
         """Quote borrowed by the account (a unified account's negative quote balance)."""
         return max(-self.cash, ZERO)
+
+    @property
+    def borrowing(self) -> Borrowing | None:
+        """What a unified account borrows, shown beside its equity; None when segregated
+        (a segregated account borrows nothing: its spot wallet cannot go negative)."""
+        if self.kind is not AccountKind.UNIFIED:
+            return None
+        equity = self.equity
+        return Borrowing(self.borrowed, self.borrowed / equity if equity > 0 else None)
 
     @property
     def gross_notional(self) -> Decimal:

@@ -1,5 +1,10 @@
 """The emulator's Bybit V5 order endpoints (see `emulator.bybit`): create and create-batch
-answer an ack only; realtime lists open orders and history closed ones, by `orderLinkId`."""
+answer an ack only; realtime lists open orders and history closed ones, by `orderLinkId`.
+
+History covers a window of at most seven days, as Bybit's does: the last seven days unless
+`startTime`/`endTime` say otherwise (one alone spans seven days from it; both may not span
+more, else retCode 10001). An order older than the window is not in the answer, even when
+asked for by `orderLinkId`."""
 
 from __future__ import annotations
 
@@ -138,18 +143,40 @@ def _order_row(exchange: Exchange, order: Order) -> dict[str, object]:
     }
 
 
+HISTORY_WINDOW_MS = 7 * 24 * 3_600_000
+
+
+def history_window(params: Params, now_ms: int) -> tuple[int, int]:
+    """The [start, end] in ms an order history query covers (Bybit's rules, module doc)."""
+    try:
+        start = int(params["startTime"]) if params.get("startTime") else None
+        end = int(params["endTime"]) if params.get("endTime") else None
+    except ValueError:
+        raise BybitError(10001, "params error: startTime or endTime") from None
+    if start is None:
+        end = now_ms if end is None else end
+        return end - HISTORY_WINDOW_MS, end
+    if end is None:
+        return start, start + HISTORY_WINDOW_MS
+    if not 0 <= end - start <= HISTORY_WINDOW_MS:
+        raise BybitError(10001, "The time range between startTime and endTime exceeds 7 days")
+    return start, end
+
+
 def orders_handler(*, open_only: bool) -> Handler:
     def handler(exchange: Exchange, params: Params) -> object:
         if params.get("category") != "linear":
             raise BybitError(10001, "params error: category")
         symbol = params.get("symbol")
         link_id, order_id = params.get("orderLinkId"), params.get("orderId")
+        start, end = (0, 2**63) if open_only else history_window(params, exchange.now_ms())
         with exchange.lock:
             orders = [
                 o
                 for o in exchange.store.all_orders()
                 if o.segment is Segment.FUTURES
                 and o.status.is_open == open_only
+                and start <= o.created_ms <= end
                 and (not symbol or o.symbol == symbol)
                 and (not link_id or o.client_order_id == link_id)
                 and (not order_id or str(o.order_id) == order_id)

@@ -1,8 +1,9 @@
 """Fault injection: latency and a queue of one-shot failures matched by method and path.
 
-A test arms faults (429/418/5xx, a Binance error code, an "execution status unknown" timeout
-with or without the order executed, or a response lost after execution); each armed fault
-answers the next `count` matching requests and is then gone.
+A test arms faults (429/418/5xx, a venue error code, an "execution status unknown" timeout
+with or without the order executed, a response lost after execution, or an order lookup that
+lags: the order not yet visible); each armed fault answers the next `count` matching requests
+and is then gone. Each venue's dialect renders a fault in that venue's words.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class FaultKind(Enum):
     TIMEOUT_UNKNOWN = "timeout_unknown"
     RESPONSE_LOST = "response_lost"
     MALFORMED = "malformed"
+    NOT_YET_VISIBLE = "not_yet_visible"
 
 
 class BodyKind(Enum):
@@ -112,6 +114,12 @@ class Fault:
     ) -> Fault:
         """The request executes, then the connection closes without an answer."""
         return cls(FaultKind.RESPONSE_LOST, count=count, path=path, method=method, executed=True)
+
+    @classmethod
+    def not_yet_visible(cls, *, count: int, path: str, method: str = "GET") -> Fault:
+        """An order lookup that lags: the next `count` queries of `path` do not see any order
+        yet (Binance: -2013 "Order does not exist"; Bybit: an empty list)."""
+        return cls(FaultKind.NOT_YET_VISIBLE, count=count, path=path, method=method)
 
 
 def malformed(body: str, *, path: str, method: str = "GET", count: int = 1) -> Fault:

@@ -18,9 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
+from rebalancer.config.model import EMULATED_VENUES
 from rebalancer.emulator import bybit, bybit_routes, control, okx, okx_routes
 from rebalancer.emulator.auth import verify_signed_request
-from rebalancer.emulator.errors import BinanceError, unknown_execution
+from rebalancer.emulator.errors import BinanceError, order_not_found, unknown_execution
 from rebalancer.emulator.exchange import Exchange
 from rebalancer.emulator.faults import BodyKind, Fault, FaultKind, FaultPlan
 from rebalancer.emulator.routes import ROUTES
@@ -48,7 +49,7 @@ _JSON_BODIES = {
 }
 
 
-VENUES = ("binance", "bybit", "okx")
+VENUES = EMULATED_VENUES
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +320,9 @@ def _fault_reply(fault: Fault) -> _Reply:
         return _json_reply(error.status, error.body())
     if fault.kind is FaultKind.BINANCE_ERROR:
         return _json_reply(fault.status, {"code": fault.code, "msg": fault.msg})
+    if fault.kind is FaultKind.NOT_YET_VISIBLE:
+        error = order_not_found()
+        return _json_reply(error.status, error.body())
     if fault.body is BodyKind.HTML and fault.status in _HTML_BODIES:
         reply = _Reply(fault.status, _HTML_BODIES[fault.status], "text/html")
     else:
@@ -336,6 +340,8 @@ def _bybit_fault(fault: Fault) -> _Reply:
         return _json_reply(200, bybit.BybitError(fault.code, fault.msg).body())
     if fault.kind is FaultKind.TIMEOUT_UNKNOWN:
         return _json_reply(200, bybit.BybitError(10016, "Internal System Error.").body())
+    if fault.kind is FaultKind.NOT_YET_VISIBLE:  # Bybit's lookups answer an empty list
+        return _json_reply(200, bybit.ok({"category": "linear", "list": [], "nextPageCursor": ""}))
     if fault.status == 429:
         reply = _json_reply(200, bybit.BybitError(10006, "Too many visits!").body())
         reply.headers["X-Bapi-Limit-Reset-Timestamp"] = "0"
@@ -350,6 +356,8 @@ def _okx_fault(fault: Fault) -> _Reply:
         return _json_reply(200, okx.OkxError(fault.code, fault.msg).body())
     if fault.kind is FaultKind.TIMEOUT_UNKNOWN:
         return _json_reply(200, okx.OkxError(50004, "Endpoint request timeout.").body())
+    if fault.kind is FaultKind.NOT_YET_VISIBLE:  # OKX's lookup by clOrdId: 51603
+        return _json_reply(200, okx.OkxError(51603, "Order does not exist").body())
     if fault.status == 429:
         reply = _json_reply(429, okx.OkxError(50011, "Too Many Requests").body())
         reply.headers["Retry-After"] = str(fault.retry_after)

@@ -7,15 +7,18 @@ from rich.table import Table
 from rich.text import Text
 
 from rebalancer.domain.plan import CapState, Plan, Side
+from rebalancer.domain.snapshot import Borrowing
+from rebalancer.render.borrowing import borrowing_line
 from rebalancer.render.numbers import money, percent, points, quantity
 
 
-def render_plan(plan: Plan) -> RenderableType:
-    return Group(_lines(plan), _orders(plan), _summary(plan))
+def render_plan(plan: Plan, borrowing: Borrowing | None = None) -> RenderableType:
+    """The plan; `borrowing` (the planned snapshot's, unified accounts only) under its equity."""
+    return Group(_lines(plan), _orders(plan), _summary(plan, borrowing))
 
 
-def print_plan(plan: Plan, console: Console) -> None:
-    console.print(render_plan(plan))
+def print_plan(plan: Plan, console: Console, borrowing: Borrowing | None = None) -> None:
+    console.print(render_plan(plan, borrowing))
 
 
 def _lines(plan: Plan) -> Table:
@@ -85,7 +88,7 @@ def _orders(plan: Plan) -> RenderableType:
     return table
 
 
-def _summary(plan: Plan) -> Text:
+def _summary(plan: Plan, borrowing: Borrowing | None) -> Text:
     text = Text()
     lev = plan.leverage_after
     # Segregated: the collateral is the futures equity; unified: the exchange's value.
@@ -97,6 +100,9 @@ def _summary(plan: Plan) -> Text:
         + (f" ({lev:.2f}x of {k}, cap {plan.max_leverage}x)" if lev is not None else "")
         + "\n"
     )
+    borrowed = borrowing_line(borrowing, plan.quote)
+    if borrowed is not None:
+        text.append(borrowed + "\n")
     text.append(
         f"Largest drift {points(plan.largest_drift_before)} -> {points(plan.largest_drift_after)}\n"
     )

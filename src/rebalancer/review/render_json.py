@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from rebalancer.render.borrowing import borrowing_json
 from rebalancer.render.numbers import json_money, json_weight, quantity
 from rebalancer.render.plan_json import line_to_dict
 from rebalancer.review.records import HistoryRow, OrderView, RunDetail
@@ -66,6 +67,7 @@ def run_to_dict(detail: RunDetail) -> dict[str, Any]:
         "strategy": _plain(detail.strategy),
         "before": None if detail.before is None else snapshot_to_dict(detail.before),
         "after": None if detail.after is None else snapshot_to_dict(detail.after),
+        "borrowing": borrowing_json(detail.before.borrowing) if detail.before else None,
         "lines": [line_to_dict(line) for line in detail.lines],
         "notes": list(detail.notes),
         "orders": [_order(order) for order in detail.orders],

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rebalancer.domain.plan import Side
+from rebalancer.render.borrowing import borrowing_line
 from rebalancer.render.numbers import fee as fee_text
 from rebalancer.render.numbers import money, percent, points, price, quantity
 from rebalancer.review.records import HistoryRow, RunDetail
@@ -205,6 +206,10 @@ def _figures(detail: RunDetail) -> Text:
         if run.fees is not None:
             text.append(f"; fees {money(run.fees)} {quote}".rstrip())
         text.append("\n")
+    snapshot = detail.before or detail.after
+    borrowed = None if snapshot is None else borrowing_line(snapshot.borrowing, snapshot.quote)
+    if borrowed is not None:
+        text.append(borrowed + "\n")
     for note in detail.notes:
         text.append(f"{note}\n", style="yellow")
     return text

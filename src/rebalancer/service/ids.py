@@ -10,12 +10,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from rebalancer.domain.client_ids import dashed
+from rebalancer.domain.client_ids import RUN_TIME_FORMAT, dashed
 
 
 def new_run_id(now: datetime) -> str:
     """Sortable by time, unique across processes: `20261123T234500-1a2b3c`."""
-    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    return f"{now.strftime(RUN_TIME_FORMAT)}-{secrets.token_hex(3)}"
 
 
 def client_order_id(run_id: str, leg: int) -> str:

@@ -2,11 +2,13 @@
 
 The snapshot is the most recent run's (its post-trade one when there is one), valued with the
 config's current targets the same way the planner and `rebalancer status` value it; margin
-health comes from the same snapshot. Nothing here reaches the exchange.
+health and a unified account's borrowing come from the same snapshot. Nothing here reaches the
+exchange; `rebalancer status --json` prints the same document for a snapshot it read live.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +20,11 @@ from rebalancer.daemon.scheduler import next_calendar
 from rebalancer.domain.exposure import Valuation, valuation
 from rebalancer.domain.margin import margin_health
 from rebalancer.domain.snapshot import Snapshot
+from rebalancer.render.borrowing import borrowing_json
 from rebalancer.render.numbers import json_money, json_weight, quantity
 from rebalancer.review import history, history_to_dict
 from rebalancer.review.queries import snapshots
+from rebalancer.review.records import HistoryRow
 from rebalancer.service.controls import Controls
 from rebalancer.store.engine import Store
 from rebalancer.store.tables import RunRow, SnapshotRow
@@ -62,9 +66,40 @@ def overview(store: Store, settings: Settings, controls: Controls, now: datetime
     portfolio = settings.config.portfolio.name
     latest = latest_snapshot(store, portfolio)
     last = history(store, portfolio=portfolio, limit=1)
+    if latest is None:
+        document = _document(settings, controls, now, last, None)
+        document["problem"] = "no snapshot journaled yet; run a cycle first"
+        return document
+    return _document(
+        settings, controls, now, last, latest.snapshot, run_id=latest.run_id, phase=latest.phase
+    )
+
+
+def live_overview(
+    settings: Settings,
+    snapshot: Snapshot,
+    controls: Controls,
+    now: datetime,
+    last: Sequence[HistoryRow],
+) -> dict[str, Any]:
+    """The same document for a snapshot just read from the exchange (`status --json`):
+    `snapshot.run_id` is null and its phase "live"."""
+    return _document(settings, controls, now, last, snapshot)
+
+
+def _document(
+    settings: Settings,
+    controls: Controls,
+    now: datetime,
+    last: Sequence[HistoryRow],
+    snap: Snapshot | None,
+    *,
+    run_id: str | None = None,
+    phase: str = "live",
+) -> dict[str, Any]:
     document: dict[str, Any] = {
         "format": OVERVIEW_FORMAT,
-        "portfolio": portfolio,
+        "portfolio": settings.config.portfolio.name,
         "quote": settings.config.portfolio.quote,
         "snapshot": None,
         "problem": None,
@@ -73,21 +108,16 @@ def overview(store: Store, settings: Settings, controls: Controls, now: datetime
         "cash": None,
         "unmanaged": [],
         "margin": None,
-        "borrowing": None,  # segregated accounts borrow nothing; unified ones are not traded yet
+        "borrowing": None,  # null: segregated (borrows nothing) or no snapshot yet
         "trading": _trading(controls),
         "schedule": _schedule(settings, now),
         "last_run": history_to_dict(last)["runs"][0] if last else None,
     }
-    if latest is None:
-        document["problem"] = "no snapshot journaled yet; run a cycle first"
+    if snap is None:
         return document
-    snap = latest.snapshot
-    document["snapshot"] = {
-        "run_id": latest.run_id,
-        "phase": latest.phase,
-        "taken_at": _time(snap.taken_at),
-    }
+    document["snapshot"] = {"run_id": run_id, "phase": phase, "taken_at": _time(snap.taken_at)}
     document["margin"] = _margin(settings, snap)
+    document["borrowing"] = borrowing_json(snap.borrowing)
     try:
         value = valuation(settings.strategy, snap)
     except ValueError as exc:  # equity not positive: nothing to weigh against

@@ -101,6 +101,12 @@ class Dialect(Protocol):
         """ccxt constructor options this venue needs (the user's config may add more)."""
         ...
 
+    def call_floor(self, orders: int) -> int:
+        """The fewest REST calls this venue allows for one cycle that reads a snapshot (every
+        position counted), places `orders` market orders and learns their fills: the yardstick
+        `benchmarks/bench_cycle.py --all-venues` measures a cycle against."""
+        ...
+
     async def account(self, venue: Venue, coins: Sequence[str]) -> Account:
         """Balances of `coins` and the futures account, with the fewest calls the venue allows."""
         ...

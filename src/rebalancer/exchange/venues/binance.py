@@ -12,6 +12,7 @@ from `apiRestrictions`.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -62,6 +63,11 @@ class Binance:
 
     def client_options(self) -> dict[str, Any]:
         return dict(_CLIENT_OPTIONS)
+
+    def call_floor(self, orders: int) -> int:
+        # Spot account, futures account (margin + every position), all marks, all spot prices;
+        # batches of five; the fill is in the RESULT answer, so nothing to confirm.
+        return 4 + math.ceil(orders / BATCH)
 
     async def account(self, venue: Venue, coins: Sequence[str]) -> Account:
         spot, futures = await asyncio.gather(

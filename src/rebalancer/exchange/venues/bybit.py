@@ -8,7 +8,10 @@ and spot categories (marks and funding in the first): five calls. Orders go in b
 (`/v5/order/create-batch`, `category=linear`, `positionIdx=0`); the answer is an ack only (order
 id, `orderLinkId`), so every order is looked up by `orderLinkId`: history first
 (`/v5/order/history`, where a filled market order is), then open orders (`/v5/order/realtime`),
-then history again. Error codes: 110072 (duplicate `orderLinkId`) means "look it up", 10016 is
+then history again. History covers seven days per query: an order of ours is searched in the
+seven days from its run's start (read from its client id, `domain.client_ids`), so recovery finds
+an order from a run older than a week too; an id that carries no time is searched in the last
+seven days only. Error codes: 110072 (duplicate `orderLinkId`) means "look it up", 10016 is
 an ambiguous server error, 110043 (leverage not modified) is no error. Margin mode is
 account-level on UTA: cross only, refused otherwise. There are no transfers: the coins already
 back the perps.
@@ -17,6 +20,7 @@ back the perps.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -46,6 +50,8 @@ LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 
 _HISTORY, _REALTIME = "privateGetV5OrderHistory", "privateGetV5OrderRealtime"
 _LOOKUPS = (_HISTORY, _REALTIME, _HISTORY)
+HISTORY_WINDOW_MS = 7 * 24 * 3_600_000  # the span one order-history query may cover
+CLOCK_LEAD_MS = 3_600_000  # the window opens this long before the run's start (clock skew)
 _AMBIGUOUS = FailureKinds(TransientError, AmbiguousOutcome)
 CODE_KINDS: Mapping[int, FailureKinds] = MappingProxyType(
     {
@@ -105,6 +111,13 @@ class Bybit:
 
     def client_options(self) -> dict[str, Any]:
         return dict(_CLIENT_OPTIONS)
+
+    def call_floor(self, orders: int) -> int:
+        # The wallet, positions per settle coin (every linear position counts against the
+        # cap), linear and spot tickers; batches of ten; the answer is an ack, so the fills
+        # take one history page per 50 orders (limit=50) at best. This dialect looks each
+        # order up by orderLinkId instead: one call or more per order, never a wrong match.
+        return 3 + len(SETTLE_COINS) + math.ceil(orders / BATCH) + math.ceil(orders / 50)
 
     # -- account --------------------------------------------------------------------------
 
@@ -293,7 +306,8 @@ class Bybit:
         # A market order is usually filled by now: history first (one call). Then open orders,
         # then history again, so an order closing between two reads is never missed.
         for endpoint in _LOOKUPS:
-            rows = _result(await venue.read(endpoint, query), endpoint).get("list")
+            params = _history_window(query, client_id) if endpoint == _HISTORY else query
+            rows = _result(await venue.read(endpoint, params), endpoint).get("list")
             if not isinstance(rows, list):
                 raise MalformedResponse(f"exchange answer to {endpoint} has no list")
             if rows:
@@ -320,6 +334,16 @@ class Bybit:
         raise PermanentError(
             "a Bybit unified account has no separate futures wallet: nothing to transfer"
         )
+
+
+def _history_window(query: Mapping[str, Any], client_id: str) -> Mapping[str, Any]:
+    """The history query for this id: the seven days from its run's start when the id says
+    when that was (Bybit's default, the last seven days, would miss an older order)."""
+    started = client_ids.run_started_at(client_id)
+    if started is None:
+        return query
+    start = int(started.timestamp() * 1000) - CLOCK_LEAD_MS
+    return {**query, "startTime": start, "endTime": start + HISTORY_WINDOW_MS}
 
 
 def _params(order: OrderRequest) -> dict[str, Any]:

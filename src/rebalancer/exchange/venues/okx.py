@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
@@ -104,6 +105,13 @@ class Okx:
 
     def client_options(self) -> dict[str, Any]:
         return dict(_CLIENT_OPTIONS)
+
+    def call_floor(self, orders: int) -> int:
+        # Balance, swap positions (every one counts against the cap), marks, funding rates and
+        # spot tickers; batches of twenty; the answer is per-item codes only, so the fills take
+        # one `trade/fills` page per 100 orders at best. This dialect looks each order up by
+        # clOrdId instead: one call per order, never a wrong match.
+        return 5 + math.ceil(orders / BATCH) + math.ceil(orders / 100)
 
     # -- account --------------------------------------------------------------------------
 
