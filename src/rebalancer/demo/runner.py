@@ -27,8 +27,13 @@ from rebalancer.config import Settings
 from rebalancer.config.load import load_settings
 from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
-from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
-from rebalancer.emulator.config import exchange_section
+from rebalancer.emulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_PASSPHRASE,
+    DEFAULT_API_SECRET,
+    Emulator,
+)
+from rebalancer.emulator.config import PASSPHRASE_ENV, exchange_section
 from rebalancer.emulator.state import seed_example_state
 from rebalancer.notify import NullNotifier
 from rebalancer.render.numbers import money, points
@@ -81,7 +86,11 @@ def demo_settings(base_url: str, folder: Path, venue: str = "binance") -> Settin
     path.write_text(
         DEMO_CONFIG.format(exchange=exchange_section(base_url, venue)), encoding="utf-8"
     )
-    env = {"REBALANCER_API_KEY": DEFAULT_API_KEY, "REBALANCER_API_SECRET": DEFAULT_API_SECRET}
+    env = {
+        "REBALANCER_API_KEY": DEFAULT_API_KEY,
+        "REBALANCER_API_SECRET": DEFAULT_API_SECRET,
+        PASSPHRASE_ENV: DEFAULT_API_PASSPHRASE,
+    }
     return load_settings(path, env)
 
 

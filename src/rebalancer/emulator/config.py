@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rebalancer.config.model import PASSPHRASE_VENUES
+
 # Every key of ccxt 4.5.x binance `urls['api']`, with the path prefix Binance serves it under.
 API_PATHS: dict[str, str] = {
     "public": "/api/v3",
@@ -65,7 +67,7 @@ def exchange_section(base_url: str, venue: str = "binance") -> str:
         f'id = "{venue}"',
         'api_key_env = "REBALANCER_API_KEY"',
         'api_secret_env = "REBALANCER_API_SECRET"',
-        *([f'password_env = "{PASSPHRASE_ENV}"'] if venue == "okx" else []),
+        *([f'password_env = "{PASSPHRASE_ENV}"'] if venue in PASSPHRASE_VENUES else []),
         "",
         "[exchange.urls.api]",
     ]
