@@ -96,8 +96,9 @@ def emulator_command(port: int, state_path: Path | None, venue: str) -> None:
     type=click.Choice(EMULATED_VENUES),
     default=EMULATED_VENUES[0],
     show_default=True,
-    help="The exchange the emulator plays: Binance USDⓈ-M (a separate futures wallet) or "
-    "Bybit V5 (a unified account: the coins are collateral).",
+    help="The exchange the emulator plays: Binance USDⓈ-M (a separate futures wallet), "
+    "Bybit V5 (a unified account) or OKX V5 (multi-currency margin); on the last two the "
+    "coins are collateral.",
 )
 def demo_command(
     *,
