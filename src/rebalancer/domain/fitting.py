@@ -139,16 +139,16 @@ def _round(
             result.allowed[i] = fixed[i] + shares[i]
         name = state.line.name
         share = shares[i]
-        held = tuple(pins.get(leg.instrument) for leg in state.line.legs)
+        line_pins = tuple(pins.get(leg.instrument) for leg in state.line.legs)
         last = sized[i]
         if (
             last is None
             or not _same(last.share, share)
-            or not all(_same(a, b) for a, b in zip(last.pins, held, strict=True))
+            or not all(_same(a, b) for a, b in zip(last.pins, line_pins, strict=True))
         ):
             positions = line_positions(state, share, snapshot, pins)
             moves = [m for s, t in positions.items() for m in leg_moves(name, perps[s], t)]
-            sized[i] = last = _Sized(share, held, positions, moves)
+            sized[i] = last = _Sized(share, line_pins, positions, moves)
         positions, moves = last.positions, last.moves
         result.after.update(positions)
         if moves:
