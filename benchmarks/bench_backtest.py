@@ -7,7 +7,13 @@
 3. A 36-combination sweep (band x policy x fee) over 4 years of minute bars x 20 assets on all
    cores. Goal: under 60 s on a 2-core machine.
 
-Run: .venv/bin/python benchmarks/bench_backtest.py [--quick]
+The machine is shared and noisy: compare figures as ratios within one run (the overlay policies
+against spot-band, fresh fitting against reused sizing), not absolute seconds across runs.
+
+Run: .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sweep-months N]
+  --quick           the sweep over 1 year instead of 4
+  --sweep-months N  the sweep over the first N months of the same path, and its time scaled
+                    linearly to 4 years (an extrapolation, printed as one)
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +35,8 @@ from rebalancer.backtest.policy import Policy
 from rebalancer.backtest.setup import RunSpec
 from rebalancer.backtest.sweep import expand, ranked, run_all
 from rebalancer.backtest.universe import build_universe
+from rebalancer.domain import planner
+from rebalancer.domain.fitting import fit
 from rebalancer.domain.strategy import Band, Hedge, Strategy
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -48,8 +57,9 @@ def _strategy(assets: list[str], cash: str) -> Strategy:
     )
 
 
-def _minutes(years: int, seed: int = 1) -> PriceTable:
-    bars = years * MINUTES_PER_YEAR
+def _minutes(years: int, seed: int = 1, bars: int | None = None) -> PriceTable:
+    """`years` of minute bars, or the first `bars` of them: one seed draws one path."""
+    bars = years * MINUTES_PER_YEAR if bars is None else bars
     rng = np.random.default_rng(seed)
     vol = 0.8 / np.sqrt(MINUTES_PER_YEAR)
     steps = rng.normal(0.0, vol, size=(bars, len(ASSETS))).astype(np.float64)
@@ -70,17 +80,41 @@ def one_year_per_policy() -> None:
     market = _market(_minutes(1), strategy)
     bar_assets = len(market.prices.times) * len(ASSETS)
     print(f"1 year of minute bars x {len(ASSETS)} assets = {bar_assets:.3g} bar-assets, one core")
+    took: dict[str, float] = {}
     for policy in Policy:
-        spec = RunSpec(policy.value, policy, strategy, cron="0 0 1 */3 *", drift_check=3600)
-        began = time.perf_counter()
-        result = run(spec, market)
-        took = time.perf_counter() - began
-        rate = bar_assets / took
-        print(
-            f"  {policy.value:17s} {took:6.2f} s  {rate:9.3g} bar-assets/s  "
-            f"x{rate / GOAL_PER_CORE:5.2f} of goal  x{rate / VECTORBT:5.2f} of vectorbt  "
-            f"({result.ledger.rebalances} rebalances)"
-        )
+        took[policy.value] = _timed(policy, strategy, market, policy.value)
+    # Fitting that sizes every line afresh in every round (the reference) against reused
+    # sizing, alternated twice and the best of each kept, since the machine's load drifts.
+    planner_fit = planner.fit
+    for _ in range(2):
+        for reuse in (False, True):
+            name = "reused fit" if reuse else "fresh fit"
+            planner.fit = partial(fit, reuse=reuse)  # type: ignore[assignment]
+            try:
+                seconds = _timed(Policy.OVERLAY_BAND, strategy, market, f"overlay-band, {name}")
+            finally:
+                planner.fit = planner_fit  # type: ignore[assignment]
+            took[name] = min(took.get(name, seconds), seconds)
+    band = took[Policy.SPOT_BAND.value]
+    print(
+        "  time against spot-band (this run): "
+        + ", ".join(f"{name} x{seconds / band:.1f}" for name, seconds in took.items())
+    )
+
+
+def _timed(policy: Policy, strategy: Strategy, market: Market, label: str) -> float:
+    bar_assets = len(market.prices.times) * len(ASSETS)
+    spec = RunSpec(policy.value, policy, strategy, cron="0 0 1 */3 *", drift_check=3600)
+    began = time.perf_counter()
+    result = run(spec, market)
+    took = time.perf_counter() - began
+    rate = bar_assets / took
+    print(
+        f"  {label:23s} {took:6.2f} s  {rate:9.3g} bar-assets/s  "
+        f"x{rate / GOAL_PER_CORE:5.2f} of goal  x{rate / VECTORBT:5.2f} of vectorbt  "
+        f"({result.ledger.rebalances} rebalances, {result.ledger.cap_bound} cap-bound)"
+    )
+    return took
 
 
 def real_daily() -> None:
@@ -117,9 +151,13 @@ def real_daily() -> None:
             )
 
 
-def sweep(years: int) -> None:
+def sweep(years: int, months: int | None = None) -> None:
     strategy = _strategy(ASSETS, "0.2")
-    market = _market(_minutes(years), strategy)
+    if months is None:
+        prices = _minutes(years)
+    else:
+        prices = _minutes(1, bars=months * MINUTES_PER_YEAR // 12)  # the path's first months
+    market = _market(prices, strategy)
     base = RunSpec("", Policy.HOLD, strategy, cron="0 0 1 */3 *", drift_check=3600)
     specs = expand(
         base,
@@ -135,17 +173,40 @@ def sweep(years: int) -> None:
     outcomes = ranked(run_all(specs, market, jobs=cores, series=False))
     took = time.perf_counter() - began
     bar_assets = len(specs) * len(market.prices.times) * len(ASSETS)
+    span = f"{years} years" if months is None else f"the first {months} months"
     print(
-        f"sweep: {len(specs)} combinations x {years} years of minute bars x {len(ASSETS)} assets "
-        f"on {cores} cores: {took:.1f} s (goal 60 s: x{60 / took:.2f}), "
+        f"sweep: {len(specs)} combinations x {span} of minute bars x {len(ASSETS)} assets "
+        f"on {cores} cores: {took:.1f} s, "
         f"{bar_assets / took:.3g} bar-assets/s in all, {bar_assets / took / cores:.3g} per core"
     )
+    if months is not None:
+        full = took * years * 12 / months
+        print(
+            f"  extrapolated linearly to {years} years: ~{full:.0f} s (goal 60 s: x{60 / full:.2f})"
+            " -- an estimate, likely low: the cap binds more often as the assets drift apart"
+        )
+    else:
+        print(f"  goal 60 s: x{60 / took:.2f}")
     best = outcomes[0]
     print(f"  best: {best.name}, final value {best.metrics.final_value:.2f}")
 
 
+def _months(argv: list[str]) -> int | None:
+    if "--sweep-months" not in argv:
+        return None
+    at = argv.index("--sweep-months")
+    try:
+        months = int(argv[at + 1])
+    except (IndexError, ValueError):
+        sys.exit("--sweep-months: give a whole number of months, e.g. --sweep-months 3")
+    if not 1 <= months <= 48:
+        sys.exit("--sweep-months: give 1 .. 48")
+    return months
+
+
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
+    months = _months(sys.argv)
     one_year_per_policy()
     real_daily()
-    sweep(1 if quick else 4)
+    sweep(1 if quick else 4, months)

@@ -29,7 +29,7 @@ from rebalancer.backtest.policy import Action, Trigger
 from rebalancer.backtest.scan import Checks, Observation, Scanner
 from rebalancer.backtest.setup import RunSpec, open_account, set_prices
 from rebalancer.backtest.universe import Universe, band_limits
-from rebalancer.backtest.view import float_state, snapshot_of
+from rebalancer.backtest.view import float_state, perp_rules, snapshot_of
 from rebalancer.domain.exposure import valuation
 from rebalancer.domain.plan import CapState
 from rebalancer.domain.planner import PlanningError, plan
@@ -83,6 +83,7 @@ class _Replay:
         if hedge_lines(spec.strategy, listed) != self.u.lines:
             raise ValueError("the run's targets differ from those the market was built for")
         self._rows: dict[int, tuple[Decimal, ...]] = {}
+        self.rules = perp_rules(market.universe, spec.costs)
         self.account = open_account(spec, self.u, self.row(0))
         self.ledger = Ledger()
         self.settled = 0  # funding events settled so far
@@ -151,7 +152,8 @@ class _Replay:
 
     def snapshot(self, bar: int) -> Snapshot:
         times = self.market.prices.times
-        return snapshot_of(self.account, self.u, self.spec.costs, to_time(times[bar]))
+        at = to_time(times[bar])
+        return snapshot_of(self.account, self.u, self.spec.costs, at, self.rules)
 
     def handle(self, bar: int) -> bool:
         """Examine one bar exactly; True when the account changed."""
@@ -165,18 +167,25 @@ class _Replay:
         if policy.action is Action.ROLL and self._below_floor():
             self._roll(bar, "margin below the floor")
             return True
+        snapshot: Snapshot | None = None  # one snapshot serves the trigger and the plan
         if policy.trigger is Trigger.CALENDAR:
             due = bool(np.any(self.fires == bar))
         elif policy.trigger is Trigger.BAND:
-            checked = self.drift_checks is None or bool(self.drift_checks[bar])
-            due = checked and self._breached(bar)
+            due = self.drift_checks is None or bool(self.drift_checks[bar])
+            if due:
+                snapshot = self.snapshot(bar)
+                due = self._breached(snapshot)
         else:
             due = False
-        return self._act(bar) or acted if due else acted
+        if not due:
+            return acted
+        if snapshot is None:
+            snapshot = self.snapshot(bar)
+        return self._act(bar, snapshot) or acted
 
-    def _breached(self, bar: int) -> bool:
+    def _breached(self, snapshot: Snapshot) -> bool:
         try:
-            value = valuation(self.spec.strategy, self.snapshot(bar))
+            value = valuation(self.spec.strategy, snapshot)
         except ValueError:
             return False
         return bool(breaches(value, self.spec.strategy.band))
@@ -188,9 +197,8 @@ class _Replay:
         gross = sum((abs(line.size) * line.mark for line in lines), Decimal(0))
         return self.account.margin_balance() < self.spec.margin_floor * gross
 
-    def _act(self, bar: int) -> bool:
+    def _act(self, bar: int, snapshot: Snapshot) -> bool:
         strategy = self.spec.strategy
-        snapshot = self.snapshot(bar)
         try:
             wanted = plan(snapshot, strategy)
         except PlanningError as exc:

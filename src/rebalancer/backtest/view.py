@@ -16,8 +16,31 @@ from rebalancer.domain.snapshot import AccountKind, PerpState, Snapshot, SpotHol
 from rebalancer.sim import Account
 
 
-def snapshot_of(account: Account, universe: Universe, costs: Costs, at: datetime) -> Snapshot:
-    """What a live cycle would read from the exchange, taken from the sim account."""
+def perp_rules(universe: Universe, costs: Costs) -> tuple[MarketRules, ...]:
+    """The rules of each instrument as the planner reads them (fixed for a whole run)."""
+    return tuple(
+        MarketRules(
+            instrument.symbol,
+            amount_step=instrument.step,
+            min_amount=instrument.step,
+            min_notional=MIN_NOTIONAL,
+            taker_fee=costs.planner_fee,
+        )
+        for instrument in universe.instruments
+    )
+
+
+def snapshot_of(
+    account: Account,
+    universe: Universe,
+    costs: Costs,
+    at: datetime,
+    rules: tuple[MarketRules, ...] | None = None,
+) -> Snapshot:
+    """What a live cycle would read from the exchange, taken from the sim account.
+
+    `rules`: `perp_rules(universe, costs)`, built once by a caller that takes many snapshots.
+    """
     spot = {}
     for asset in universe.assets:
         price = account.spot.price(asset.spot_symbol)
@@ -26,18 +49,13 @@ def snapshot_of(account: Account, universe: Universe, costs: Costs, at: datetime
             asset.name, price, exchange=account.balance(asset.name).total
         )
     perps = {}
-    for instrument in universe.instruments:
+    for instrument, rule in zip(
+        universe.instruments, rules or perp_rules(universe, costs), strict=True
+    ):
         mark = account.mark(instrument.symbol)
         assert mark is not None  # noqa: S101
-        rules = MarketRules(
-            instrument.symbol,
-            amount_step=instrument.step,
-            min_amount=instrument.step,
-            min_notional=MIN_NOTIONAL,
-            taker_fee=costs.planner_fee,
-        )
         perps[instrument.symbol] = PerpState(
-            rules, mark, position=account.position(instrument.symbol).size
+            rule, mark, position=account.position(instrument.symbol).size
         )
     if account.unified:
         # One account: the quote balance (signed: negative is borrowed), the perps' unsettled

@@ -51,13 +51,17 @@ class _Round:
     after: dict[str, Decimal] = field(default_factory=dict)  # every managed leg
 
 
-def fit(goal: Goal, snapshot: Snapshot) -> Fit:
+def fit(goal: Goal, snapshot: Snapshot, *, reuse: bool = True) -> Fit:
+    """`reuse=False` sizes every line afresh in every round (the reference the tests compare)."""
     pins: dict[str, Decimal] = {}
     skipped: dict[tuple[str, int], tuple[Move, SkipReason]] = {}
     allowed = list(goal.desired)
     legs = sum(len(state.line.legs) for state in goal.lines)
+    sized: list[_Sized | None] = [None] * len(goal.lines)
     for _ in range(2 * legs + 1):  # each leg is pinned at most twice (at zero, then where it is)
-        current = _round(goal, snapshot, pins, allowed)
+        if not reuse:
+            sized = [None] * len(goal.lines)
+        current = _round(goal, snapshot, pins, allowed, sized)
         allowed = current.allowed
         found = (
             _exchange_pins(current)
@@ -76,10 +80,40 @@ def fit(goal: Goal, snapshot: Snapshot) -> Fit:
     return Fit(tuple(allowed), placed, tuple(skipped[k] for k in sorted(skipped)))
 
 
+@dataclass(frozen=True, slots=True)
+class _Sized:
+    """One line's positions and moves as sized in a round, and the inputs they came from."""
+
+    share: Decimal
+    pins: tuple[Decimal | None, ...]  # per leg
+    positions: dict[str, Decimal]
+    moves: list[Move]
+
+
+def _same(a: Decimal | None, b: Decimal | None) -> bool:
+    """Equal down to the digits and exponent, so that what a fresh sizing would give is what
+    the earlier one gave, to its representation."""
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    return a == b and a.as_tuple() == b.as_tuple()
+
+
 def _round(
-    goal: Goal, snapshot: Snapshot, pins: dict[str, Decimal], allowed: list[Decimal]
+    goal: Goal,
+    snapshot: Snapshot,
+    pins: dict[str, Decimal],
+    allowed: list[Decimal],
+    sized: list[_Sized | None],
 ) -> _Round:
-    """Allocate the gross the pinned legs leave over to the free legs, and size their moves."""
+    """Allocate the gross the pinned legs leave over to the free legs, and size their moves.
+
+    A line's positions and moves depend only on its share and its legs' pins (the snapshot is
+    fixed for the whole fit): when both are as in the previous round (`sized`, updated here),
+    that round's sizing is reused. Once most lines are pinned or out of the allocation, most
+    lines are.
+    """
     perps = snapshot.perps
     fixed: list[Decimal] = []
     carries: list[bool] = []  # the line has a free leg with a share of its hedge
@@ -103,10 +137,20 @@ def _round(
     for i, state in enumerate(goal.lines):
         if carries[i]:
             result.allowed[i] = fixed[i] + shares[i]
-        positions = line_positions(state, shares[i], snapshot, pins)
-        result.after.update(positions)
         name = state.line.name
-        moves = [m for s, t in positions.items() for m in leg_moves(name, perps[s], t)]
+        share = shares[i]
+        line_pins = tuple(pins.get(leg.instrument) for leg in state.line.legs)
+        last = sized[i]
+        if (
+            last is None
+            or not _same(last.share, share)
+            or not all(_same(a, b) for a, b in zip(last.pins, line_pins, strict=True))
+        ):
+            positions = line_positions(state, share, snapshot, pins)
+            moves = [m for s, t in positions.items() for m in leg_moves(name, perps[s], t)]
+            sized[i] = last = _Sized(share, line_pins, positions, moves)
+        positions, moves = last.positions, last.moves
+        result.after.update(positions)
         if moves:
             result.moves[name] = moves
     return result
