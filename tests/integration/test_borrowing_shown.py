@@ -22,7 +22,7 @@ from rebalancer.service.controls import Controls
 from rebalancer.web import WebContext, create_app
 from rebalancer.web.overview import overview
 from tests.integration.harness import ENV, seed_state, write_config
-from tests.integration.venues import VENUES
+from tests.integration.venues import UNIFIED, VENUES
 from tests.web.server import serving
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
@@ -41,14 +41,14 @@ def _run(*args: str) -> str:
 
 def _state(venue: str) -> object:
     # A segregated futures wallet cannot be negative: Binance keeps the seed's 2,000.
-    return seed_state(futures_wallet="-500" if venue == "bybit" else "2000")
+    return seed_state(futures_wallet="-500" if venue in UNIFIED else "2000")
 
 
 @pytest.mark.parametrize("venue", VENUES)
 def test_borrowing_is_shown_for_a_unified_account_and_nothing_for_a_segregated_one(
     tmp_path: Path, venue: str
 ) -> None:
-    unified = venue == "bybit"
+    unified = venue in UNIFIED
     with Emulator(_state(venue), venue=venue) as emu:  # type: ignore[arg-type]
         config = str(write_config(tmp_path, emu))
         status = " ".join(_run("status", "-c", config).split())

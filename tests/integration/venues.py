@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 VENUES = ("binance", "bybit", "okx")
+UNIFIED = ("bybit", "okx")  # the emulator plays these with one account: coins are collateral
 
 
 @dataclass(frozen=True, slots=True)
