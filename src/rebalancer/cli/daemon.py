@@ -107,6 +107,7 @@ async def _daemon(
             mode=mode.value,
             metrics=metrics,
             seat=lease,
+            carry=journal.carry,
         )
         return await serve(waker, config_path, _loader)
     finally:

@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
 from rebalancer.exchange.ccxt_client import LAST_ANSWER
@@ -429,6 +430,12 @@ class CcxtGateway:
             retry_after=answer.retry_after if answer else None,
             codes=self._dialect.error_codes,
         )
+
+    # -- carry ----------------------------------------------------------------------------
+
+    async def read_carry(self, since: datetime, until: datetime) -> CarryRead:
+        await self._load_markets()
+        return await self._dialect.carry(self, since, until)
 
     # -- key ------------------------------------------------------------------------------
 

@@ -16,16 +16,26 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from rebalancer.config import Settings
+from rebalancer.domain.ledger import CarryEntry, CarryKind, CarryRead, entry_key
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
-from rebalancer.sim import Account, FeeSchedule, Fill, PerpSpec, Side, SlippageModel
+from rebalancer.sim import (
+    Account,
+    FeeSchedule,
+    Fill,
+    FundingPayment,
+    PerpSpec,
+    Side,
+    SlippageModel,
+)
 
 FORMAT = "futures-rebalancer/paper@1"
 FUNDING_EVERY = timedelta(hours=8)
 KEPT_ORDERS = 256  # answers kept for lookups by client id; recovery only needs recent ones
 Clock = Callable[[], datetime]
+CarrySink = Callable[[Sequence[CarryEntry]], object]
 
 
 class PaperStore(Protocol):
@@ -57,6 +67,7 @@ class PaperGateway:
         orders: dict[str, dict[str, Any]],
         funded_until: datetime,
         clock: Clock = _utcnow,
+        carry: CarrySink | None = None,
     ) -> None:
         self._public = public
         self._account = account
@@ -66,12 +77,19 @@ class PaperGateway:
         self._funded_until = funded_until
         self._clock = clock
         self._sizes: dict[str, Decimal] = {}  # contracts -> base units, per perp
+        self._carry = carry
 
     @classmethod
     def open(
-        cls, settings: Settings, public: CcxtGateway, store: PaperStore, clock: Clock = _utcnow
+        cls,
+        settings: Settings,
+        public: CcxtGateway,
+        store: PaperStore,
+        clock: Clock = _utcnow,
+        carry: CarrySink | None = None,
     ) -> PaperGateway:
-        """The saved paper account, or a new one from the config's `[paper]` holdings."""
+        """The saved paper account, or a new one from the config's `[paper]` holdings;
+        `carry` receives each funding payment as it is settled (the carry ledger)."""
         paper = settings.config.paper
         portfolio = settings.config.portfolio.name
         account = Account(
@@ -92,6 +110,7 @@ class PaperGateway:
                 orders={},
                 funded_until=_last_funding_time(clock()),
                 clock=clock,
+                carry=carry,
             )
         if document.get("format") != FORMAT:
             raise ValueError(f"paper account of {portfolio} has an unknown format")
@@ -109,6 +128,7 @@ class PaperGateway:
             orders=dict(document["orders"]),
             funded_until=funded,
             clock=clock,
+            carry=carry,
         )
 
     @property
@@ -230,6 +250,9 @@ class PaperGateway:
     async def key_permissions(self) -> KeyPermissions | None:
         return None
 
+    async def read_carry(self, since: datetime, until: datetime) -> CarryRead:
+        return CarryRead(())  # written to the ledger as settled, by `_settle_funding`
+
     async def close(self) -> None:
         await self._public.close()
 
@@ -258,10 +281,15 @@ class PaperGateway:
         due = _last_funding_time(self._clock())
         known = {s: r for s, r in rates.items() if r is not None}
         settled = False
+        payments: list[FundingPayment] = []
         while self._funded_until < due:
             self._funded_until += FUNDING_EVERY
-            self._account.apply_funding(known, self._funded_until)
+            payments += self._account.apply_funding(known, self._funded_until)
             settled = True
+        if payments and self._carry is not None:
+            # The ledger first: if saving the account fails, the same times settle again on
+            # restart and the ledger, keyed by instrument and time, keeps one row each.
+            self._carry([_entry(p) for p in payments])
         if settled:
             self._save()
 
@@ -304,4 +332,17 @@ def _report(saved: Mapping[str, Any]) -> OrderReport:
         fee=dec("fee"),
         fee_currency=saved.get("fee_currency"),
         error=saved.get("error"),
+    )
+
+
+def _entry(payment: FundingPayment) -> CarryEntry:
+    return CarryEntry(
+        kind=CarryKind.FUNDING,
+        key=entry_key(payment.symbol, payment.at),
+        at=payment.at,
+        subject=payment.symbol,
+        amount=payment.amount,
+        source="paper",
+        rate=payment.rate,
+        notional=abs(payment.position_size * payment.mark),
     )
