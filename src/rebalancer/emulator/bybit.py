@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from rebalancer.emulator.carry_book import DEFAULT_BORROW_RATE
 from rebalancer.emulator.errors import BinanceError
 from rebalancer.emulator.exchange import Exchange
 
@@ -73,6 +74,7 @@ def translated(error: BinanceError) -> BybitError:
 def unify(exchange: Exchange) -> None:
     """Make the emulated account unified: one quote wallet, coins as collateral."""
     account = exchange.account
+    exchange.carry.borrow_rate = DEFAULT_BORROW_RATE  # interest on a negative quote balance
     quote = account.spot.balance(account.quote).total
     if quote:
         account.transfer_to_futures(quote)
