@@ -35,6 +35,8 @@ from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.render.margin_line import margin_line
 from rebalancer.render.numbers import money, percent, points
 from rebalancer.review import history
+from rebalancer.review.render_carry import carry_status_line
+from rebalancer.service.carry import CarryLedger, sync_carry
 from rebalancer.service.controls import Controls
 from rebalancer.service.cycle import read_snapshot
 from rebalancer.store import WriterLease
@@ -132,8 +134,10 @@ def status_command(config_path: Path, mode: str | None) -> None:
     describe_account(settings, run_mode)  # a paper config without an account stops here
     with user_errors(), bootstrap.open_journal(settings) as journal:
         gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
-        snapshot = asyncio.run(_read(settings, gateway))
+        snapshot = asyncio.run(_read(settings, gateway, journal.carry))
         controls = journal.controls.load(settings.config.portfolio.name)
+        month = snapshot.taken_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        this_month = journal.carry.entries(settings.config.portfolio.name, month)
         last = history(journal.store, portfolio=settings.config.portfolio.name, limit=1)
     strategy = settings.strategy
     value = valuation(strategy, snapshot)
@@ -159,6 +163,10 @@ def status_command(config_path: Path, mode: str | None) -> None:
     out = console()
     out.print(table)
     out.print(margin_line(value.equity, snapshot.quote, health, strategy.max_leverage))
+    out.print(
+        carry_status_line(this_month, snapshot.borrowed, snapshot.equity, snapshot.quote),
+        highlight=False,
+    )
     out.print(f"Trading: {controls.describe()}")
     out.print(f"Next wake-up: {_next(settings)}")
     if last:
@@ -171,9 +179,13 @@ def status_command(config_path: Path, mode: str | None) -> None:
         out.print("Last run: none yet")
 
 
-async def _read(settings: Settings, gateway: ExchangeGateway) -> Snapshot:
+async def _read(settings: Settings, gateway: ExchangeGateway, ledger: CarryLedger) -> Snapshot:
+    """The account now, and the carry ledger brought up to date (its read is reporting only:
+    a failure there is logged, not fatal)."""
     try:
-        return await read_snapshot(settings, gateway)
+        snapshot = await read_snapshot(settings, gateway)
+        await sync_carry(gateway, ledger, settings.config.portfolio.name, snapshot.taken_at)
+        return snapshot
     finally:
         await gateway.close()
 

@@ -489,7 +489,12 @@ class PriceBoard:
         held = sorted(s for s, q in positions.items() if q != 0)
         wanted = [s for s in dict.fromkeys([*instruments, *held]) if s in listed or s in held]
         return {
-            s: PerpState(self._gateway.rules(s), self.mark(s), positions.get(s, Decimal(0)))
+            s: PerpState(
+                self._gateway.rules(s),
+                self.mark(s),
+                positions.get(s, Decimal(0)),
+                self.funding_rate(s),
+            )
             for s in wanted
         }
 

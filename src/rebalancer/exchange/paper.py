@@ -169,7 +169,9 @@ class PaperGateway:
 
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
         perps = {
-            symbol: PerpState(perp.rules, perp.mark, self._account.position(symbol).size)
+            symbol: PerpState(
+                perp.rules, perp.mark, self._account.position(symbol).size, perp.funding_rate
+            )
             for symbol, perp in previous.perps.items()
         }
         return Snapshot(
