@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import Enum
 
 DEFAULT_FUNDING_INTERVAL = timedelta(hours=8)
+INTERVALS = tuple(timedelta(hours=h) for h in (8, 4, 2, 1))  # the venues' funding intervals
 FUNDING_TOLERANCE = timedelta(minutes=5)  # venues stamp a payment a few seconds late
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -91,11 +92,19 @@ def unseen(
 
 
 def funding_interval(times: Sequence[datetime]) -> timedelta:
-    """The instrument's funding interval as its payments show it (the shortest spacing seen,
-    at least an hour), or the common 8 hours when fewer than two payments are known."""
+    """The instrument's funding interval as its payments show it: the longest of the venues'
+    intervals (8, 4, 2 or 1 hours) that divides the shortest spacing seen, so that skipped
+    times do not stretch it; the common 8 hours when fewer than two payments are known."""
     ordered = sorted(set(times))
-    steps = [b - a for a, b in itertools.pairwise(ordered) if b - a >= timedelta(hours=1)]
-    return min(steps) if steps else DEFAULT_FUNDING_INTERVAL
+    steps = [b - a for a, b in itertools.pairwise(ordered) if b - a > FUNDING_TOLERANCE]
+    if not steps:
+        return DEFAULT_FUNDING_INTERVAL
+    step = min(steps)
+    for interval in INTERVALS:
+        rest = step % interval
+        if rest <= FUNDING_TOLERANCE or interval - rest <= FUNDING_TOLERANCE:
+            return interval
+    return INTERVALS[-1]
 
 
 def missed_between_payments(entries: Sequence[CarryEntry]) -> list[CarryGap]:

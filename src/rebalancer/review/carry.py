@@ -74,6 +74,7 @@ class CarryReport:
     borrow_rate: Decimal | None  # a year, implied by recent charges
     gaps: tuple[CarryGap, ...]
     cumulative: tuple[tuple[datetime, Decimal], ...]  # funding + interest, in time order
+    positions_known: bool = True  # False: no snapshot at all, so nothing to project on
 
     @property
     def funding_paid(self) -> Decimal:
@@ -112,6 +113,8 @@ class CarryReport:
         return sum((h.net for h in self.hedges), ZERO)
 
     def projected_funding_year(self) -> Decimal | None:
+        if not self.positions_known:
+            return None
         parts = [h.projected_year() for h in self.hedges if h.notional]
         if any(p is None for p in parts):
             return None
@@ -184,6 +187,7 @@ def carry_report(
         borrow_rate=implied_borrow_rate(entries),
         gaps=tuple(_gaps(entries, recorded_gaps, snapshots, since, until)),
         cumulative=_cumulative(entries),
+        positions_known=latest is not None,
     )
 
 
