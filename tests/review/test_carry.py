@@ -130,3 +130,22 @@ def test_the_status_line_sums_this_months_carry_and_the_borrow_share() -> None:
         "Carry this month: +0.25 USDT (funding +0.30, interest -0.05); "
         "borrowed 1,000.00 USDT = 10.00% of equity"
     )
+
+
+def test_without_the_borrowed_amount_the_charged_rate_implies_the_yearly_rate() -> None:
+    hourly = D("0.1") / 8760
+    charges = [
+        CarryEntry(
+            CarryKind.INTEREST,
+            f"i{h}",
+            T0 + timedelta(hours=h),
+            "USDT",
+            D("-0.05"),
+            "bybit",
+            rate=hourly,
+        )
+        for h in range(3)
+    ]
+    rate = implied_borrow_rate(charges)
+    assert rate is not None
+    assert abs(rate - D("0.1")) < D("1e-12")

@@ -219,18 +219,18 @@ def _hedge(
 
 
 def implied_borrow_rate(entries: Sequence[CarryEntry]) -> Decimal | None:
-    """The yearly rate the recent interest charges imply: charged / borrowed per charge
-    period, over the last `RECENT_CHARGES` charges that say what was borrowed."""
+    """The yearly rate the recent interest charges imply, over the last `RECENT_CHARGES`:
+    each charge's share of what was borrowed (charged / borrowed where the venue says what
+    was borrowed, else the rate it applied), per charge period, times the periods in a year."""
     charges = sorted(
-        (e for e in entries if e.kind is CarryKind.INTEREST and e.notional),
+        (e for e in entries if e.kind is CarryKind.INTEREST and (e.notional or e.rate)),
         key=lambda e: e.at,
     )[-RECENT_CHARGES:]
     if not charges:
         return None
     period = funding_interval([e.at for e in charges]) if len(charges) > 1 else timedelta(hours=1)
-    borrowed = sum((e.notional or ZERO for e in charges), ZERO)
-    charged = -sum((e.amount for e in charges), ZERO)
-    return charged / borrowed * Decimal(YEAR / period)
+    shares = [-e.amount / e.notional if e.notional else abs(e.rate or ZERO) for e in charges]
+    return sum(shares, ZERO) / len(shares) * Decimal(YEAR / period)
 
 
 def _gaps(

@@ -72,7 +72,15 @@ def carry_view(report: CarryReport) -> Group:
     lines.append(
         Text(
             f"Borrow interest: {money(report.interest_total, signed=True)}"
-            + "".join(f"  {c} {money(v, signed=True)}" for c, v in sorted(report.interest.items()))
+            + (
+                " ("
+                + ", ".join(
+                    f"{c} {money(v, signed=True)}" for c, v in sorted(report.interest.items())
+                )
+                + ")"
+                if report.interest
+                else ""
+            )
             + f"; borrowed now {money(report.borrowed)}"
             + ("" if share is None else f" ({share * 100:.2f}% of equity)")
             + f"; implied rate {_pct(report.borrow_rate)}/yr"
