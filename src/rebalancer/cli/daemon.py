@@ -127,8 +127,10 @@ def _loader(path: Path) -> Settings:
 @CONFIG_OPTION
 @MODE_OPTION
 def status_command(config_path: Path, mode: str | None) -> None:
-    """Current weights and drift per line, hedges, gross leverage, margin health, trading
-    controls, the next scheduled wake-up and the last run. Reads only."""
+    """Current weights and drift per line, hedges, gross leverage, margin health, this month's
+    carry (funding + borrow interest) and the borrow share, trading controls, the next
+    scheduled wake-up and the last run. Reads the account (and brings the carry ledger up to
+    date); places nothing."""
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
     describe_account(settings, run_mode)  # a paper config without an account stops here
