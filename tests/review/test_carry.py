@@ -149,3 +149,19 @@ def test_without_the_borrowed_amount_the_charged_rate_implies_the_yearly_rate() 
     rate = implied_borrow_rate(charges)
     assert rate is not None
     assert abs(rate - D("0.1")) < D("1e-12")
+
+
+def test_a_period_shorter_than_a_day_is_not_annualised() -> None:
+    now = unified(T0 + timedelta(hours=6), "50000", "0.0001")
+    report = carry_report(
+        quote="USDT",
+        since=T0,
+        until=T0 + timedelta(hours=6),
+        entries=[funding(0, BTC, "0.1")],
+        recorded_gaps=[],
+        snapshots=[],
+        fees={},
+        now=now,
+    )
+    assert report.annualised(report.net, report.notional) is None
+    assert carry_to_dict(report)["total"]["annualised"] is None

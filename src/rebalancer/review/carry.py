@@ -29,6 +29,7 @@ from rebalancer.domain.snapshot import Snapshot
 ZERO = Decimal(0)
 YEAR = timedelta(days=365)
 RECENT_CHARGES = 24  # interest charges the implied borrow rate is read from
+MIN_PERIOD = timedelta(days=1)  # a shorter period annualises noise into absurd rates
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +102,10 @@ class CarryReport:
         return sum((abs(h.notional) for h in self.hedges), ZERO)
 
     def annualised(self, net: Decimal, notional: Decimal) -> Decimal | None:
-        """`net` over the report's period as a yearly rate on `notional` (None: no hedge)."""
+        """`net` over the report's period as a yearly rate on `notional` (None: no hedge, or
+        a period shorter than a day)."""
         span = self.until - self.since
-        if notional <= 0 or span <= timedelta(0):
+        if notional <= 0 or span < MIN_PERIOD:
             return None
         return net / notional * Decimal(YEAR / span)
 
