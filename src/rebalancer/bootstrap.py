@@ -25,6 +25,7 @@ from rebalancer.service.controls import TradingGate
 from rebalancer.service.gated_gateway import GatedGateway
 from rebalancer.store import (
     SchemaError,
+    SqlCarryLedger,
     SqlControls,
     SqlJournal,
     SqlPaperAccounts,
@@ -57,6 +58,11 @@ class Journal:
     journal: SqlJournal
     controls: SqlControls
     paper: SqlPaperAccounts
+
+    @property
+    def carry(self) -> SqlCarryLedger:
+        """The carry ledger (funding payments and interest charges) in the same database."""
+        return SqlCarryLedger(self.store)
 
     def __enter__(self) -> Journal:
         return self
@@ -119,7 +125,10 @@ def exchange_gateway(
         if client_hook is not None:
             client_hook(public_client)
         public = CcxtGateway(public_client, quote=quote)
-        paper = PaperGateway.open(settings, public, journal.paper)
+        ledger, portfolio = journal.carry, settings.config.portfolio.name
+        paper = PaperGateway.open(
+            settings, public, journal.paper, carry=lambda entries: ledger.add(portfolio, entries)
+        )
         return GatedGateway(paper, trading_gate(settings, journal))
     client = build_client(settings.config.exchange, require_credentials(settings, mode))
     if client_hook is not None:

@@ -48,6 +48,7 @@ class _Perp(_Strict):
     contract_size: Decimal = Field(default=Decimal(1), gt=0)
     taker_fee: Decimal = Field(default=Decimal(0), ge=0, lt=Decimal("0.1"))
     price_step: Decimal | None = Field(default=None, gt=0)
+    funding_rate: Decimal | None = None
 
 
 class _Account(_Strict):
@@ -134,6 +135,7 @@ def _to_domain(data: _File) -> Snapshot:
             ),
             mark=p.mark,
             position=p.position,
+            funding_rate=p.funding_rate,
         )
         for symbol, p in data.perps.items()
     }
@@ -191,4 +193,6 @@ def _perp_to_dict(perp: PerpState) -> dict[str, str]:
     }
     if rules.price_step is not None:
         document["price_step"] = str(rules.price_step)
+    if perp.funding_rate is not None:
+        document["funding_rate"] = str(perp.funding_rate)
     return document

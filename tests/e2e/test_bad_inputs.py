@@ -259,6 +259,24 @@ CASES = [
     Case(
         "status: no config", lambda t: ["status", "-c", str(t / "gone.toml")], 2, "file not found"
     ),
+    Case(
+        "carry: bad --since",
+        lambda t: ["carry", "-c", GOOD_C(t), "--since", "2026-02-30"],
+        2,
+        "--since '2026-02-30' is not a date",
+    ),
+    Case(
+        "carry: offline before any journal",
+        lambda t: ["carry", "-c", GOOD_C(t), "--offline"],
+        2,
+        "storage.url",
+    ),
+    Case(
+        "carry: live without credentials",
+        lambda t: ["carry", "-c", _c("live.toml")(t)],
+        2,
+        "REBALANCER_API_KEY",
+    ),
     Case("halt: no config", lambda t: ["halt", "-c", str(t / "gone.toml")], 2, "file not found"),
     Case(
         "resume: config is a folder", lambda t: ["resume", "-c", _c("a_folder")(t)], 2, "a_folder"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
+from rebalancer.domain.ledger import CarryEntry, CarryKind
 from rebalancer.review.report import journal_report
-from rebalancer.store import SqlJournal, Store
+from rebalancer.store import SqlCarryLedger, SqlJournal, Store
 from tests.store.builders import T0, full_cycle
 
 
@@ -34,3 +38,29 @@ def test_mode_keeps_only_that_mode(store: Store) -> None:
     assert "<th>live</th>" in page
     assert "paper" not in page.split("<h2>")[0]
     assert journal_report(store, "main", mode="dry-run") is None
+
+
+def test_the_carry_ledger_is_drawn_cumulative_per_mode(store: Store) -> None:
+    journal = SqlJournal(store)
+    full_cycle(journal, "p1", mode="paper")
+    full_cycle(journal, "p2", at=T0.replace(day=7), mode="paper")
+    full_cycle(journal, "l1", at=T0.replace(day=6), mode="live")
+    payments = [
+        CarryEntry(
+            CarryKind.FUNDING,
+            f"k{i}",
+            T0 + timedelta(hours=8 * i),
+            "BTC/USDT:USDT",
+            Decimal("0.25"),
+            "paper",
+        )
+        for i in range(4)
+    ]
+    SqlCarryLedger(store).add("main", payments)
+
+    page = journal_report(store, "main")
+
+    assert page is not None
+    assert "<tr><td>carry (funding + interest)</td><td></td><td>1.00</td></tr>" in page
+    assert "paper funding" in page  # the paper series has its carry line
+    assert "live funding" not in page  # the venue's ledger is empty: nothing drawn for live

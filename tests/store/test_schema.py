@@ -33,6 +33,8 @@ JOURNAL_TABLES = {
     "fleet_portfolios",
     "fleet_rate_budgets",
     "fleet_rate_spend",
+    "carry_entries",
+    "carry_gaps",
 }
 
 

@@ -148,9 +148,10 @@ def test_overview_shows_the_newest_snapshot_against_the_targets(demo: Site, tab:
     assert tab.errors == []
 
 
-def test_carry_page_says_it_awaits_the_carry_issue(demo: Site, tab: Tab) -> None:
+def test_carry_page_shows_the_ledger(demo: Site, tab: Tab) -> None:
     tab.page.goto(demo.url + "/carry")
-    assert 'awaits the "Carry" issue' in tab.page.inner_text("#carry-note")
+    assert "not advice" in tab.page.inner_text("#carry-note")
+    assert "Net carry" in tab.page.inner_text("#carry-total")
     check_accessibility(tab)
     tab.shot("carry")
     assert tab.errors == []

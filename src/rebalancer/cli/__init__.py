@@ -14,7 +14,7 @@ from typing import Literal
 import click
 
 from rebalancer import __version__, logs
-from rebalancer.cli import daemon, fleet, offline, review, tools, trading, web
+from rebalancer.cli import carry, daemon, fleet, offline, review, tools, trading, web
 from rebalancer.cli.boundary import BoundedGroup, crash_dir
 
 
@@ -56,7 +56,7 @@ def main(log_level: str, log_format: Literal["console", "json"], debug: bool) ->
     logs.configure(log_level, log_format)
 
 
-for module in (offline, trading, review, daemon, tools, web, fleet):
+for module in (offline, trading, review, carry, daemon, tools, web, fleet):
     for command in module.COMMANDS:
         main.add_command(command)
 

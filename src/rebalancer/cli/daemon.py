@@ -38,6 +38,8 @@ from rebalancer.render.borrowing import borrowing_line
 from rebalancer.render.margin_line import margin_line
 from rebalancer.render.numbers import money, percent, points
 from rebalancer.review import history
+from rebalancer.review.render_carry import carry_month_to_dict, carry_status_line
+from rebalancer.service.carry import CarryLedger, sync_carry
 from rebalancer.service.controls import Controls
 from rebalancer.service.cycle import read_snapshot
 from rebalancer.store import WriterLease
@@ -111,6 +113,7 @@ async def _daemon(
             mode=mode.value,
             metrics=metrics,
             seat=lease,
+            carry=journal.carry,
         )
         return await serve(waker, config_path, _loader)
     finally:
@@ -130,19 +133,23 @@ def _loader(path: Path) -> Settings:
 @JSON_OPTION
 def status_command(config_path: Path, mode: str | None, as_json: bool) -> None:
     """Current weights and drift per line, hedges, gross leverage, margin health, a unified
-    account's borrowed quote, trading controls, the next scheduled wake-up and the last run.
-    Reads only. --json prints the web overview's document (format overview@1) for this
-    live snapshot."""
+    account's borrowed quote and its share of equity, this month's carry (funding + borrow
+    interest), trading controls, the next scheduled wake-up and the last run. Reads the account
+    (and brings the carry ledger up to date); places nothing. --json prints the web overview's
+    document (format overview@1) for this live snapshot, with `carry_this_month`."""
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
     describe_account(settings, run_mode)  # a paper config without an account stops here
     with user_errors(), bootstrap.open_journal(settings) as journal:
         gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
-        snapshot = asyncio.run(_read(settings, gateway))
+        snapshot = asyncio.run(_read(settings, gateway, journal.carry))
         controls = journal.controls.load(settings.config.portfolio.name)
+        month = snapshot.taken_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        this_month = journal.carry.entries(settings.config.portfolio.name, month)
         last = history(journal.store, portfolio=settings.config.portfolio.name, limit=1)
     if as_json:
         document = live_overview(settings, snapshot, controls, utcnow(), last)
+        document["carry_this_month"] = carry_month_to_dict(this_month)
         click.echo(json.dumps(document, indent=2))
         return
     strategy = settings.strategy
@@ -172,6 +179,7 @@ def status_command(config_path: Path, mode: str | None, as_json: bool) -> None:
     borrowed = borrowing_line(snapshot.borrowing, snapshot.quote)
     if borrowed is not None:
         out.print(borrowed)
+    out.print(carry_status_line(this_month, snapshot.quote), highlight=False)
     out.print(f"Trading: {controls.describe()}")
     out.print(f"Next wake-up: {_next(settings)}")
     if last:
@@ -184,9 +192,13 @@ def status_command(config_path: Path, mode: str | None, as_json: bool) -> None:
         out.print("Last run: none yet")
 
 
-async def _read(settings: Settings, gateway: ExchangeGateway) -> Snapshot:
+async def _read(settings: Settings, gateway: ExchangeGateway, ledger: CarryLedger) -> Snapshot:
+    """The account now, and the carry ledger brought up to date (its read is reporting only:
+    a failure there is logged, not fatal)."""
     try:
-        return await read_snapshot(settings, gateway)
+        snapshot = await read_snapshot(settings, gateway)
+        await sync_carry(gateway, ledger, settings.config.portfolio.name, snapshot.taken_at)
+        return snapshot
     finally:
         await gateway.close()
 

@@ -33,7 +33,8 @@ from rebalancer.review.export import Format, What
 from rebalancer.store import SchemaError, current_revision, head_revision, upgrade
 
 
-def _since(value: str | None) -> datetime | None:
+def parse_since(value: str | None) -> datetime | None:
+    """A `--since` value as aware UTC (a date is its midnight), or one line and exit 2."""
     if value is None:
         return None
     try:
@@ -59,7 +60,7 @@ def history_command(
         rows = history(
             journal.store,
             portfolio=settings.config.portfolio.name,
-            since=_since(since),
+            since=parse_since(since),
             limit=limit,
             mode=mode,
         )
@@ -109,11 +110,18 @@ def export_command(
     with user_errors(), bootstrap.open_journal(settings, create=False) as journal:
         portfolio = settings.config.portfolio.name
         if output is None:
-            export(journal.store, what_, fmt_, sys.stdout, portfolio=portfolio, since=_since(since))
+            export(
+                journal.store,
+                what_,
+                fmt_,
+                sys.stdout,
+                portfolio=portfolio,
+                since=parse_since(since),
+            )
         else:
             with output.open("w", encoding="utf-8", newline="") as out:
                 count = export(
-                    journal.store, what_, fmt_, out, portfolio=portfolio, since=_since(since)
+                    journal.store, what_, fmt_, out, portfolio=portfolio, since=parse_since(since)
                 )
             click.echo(f"{count} {what} written to {output}", err=True)
 

@@ -32,6 +32,7 @@ from rebalancer.domain.triggers import Decision, TriggerPolicy, Wake, decide
 from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.notify import Notification, NotificationKind, NotifierPort, Severity
+from rebalancer.service.carry import CarryLedger, sync_carry
 from rebalancer.service.controls import (
     Controls,
     ControlStore,
@@ -105,6 +106,7 @@ class Waker:
         metrics: Metrics | None = None,
         seat: WriterSeat | None = None,
         give_way: Callable[[str], None] | None = None,
+        carry: CarryLedger | None = None,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
@@ -120,6 +122,8 @@ class Waker:
         self.outage: JournalUnavailable | None = None  # until recovered
         self._margin_alerted = False
         self._refused: tuple[bool, bool, datetime | None] | None = None  # the stop last journaled
+        self.carry = carry  # the carry ledger, read at every wake-up
+        self._carry_read_until: datetime | None = None
 
     @property
     def portfolio(self) -> str:
@@ -222,6 +226,7 @@ class Waker:
             self.metrics.error(type(exc).__name__)
             log.error("snapshot_failed", kind=kind.value, error=str(exc))
             return WakeOutcome(kind, None, skipped=f"snapshot failed: {exc}")
+        await self._read_carry()
         value = valuation(strategy, snapshot)
         for state in value.lines:
             self.metrics.drift(state.line.name, float(state.drift(value.equity)))
@@ -247,6 +252,24 @@ class Waker:
         cycle = await self._cycle(kind, decision, snapshot)
         self._after(cycle)
         return WakeOutcome(kind, decision, cycle)
+
+    async def _read_carry(self) -> None:
+        """Bring the carry ledger up to date (reporting only: a failure never stops a cycle)."""
+        if self.carry is None:
+            return
+        try:
+            done = await sync_carry(
+                self.gateway,
+                self.carry,
+                self.portfolio,
+                self.clock(),
+                read_until=self._carry_read_until,
+            )
+        except Exception as exc:  # the ledger is a report; trading goes on
+            log.warning("carry_record_failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        if done.error is None:
+            self._carry_read_until = done.until
 
     async def _cycle(self, kind: Wake, decision: Decision, snapshot: Snapshot) -> CycleResult:
         """A cycle planned from this wake-up's snapshot, with the decision's reason."""

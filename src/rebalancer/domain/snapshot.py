@@ -62,6 +62,7 @@ class PerpState:
     rules: MarketRules
     mark: Decimal
     position: Decimal = ZERO
+    funding_rate: Decimal | None = None  # the venue's current rate per funding interval
 
     def __post_init__(self) -> None:
         if self.mark <= 0:

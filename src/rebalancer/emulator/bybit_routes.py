@@ -16,6 +16,7 @@ from rebalancer.emulator.bybit_account import (
     wallet_balance,
 )
 from rebalancer.emulator.bybit_orders import create_batch, create_order, orders_handler
+from rebalancer.emulator.carry_views import executions, transaction_log
 
 ROUTES: dict[tuple[str, str], tuple[Handler, bool]] = {
     ("GET", "/v5/market/time"): (
@@ -38,4 +39,6 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool]] = {
     ("GET", "/v5/order/history"): (orders_handler(open_only=False), True),
     ("POST", "/v5/position/set-leverage"): (set_leverage, True),
     ("POST", "/v5/position/switch-mode"): (switch_mode, True),
+    ("GET", "/v5/execution/list"): (executions, True),
+    ("GET", "/v5/account/transaction-log"): (transaction_log, True),
 }

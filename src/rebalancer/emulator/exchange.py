@@ -11,9 +11,16 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 
+from rebalancer.emulator.carry_book import (
+    FUNDING_INTERVAL,
+    HOURS_A_YEAR,
+    INTEREST_INTERVAL,
+    CarryBook,
+    last_slot,
+)
 from rebalancer.emulator.errors import (
     BinanceError,
     bad_param,
@@ -45,8 +52,6 @@ from rebalancer.sim import (
     SpotFill,
 )
 
-FUNDING_INTERVAL = timedelta(hours=8)
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -75,6 +80,8 @@ class Exchange:
         self.venue_settings: dict[str, str] = {}
         self.multi_assets_margin = False  # Binance "Multi-Assets Mode" (tests switch it on)
         self._next_transfer_id = 700_000_001
+        now = clock()
+        self.carry = CarryBook(last_slot(now, FUNDING_INTERVAL), last_slot(now, INTEREST_INTERVAL))
 
     def now_ms(self) -> int:
         return to_ms(self.clock())
@@ -112,7 +119,42 @@ class Exchange:
         with self.lock:
             payments = self.account.apply_funding(self.funding_rates, at or self.clock())
             self.funding_history.extend(payments)
+            for p in payments:
+                self.carry.book(
+                    "funding",
+                    p.symbol,
+                    p.at,
+                    amount=p.amount,
+                    rate=p.rate,
+                    notional=abs(p.position_size * p.mark),
+                    side="Buy" if p.position_size > 0 else "Sell",
+                )
             return payments
+
+    def settle_due(self) -> None:
+        """Pay every funding time, and charge every hour's interest, the clock has passed."""
+        with self.lock:
+            now = self.clock()
+            book = self.carry
+            while book.funded_until + FUNDING_INTERVAL <= now:
+                book.funded_until += FUNDING_INTERVAL
+                self.apply_funding(book.funded_until)
+            while book.interest_until + INTEREST_INTERVAL <= now:
+                book.interest_until += INTEREST_INTERVAL
+                self._charge_interest(book.interest_until)
+
+    def _charge_interest(self, at: datetime) -> None:
+        rate = self.carry.borrow_rate
+        quote = self.account.quote
+        borrowed = -(self.account.wallet_balance + self.account.spot.balance(quote).total)
+        if rate is None or borrowed <= 0:
+            return
+        hourly = rate / HOURS_A_YEAR
+        interest = (borrowed * hourly).quantize(Decimal("0.00000001"))
+        if interest <= 0:
+            return
+        self.account.credit_futures(-interest)
+        self.carry.book("interest", quote, at, amount=-interest, rate=hourly, notional=borrowed)
 
     # -- futures orders -------------------------------------------------------------------------
 

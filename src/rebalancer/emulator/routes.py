@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from rebalancer.emulator import account_views, history, market_data, render, settings
+from rebalancer.emulator import account_views, carry_views, history, market_data, render, settings
 from rebalancer.emulator.errors import BinanceError, bad_param
 from rebalancer.emulator.exchange import Exchange
 from rebalancer.emulator.orders import Segment
@@ -202,6 +202,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda e, p: _one_or_all(market_data.premium_index(e, p.get("symbol")), p), False
     ),
     ("GET", "/fapi/v1/fundingRate"): Route(history.funding_rate_history, signed=False),
+    ("GET", "/fapi/v1/income"): Route(carry_views.income, signed=True),
     ("GET", "/fapi/v1/ticker/24hr"): Route(
         lambda e, p: _one_or_all(market_data.tickers(e, p.get("symbol"), spot=False), p), False
     ),

@@ -189,6 +189,7 @@ class Emulator:
             status, payload = control.handle(self, method, path, body)
             return _json_reply(status, payload)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.exchange.settle_due()  # the venue pays funding on its own schedule
         if self.venue == "bybit":
             return self._logged(
                 method, path, 1, self._dispatch_bybit(method, path, parts.query, headers, body)

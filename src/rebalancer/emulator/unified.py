@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rebalancer.emulator.carry_book import DEFAULT_BORROW_RATE
 from rebalancer.emulator.exchange import Exchange
 
 HAIRCUTS = {"BTC": Decimal("0.95"), "ETH": Decimal("0.95")}
@@ -16,6 +17,7 @@ STABLE = ("USDT", "USDC")
 def unify(exchange: Exchange) -> None:
     """Make the emulated account unified: one quote wallet, coins as collateral."""
     account = exchange.account
+    exchange.carry.borrow_rate = DEFAULT_BORROW_RATE  # interest on a negative quote balance
     quote = account.spot.balance(account.quote).total
     if quote:
         account.transfer_to_futures(quote)

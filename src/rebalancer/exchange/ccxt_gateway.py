@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import PerpState, Snapshot, SpotHolding
 from rebalancer.exchange.ccxt_client import LAST_ANSWER
@@ -433,6 +434,12 @@ class CcxtGateway:
             codes=self._dialect.error_codes,
         )
 
+    # -- carry ----------------------------------------------------------------------------
+
+    async def read_carry(self, since: datetime, until: datetime) -> CarryRead:
+        await self._load_markets()
+        return await self._dialect.carry(self, since, until)
+
     # -- key ------------------------------------------------------------------------------
 
     async def key_permissions(self) -> KeyPermissions | None:
@@ -493,7 +500,12 @@ class PriceBoard:
         held = sorted(s for s, q in positions.items() if q != 0)
         wanted = [s for s in dict.fromkeys([*instruments, *held]) if s in listed or s in held]
         return {
-            s: PerpState(self._gateway.rules(s), self.mark(s), positions.get(s, Decimal(0)))
+            s: PerpState(
+                self._gateway.rules(s),
+                self.mark(s),
+                positions.get(s, Decimal(0)),
+                self.funding_rate(s),
+            )
             for s in wanted
         }
 

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from rebalancer.config import Settings
+from rebalancer.domain.ledger import CarryEntry, CarryKind, CarryRead, entry_key
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import AccountKind, PerpState, Snapshot, SpotHolding
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
@@ -30,6 +31,8 @@ from rebalancer.sim import (
     Account,
     FeeSchedule,
     Fill,
+    FundingPayment,
+    InterestCharge,
     PerpSpec,
     Side,
     SlippageModel,
@@ -42,6 +45,7 @@ FUNDING_HOURS = 8  # where the venue does not say its funding interval
 FUNDING_EVERY = timedelta(hours=FUNDING_HOURS)
 KEPT_ORDERS = 256  # answers kept for lookups by client id; recovery only needs recent ones
 Clock = Callable[[], datetime]
+CarrySink = Callable[[Sequence[CarryEntry]], object]
 
 
 class PaperStore(Protocol):
@@ -73,6 +77,7 @@ class PaperGateway:
         orders: dict[str, dict[str, Any]],
         funded_until: datetime,
         clock: Clock = _utcnow,
+        carry: CarrySink | None = None,
     ) -> None:
         self._public = public
         self._account = account
@@ -82,12 +87,19 @@ class PaperGateway:
         self._funded_until = funded_until
         self._clock = clock
         self._sizes: dict[str, Decimal] = {}  # contracts -> base units, per perp
+        self._carry = carry
 
     @classmethod
     def open(
-        cls, settings: Settings, public: CcxtGateway, store: PaperStore, clock: Clock = _utcnow
+        cls,
+        settings: Settings,
+        public: CcxtGateway,
+        store: PaperStore,
+        clock: Clock = _utcnow,
+        carry: CarrySink | None = None,
     ) -> PaperGateway:
-        """The saved paper account, or a new one from the config's `[paper]` holdings."""
+        """The saved paper account, or a new one from the config's `[paper]` holdings;
+        `carry` receives each funding payment as it is settled (the carry ledger)."""
         paper = settings.config.paper
         portfolio = settings.config.portfolio.name
         account = Account(
@@ -111,6 +123,7 @@ class PaperGateway:
                 orders={},
                 funded_until=_last_funding_time(clock()),
                 clock=clock,
+                carry=carry,
             )
         if document.get("format") != FORMAT:
             raise ValueError(f"paper account of {portfolio} has an unknown format")
@@ -130,6 +143,7 @@ class PaperGateway:
             orders=dict(document["orders"]),
             funded_until=funded,
             clock=clock,
+            carry=carry,
         )
 
     @property
@@ -157,7 +171,10 @@ class PaperGateway:
             for asset in assets:
                 self._spot_price(asset, board.spot_price(asset, perps))
             starts = self._account.interest_since is None
-            if self._account.accrue_interest(self._clock()) is not None or starts:
+            charge = self._account.accrue_interest(self._clock())
+            if charge is not None:  # the ledger first, as for funding
+                self._journal_carry([_interest_entry(charge)])
+            if charge is not None or starts:
                 self._save()
         self._settle_funding(
             {s: board.funding_rate(s) for s in perps},
@@ -211,7 +228,9 @@ class PaperGateway:
 
     async def refresh_positions(self, previous: Snapshot) -> Snapshot:
         perps = {
-            symbol: PerpState(perp.rules, perp.mark, self._account.position(symbol).size)
+            symbol: PerpState(
+                perp.rules, perp.mark, self._account.position(symbol).size, perp.funding_rate
+            )
             for symbol, perp in previous.perps.items()
         }
         if self._account.unified:
@@ -294,6 +313,9 @@ class PaperGateway:
     async def key_permissions(self) -> KeyPermissions | None:
         return None
 
+    async def read_carry(self, since: datetime, until: datetime) -> CarryRead:
+        return CarryRead(())  # written to the ledger as settled, by `_settle_funding`
+
     async def close(self) -> None:
         await self._public.close()
 
@@ -330,12 +352,20 @@ class PaperGateway:
             hours = intervals.get(symbol)
             hours = hours if hours in FUNDING_INTERVALS_HOURS else FUNDING_HOURS
             due += [(t, symbol, rate) for t in funding_times(hours, self._funded_until, now)]
+        payments: list[FundingPayment] = []
         for at, symbol, rate in sorted(due):
-            self._account.apply_funding({symbol: rate}, at)
+            payments += self._account.apply_funding({symbol: rate}, at)
+        # The ledger first: if saving the account fails, the same times settle again on restart
+        # and the ledger, keyed by instrument and time, keeps one row each.
+        self._journal_carry([_entry(p) for p in payments])
         if now > self._funded_until:
             self._funded_until = now
             if due:
                 self._save()
+
+    def _journal_carry(self, entries: list[CarryEntry]) -> None:
+        if entries and self._carry is not None:
+            self._carry(entries)
 
     def _save(self) -> None:
         since = self._account.interest_since
@@ -378,4 +408,31 @@ def _report(saved: Mapping[str, Any]) -> OrderReport:
         fee=dec("fee"),
         fee_currency=saved.get("fee_currency"),
         error=saved.get("error"),
+    )
+
+
+def _interest_entry(charge: InterestCharge) -> CarryEntry:
+    """A charge is a debit: the ledger's amounts are signed as the account sees them."""
+    return CarryEntry(
+        kind=CarryKind.INTEREST,
+        key=entry_key(charge.asset, charge.end),
+        at=charge.end,
+        subject=charge.asset,
+        amount=-charge.amount,
+        source="paper",
+        rate=charge.annual_rate,
+        notional=charge.borrowed,
+    )
+
+
+def _entry(payment: FundingPayment) -> CarryEntry:
+    return CarryEntry(
+        kind=CarryKind.FUNDING,
+        key=entry_key(payment.symbol, payment.at),
+        at=payment.at,
+        subject=payment.symbol,
+        amount=payment.amount,
+        source="paper",
+        rate=payment.rate,
+        notional=abs(payment.position_size * payment.mark),
     )

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
+from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.plan import Side
 from rebalancer.domain.snapshot import Snapshot
@@ -137,6 +139,11 @@ class ExchangeGateway(Protocol):
 
     async def key_permissions(self) -> KeyPermissions | None:
         """The key's permissions, or None where the exchange does not say."""
+        ...
+
+    async def read_carry(self, since: datetime, until: datetime) -> CarryRead:
+        """Funding payments and interest charges the venue booked in [since, until] (a
+        simulated account writes its own to the ledger as it settles them: none here)."""
         ...
 
     async def close(self) -> None: ...

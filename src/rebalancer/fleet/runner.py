@@ -128,6 +128,7 @@ async def _wake(runtime: FleetRuntime, name: str, kind: Wake) -> JobResult:
                     clock=runtime.clock,
                     mode=mode.value,
                     seat=lease,
+                    carry=journal.carry,
                     metrics=None
                     if runtime.metrics is None
                     else runtime.metrics.for_portfolio(name),

@@ -144,6 +144,11 @@ def snapshots(store: Store, run_ids: Sequence[str]) -> dict[tuple[str, str], Sna
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
 
+def parsed_snapshot(row: SnapshotRow) -> Snapshot:
+    """A journaled snapshot row as the domain value."""
+    return _parsed(row)
+
+
 def _parsed(row: SnapshotRow) -> Snapshot:
     # Decimals are strings in the document, so the JSON text round trip loses nothing.
     return parse_snapshot(json.dumps(row.document), f"run {row.run_id} {row.phase}")

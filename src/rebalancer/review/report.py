@@ -3,27 +3,32 @@
 The series come from the journal: each run's equity, largest drift (before, and after where the
 orders were placed), gross hedge and leverage from its snapshots, and cumulative fees. Live,
 paper and dry-run runs are different accounts (or none), so each mode is its own series and
-its own column of figures; `--mode` keeps one. Funding is not journaled per payment, so it is
-not drawn and the page says so; fees always are.
+its own column of figures; `--mode` keeps one. Cumulative carry (funding payments and borrow
+interest from the carry ledger: the venue's own records for live and dry-run, the simulated
+account's settlements for paper) is drawn beside the fees, which always are.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 from rebalancer.backtest.report_html import render_report
 from rebalancer.backtest.summary import ReportSeries
+from rebalancer.domain.ledger import CarryEntry
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.review.queries import history, snapshots
 from rebalancer.review.records import HistoryRow
-from rebalancer.store import Store
+from rebalancer.store import SqlCarryLedger, Store
 
 MAX_RUNS = 5_000
 MODES = ("live", "paper", "dry-run")
 NOTES = (
-    "Funding is settled by the exchange and not journaled per payment; it shows in futures "
-    "equity, not as its own line.",
+    "Carry (solid) is every funding payment and borrow-interest charge in the carry ledger, "
+    "cumulative at each run; `rebalancer carry` breaks it down per hedge.",
 )
 DRY_RUN_NOTE = "dry-run runs place nothing: their fees are the plan's estimate."
 
@@ -32,14 +37,21 @@ def journal_report(store: Store, portfolio: str, *, mode: str | None = None) -> 
     """The HTML page for a portfolio's runs (oldest to newest), or None when there are none."""
     rows = list(reversed(history(store, portfolio=portfolio, limit=MAX_RUNS, mode=mode)))
     journaled = snapshots(store, [row.run_id for row in rows])
+    ledger = SqlCarryLedger(store).entries(portfolio)
     series: dict[str, ReportSeries] = {}
     metrics: dict[str, dict[str, str]] = {}
     for name in MODES:
         of_mode = [row for row in rows if row.mode == name]
         drawn = _series(of_mode, journaled)
         if drawn is not None:
-            series[name] = drawn
+            carry = [e for e in ledger if (e.source == "paper") == (name == "paper")]
+            if carry:
+                drawn = replace(drawn, cumulative_funding=_carry_at(carry, drawn.times))
             metrics[name] = _metrics(of_mode, drawn)
+            if carry:
+                total = sum((e.amount for e in carry), Decimal(0))
+                metrics[name]["carry (funding + interest)"] = f"{total:,.2f}"
+            series[name] = drawn
     if not series:
         return None
     title = f"{portfolio}: what the bot did" + (f" ({mode})" if mode else "")
@@ -75,6 +87,22 @@ def _series(
         leverage=leverage,
         cumulative_costs=costs,
     )
+
+
+def _carry_at(entries: Sequence[CarryEntry], times: Sequence[datetime]) -> list[float]:
+    """The ledger's cumulative carry as it stood at each of `times`."""
+    ordered = sorted(entries, key=lambda e: e.at)
+    stamps = [e.at for e in ordered]
+    running: list[Decimal] = []
+    total = Decimal(0)
+    for entry in ordered:
+        total += entry.amount
+        running.append(total)
+    out = []
+    for moment in times:
+        k = bisect.bisect_right(stamps, moment)
+        out.append(float(running[k - 1]) if k else 0.0)
+    return out
 
 
 def _metrics(rows: Sequence[HistoryRow], drawn: ReportSeries) -> dict[str, str]:

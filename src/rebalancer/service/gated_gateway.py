@@ -9,8 +9,10 @@ Reads pass through: a halted portfolio can still be looked at, reconciled and pl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 
+from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.exchange.port import ExchangeGateway, KeyPermissions, OrderReport, OrderRequest
@@ -62,6 +64,9 @@ class GatedGateway:
 
     async def key_permissions(self) -> KeyPermissions | None:
         return await self.inner.key_permissions()
+
+    async def read_carry(self, since: datetime, until: datetime) -> CarryRead:
+        return await self.inner.read_carry(since, until)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -3,6 +3,7 @@
 Everything a caller needs is re-exported here; the modules behind it are implementation.
 """
 
+from rebalancer.store.carry import SqlCarryLedger
 from rebalancer.store.controls import SqlControls, SqlPaperAccounts
 from rebalancer.store.engine import Store, open_store
 from rebalancer.store.journal import SqlJournal
@@ -25,6 +26,7 @@ from rebalancer.store.schema import (
 __all__ = [
     "LockHolder",
     "SchemaError",
+    "SqlCarryLedger",
     "SqlControls",
     "SqlJournal",
     "SqlPaperAccounts",

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rebalancer.store.types import ExactDecimal, JsonText, UtcDateTime
@@ -256,3 +256,42 @@ class FleetRateSpendRow(Base):
     venue: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     weight: Mapped[int]
+
+
+class CarryEntryRow(Base):
+    """One funding payment or borrow-interest charge; the venue's key makes a re-read a no-op."""
+
+    __tablename__ = "carry_entries"
+    __table_args__ = (
+        CheckConstraint("kind IN ('funding', 'interest')", name="kind"),
+        UniqueConstraint("portfolio", "source", "kind", "key"),
+        Index("ix_carry_entries_portfolio_at", "portfolio", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    portfolio: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))  # the venue's ccxt id, or "paper"
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))  # the venue's id (or subject@time ms)
+    subject: Mapped[str] = mapped_column(String(64))  # perp (funding) or coin (interest)
+    at: Mapped[datetime]
+    amount: Mapped[Decimal]  # signed, quote: negative when the account paid
+    rate: Mapped[Decimal | None]
+    notional: Mapped[Decimal | None]  # position notional, or the borrowed amount
+    recorded_at: Mapped[datetime]
+
+
+class CarryGapRow(Base):
+    """A window of carry the venue no longer returns (or did not return): never read as zero."""
+
+    __tablename__ = "carry_gaps"
+    __table_args__ = (UniqueConstraint("portfolio", "source", "subject", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    portfolio: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    reason: Mapped[str]
+    recorded_at: Mapped[datetime]

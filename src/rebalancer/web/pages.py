@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from rebalancer.review import history_to_dict, run_to_dict, show
+from rebalancer.review.carry_query import journal_carry
+from rebalancer.review.render_carry import carry_to_dict
 from rebalancer.web.api import context_of
 from rebalancer.web.overview import overview
 from rebalancer.web.runs import (
@@ -113,4 +115,14 @@ def run_page(request: Request, run_id: str) -> Response:
 
 @router.get("/carry", response_class=HTMLResponse)
 def carry_page(request: Request) -> Response:
-    return render(request, "carry.html", {"active": "carry"})
+    """The carry ledger as `rebalancer carry --offline` reports it (the journal only: basis
+    and rates are the last journaled snapshot's)."""
+    ctx = context_of(request)
+    report = journal_carry(
+        ctx.store,
+        ctx.portfolio,
+        quote=ctx.settings.config.portfolio.quote,
+        since=None,
+        until=ctx.clock(),
+    )
+    return render(request, "carry.html", {"active": "carry", "c": carry_to_dict(report)})

@@ -75,6 +75,9 @@ class UnifiedDialect:
         marks = {BTC: {"markPrice": 50000}, ETH: {"markPrice": 2500}}
         return marks, {"BTC/USDT": {"price": 50000}, "ETH/USDT": {"price": 2500}}
 
+    def funding_rate(self, mark_entry: Mapping[str, Any]) -> object:
+        return None  # this venue's marks carry no rate
+
 
 def test_a_unified_accounts_snapshot_counts_its_quote_once_and_caps_on_its_collateral() -> None:
     dialect = UnifiedDialect()

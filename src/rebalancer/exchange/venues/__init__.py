@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rebalancer.config.model import SUPPORTED_VENUES
+from rebalancer.domain.ledger import CarryRead
 from rebalancer.exchange.venues.base import (
     Account,
     Dialect,
@@ -46,6 +47,7 @@ def dialect_for(ccxt_id: str) -> Dialect:
 __all__ = [
     "DIALECTS",
     "Account",
+    "CarryRead",
     "Dialect",
     "FuturesAccount",
     "Rejection",

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import AccountKind
-from rebalancer.exchange.errors import FailureKinds
+from rebalancer.exchange.errors import FailureKinds, MalformedResponse
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
 
 
@@ -161,3 +163,20 @@ class Dialect(Protocol):
     async def transfer_to_futures(self, venue: Venue, amount: Decimal) -> None:
         """Move `amount` of the quote from the spot wallet to the futures wallet."""
         ...
+
+    async def carry(self, venue: Venue, since: datetime, until: datetime) -> CarryRead:
+        """Funding payments (and, where the account borrows, interest charges) booked in
+        [since, until], each keyed by the venue's own id; amounts signed in the quote."""
+        ...
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(value: object, where: str) -> datetime:
+    """A venue's epoch-milliseconds time as aware UTC."""
+    try:
+        return datetime.fromtimestamp(int(str(value)) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise MalformedResponse(f"exchange answer has time {value!r} at {where}") from None

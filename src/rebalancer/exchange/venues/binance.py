@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from rebalancer.domain import client_ids
+from rebalancer.domain.ledger import CarryEntry, CarryKind, CarryRead
 from rebalancer.exchange.errors import (
     BINANCE_CODE_KINDS,
     FailureKinds,
@@ -26,9 +28,18 @@ from rebalancer.exchange.errors import (
 )
 from rebalancer.exchange.parse import mapping, number
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
-from rebalancer.exchange.venues.base import Account, FuturesAccount, Rejection, Venue
+from rebalancer.exchange.venues.base import (
+    Account,
+    FuturesAccount,
+    Rejection,
+    Venue,
+    epoch_ms,
+    from_ms,
+)
 
 BATCH = 5
+INCOME_HISTORY = timedelta(days=90)  # the income endpoint keeps three months
+INCOME_PAGE = 1000
 
 # Only spot and USDⓈ-M markets (no COIN-M / options exchangeInfo at start-up), and no currency
 # list (a signed sapi call the bot does not need).
@@ -195,6 +206,25 @@ class Binance:
     async def transfer_to_futures(self, venue: Venue, amount: Decimal) -> None:
         await venue.client.transfer(venue.quote, str(amount), "spot", "swap")
 
+    async def carry(self, venue: Venue, since: datetime, until: datetime) -> CarryRead:
+        """Funding fees from the income history (`fetch_funding_history`, `FUNDING_FEE`),
+        paged forwards by time; a classic account borrows nothing, so no interest."""
+        served_from = until - INCOME_HISTORY
+        cursor, end = epoch_ms(max(since, served_from)), epoch_ms(until)
+        entries: list[CarryEntry] = []
+        while cursor <= end:
+            page = await venue.read(
+                "fetch_funding_history", None, cursor, INCOME_PAGE, {"until": end}
+            )
+            if not isinstance(page, list):
+                raise MalformedResponse("funding history answer is not a list")
+            rows = [mapping(mapping(p, "funding history").get("info"), "income") for p in page]
+            entries += [_income(venue, row) for row in rows]
+            if len(rows) < INCOME_PAGE:
+                break
+            cursor = max(epoch_ms(e.at) for e in entries) + 1
+        return CarryRead(tuple(entries), served_from)
+
 
 def _params(order: OrderRequest) -> dict[str, Any]:
     params: dict[str, Any] = {
@@ -204,3 +234,18 @@ def _params(order: OrderRequest) -> dict[str, Any]:
     if order.reduce_only:
         params["reduceOnly"] = True
     return params
+
+
+def _income(venue: Venue, row: Mapping[str, Any]) -> CarryEntry:
+    tran = row.get("tranId")
+    if tran in (None, ""):
+        raise MalformedResponse("exchange answer has an income row without tranId")
+    market_id = str(row.get("symbol"))
+    return CarryEntry(
+        kind=CarryKind.FUNDING,
+        key=str(tran),
+        at=from_ms(row.get("time"), f"income {tran}.time"),
+        subject=venue.symbol_of(market_id) or market_id,
+        amount=number(row.get("income"), f"income {tran}.income", signed=True),
+        source="binance",
+    )

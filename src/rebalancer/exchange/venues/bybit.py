@@ -23,11 +23,13 @@ import asyncio
 import math
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 from rebalancer.domain import client_ids
+from rebalancer.domain.ledger import CarryEntry, CarryKind, CarryRead
 from rebalancer.domain.snapshot import AccountKind
 from rebalancer.exchange.errors import (
     AmbiguousOutcome,
@@ -42,9 +44,18 @@ from rebalancer.exchange.errors import (
 )
 from rebalancer.exchange.parse import mapping, number
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
-from rebalancer.exchange.venues.base import Account, FuturesAccount, Rejection, Venue
+from rebalancer.exchange.venues.base import (
+    Account,
+    FuturesAccount,
+    Rejection,
+    Venue,
+    epoch_ms,
+    from_ms,
+)
 
 BATCH = 10  # create-batch accepts ten linear orders
+HISTORY = timedelta(days=730)  # executions and the transaction log go back two years
+WINDOW = timedelta(days=7)  # the longest startTime..endTime either endpoint accepts
 SETTLE_COINS = ("USDT", "USDC")  # a position on any linear perp counts against the cap
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 
@@ -330,6 +341,28 @@ class Bybit:
             can_trade_futures=not read_only and "Order" in contract,
         )
 
+    # -- carry ----------------------------------------------------------------------------
+
+    async def carry(self, venue: Venue, since: datetime, until: datetime) -> CarryRead:
+        """Funding from the executions of type `Funding` (as ccxt's `fetch_funding_history`
+        reads them, here with their raw strings: `execFee` is what the account paid, negative
+        when it received) and interest on borrowed coins from the transaction log (`INTEREST`
+        rows, `change` signed), both in windows of seven days, paged by cursor."""
+        served_from = until - HISTORY
+        start = max(since, served_from)
+        entries: list[CarryEntry] = []
+        while start <= until:
+            end = min(start + WINDOW, until)
+            window = {"startTime": epoch_ms(start), "endTime": epoch_ms(end)}
+            funding = {"category": "linear", "execType": "Funding", "limit": 100, **window}
+            for row in await _paged(venue, "privateGetV5ExecutionList", funding):
+                entries.append(_funding(venue, row))
+            interest = {"accountType": "UNIFIED", "type": "INTEREST", "limit": 50, **window}
+            for row in await _paged(venue, "privateGetV5AccountTransactionLog", interest):
+                entries.append(_interest(row))
+            start = end + timedelta(milliseconds=1)
+        return CarryRead(tuple(entries), served_from)
+
     async def transfer_to_futures(self, venue: Venue, amount: Decimal) -> None:
         raise PermanentError(
             "a Bybit unified account has no separate futures wallet: nothing to transfer"
@@ -351,3 +384,52 @@ def _params(order: OrderRequest) -> dict[str, Any]:
     if order.reduce_only:
         params["reduceOnly"] = True
     return params
+
+
+async def _paged(venue: Venue, endpoint: str, query: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    rows: list[Mapping[str, Any]] = []
+    cursor = ""
+    while True:
+        answer = await venue.read(endpoint, {**query, **({"cursor": cursor} if cursor else {})})
+        page = _rows(answer, endpoint)
+        rows += page
+        cursor = str(_result(answer, endpoint).get("nextPageCursor") or "")
+        if not cursor or not page:
+            return rows
+
+
+def _funding(venue: Venue, row: Mapping[str, Any]) -> CarryEntry:
+    exec_id = row.get("execId")
+    if exec_id in (None, ""):
+        raise MalformedResponse("exchange answer has a funding execution without execId")
+    market_id = str(row.get("symbol"))
+    where = f"funding {exec_id}"
+    value = row.get("execValue")
+    rate = row.get("feeRate")
+    return CarryEntry(
+        kind=CarryKind.FUNDING,
+        key=str(exec_id),
+        at=from_ms(row.get("execTime"), f"{where}.execTime"),
+        subject=venue.symbol_of(market_id) or market_id,
+        amount=-number(row.get("execFee"), f"{where}.execFee", signed=True),
+        source="bybit",
+        rate=None if rate in (None, "") else number(rate, f"{where}.feeRate", signed=True),
+        notional=None if value in (None, "") else number(value, f"{where}.execValue"),
+    )
+
+
+def _interest(row: Mapping[str, Any]) -> CarryEntry:
+    ident = row.get("id")
+    if ident in (None, ""):
+        raise MalformedResponse("exchange answer has an interest row without id")
+    where = f"transaction {ident}"
+    rate = row.get("feeRate")
+    return CarryEntry(
+        kind=CarryKind.INTEREST,
+        key=str(ident),
+        at=from_ms(row.get("transactionTime"), f"{where}.transactionTime"),
+        subject=str(row.get("currency")),
+        amount=number(row.get("change"), f"{where}.change", signed=True),
+        source="bybit",
+        rate=None if rate in (None, "") else number(rate, f"{where}.feeRate", signed=True),
+    )
