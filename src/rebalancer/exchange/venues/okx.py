@@ -15,7 +15,8 @@ Orders: amounts are contracts on the lot grid (refused otherwise), `tdMode=cross
 up by `clOrdId` (`/trade/order`). Client ids are letters and digits, 1-32
 (`client_ids.alphanumeric`). Error codes: 50004 (timeout) is ambiguous, 50011 a rate limit,
 51016 (duplicate `clOrdId`) means "look it up", 51603 not found, 59xxx settings refusals.
-There are no transfers: the coins already back the perps.
+There are no transfers: the coins already back the perps. Carry (funding fees and interest
+deductions) is read from the account's bills (`okx_carry`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import asyncio
 import json
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 from rebalancer.domain import client_ids
+from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import whole_lots
 from rebalancer.domain.snapshot import AccountKind
 from rebalancer.exchange.errors import (
@@ -44,6 +47,7 @@ from rebalancer.exchange.errors import (
 from rebalancer.exchange.parse import mapping, number
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
 from rebalancer.exchange.venues.base import Account, FuturesAccount, Rejection, Venue
+from rebalancer.exchange.venues.okx_carry import read_carry
 
 BATCH = 20  # batch-orders accepts twenty orders
 ACCOUNT_LEVEL = "3"  # multi-currency margin
@@ -307,6 +311,11 @@ class Okx:
             can_withdraw="withdraw" in perm,
             can_trade_futures="trade" in perm,
         )
+
+    async def carry(self, venue: Venue, since: datetime, until: datetime) -> CarryRead:
+        """Funding fees (bill type 8) and interest deductions (type 7) from the account's
+        bills, the archive for a window older than seven days (`okx_carry`)."""
+        return await read_carry(venue, since, until)
 
     async def transfer_to_futures(self, venue: Venue, amount: Decimal) -> None:
         raise PermanentError(
