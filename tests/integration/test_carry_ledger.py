@@ -1,4 +1,4 @@
-"""The emulator pays funding on its schedule (and Bybit charges interest on borrowed quote);
+"""The emulator pays funding on its schedule (and unified accounts pay interest on borrowed quote);
 the real ccxt client reads those payments back through each venue's dialect, and the ledger
 keeps each payment once however often the window is read again."""
 
@@ -16,6 +16,7 @@ from rebalancer.emulator import Emulator
 from rebalancer.service.carry import sync_carry
 from rebalancer.store import SqlCarryLedger, open_store, upgrade
 from tests.integration.harness import gateway_for, seed_state, settings_for, utcnow
+from tests.integration.venues import UNIFIED, VENUES
 
 D = Decimal
 POSITIONS = [
@@ -45,7 +46,7 @@ def read(tmp: Path, emulator: Emulator) -> CarryRead:
     return asyncio.run(go())
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", VENUES)
 def test_funding_paid_on_schedule_is_read_back_through_ccxt(tmp_path: Path, venue: str) -> None:
     with hedged(venue) as emu:
         wallet_before = emu.exchange.account.wallet_balance
@@ -72,8 +73,11 @@ def test_funding_paid_on_schedule_is_read_back_through_ccxt(tmp_path: Path, venu
         assert {e.notional for e in funding} == {D("1000")}
 
 
-def test_bybit_charges_hourly_interest_on_borrowed_quote_and_serves_it(tmp_path: Path) -> None:
-    with hedged("bybit") as emu:
+@pytest.mark.parametrize("venue", UNIFIED)
+def test_a_unified_account_is_charged_hourly_interest_on_borrowed_quote_and_serves_it(
+    tmp_path: Path, venue: str
+) -> None:
+    with hedged(venue) as emu:
         account = emu.exchange.account
         account.credit_futures(-(account.wallet_balance + D(500)))  # borrow 500 USDT
         emu.exchange.carry.interest_until -= timedelta(hours=4)
@@ -83,14 +87,15 @@ def test_bybit_charges_hourly_interest_on_borrowed_quote_and_serves_it(tmp_path:
     charges = [e for e in got.entries if e.kind is CarryKind.INTEREST]
     assert len(interest) >= 4
     assert len(charges) == len(interest)
-    assert all(e.subject == "USDT" and e.amount < 0 for e in charges)
+    assert all(e.subject == "USDT" and e.amount < 0 and e.source == venue for e in charges)
+    assert sorted(e.at for e in charges) == sorted(b.at for b in interest)
     assert sum(e.amount for e in charges) == sum(b.amount for b in interest)
     first = min(interest, key=lambda b: b.at)
     assert first.notional >= D(500)  # charged on what was borrowed at that hour
     assert first.amount == -(first.notional * D("0.10") / D(8760)).quantize(D("1e-8"))
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", VENUES)
 def test_reading_the_same_window_twice_records_each_payment_once(
     tmp_path: Path, venue: str
 ) -> None:

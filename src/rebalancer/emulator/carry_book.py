@@ -2,9 +2,9 @@
 
 The venue pays funding on its own schedule (every 8 hours from midnight UTC), not only when a
 test asks: `Exchange.settle_due` pays every funding time the clock has passed, and a unified
-(Bybit) account is charged interest every hour on its negative quote balance at
-`borrow_rate` a year. Each payment is booked here with a venue id, so the income (Binance)
-and execution / transaction-log (Bybit) endpoints can serve them back, paged by time.
+(Bybit, OKX) account is charged interest every hour on its negative quote balance at
+`borrow_rate` a year. Each payment is booked here with a venue id, so the income (Binance),
+execution / transaction-log (Bybit) and bills (OKX) endpoints can serve them back, paged.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class Booking:
     rate: Decimal
     notional: Decimal  # |position| x mark, or the borrowed amount
     side: str = ""  # Buy (long) / Sell (short) for funding
+    size: Decimal = Decimal(0)  # |position| in base units, for funding
+    balance: Decimal | None = None  # the quote balance just after (OKX bills' `bal`)
 
 
 @dataclass
@@ -51,8 +53,12 @@ class CarryBook:
         rate: Decimal,
         notional: Decimal,
         side: str = "",
+        size: Decimal = Decimal(0),
+        balance: Decimal | None = None,
     ) -> Booking:
-        booking = Booking(self._next_id, kind, subject, at, amount, rate, notional, side)
+        booking = Booking(
+            self._next_id, kind, subject, at, amount, rate, notional, side, size, balance
+        )
         self._next_id += 1
         self.bookings.append(booking)
         return booking

@@ -119,7 +119,9 @@ class Exchange:
         with self.lock:
             payments = self.account.apply_funding(self.funding_rates, at or self.clock())
             self.funding_history.extend(payments)
+            balance = self._quote_balance() - sum((p.amount for p in payments), Decimal(0))
             for p in payments:
+                balance += p.amount
                 self.carry.book(
                     "funding",
                     p.symbol,
@@ -128,8 +130,14 @@ class Exchange:
                     rate=p.rate,
                     notional=abs(p.position_size * p.mark),
                     side="Buy" if p.position_size > 0 else "Sell",
+                    size=abs(p.position_size),
+                    balance=balance,
                 )
             return payments
+
+    def _quote_balance(self) -> Decimal:
+        """The quote the account holds (futures wallet and spot), negative when borrowed."""
+        return self.account.wallet_balance + self.account.spot.balance(self.account.quote).total
 
     def settle_due(self) -> None:
         """Pay every funding time, and charge every hour's interest, the clock has passed."""
@@ -146,7 +154,7 @@ class Exchange:
     def _charge_interest(self, at: datetime) -> None:
         rate = self.carry.borrow_rate
         quote = self.account.quote
-        borrowed = -(self.account.wallet_balance + self.account.spot.balance(quote).total)
+        borrowed = -self._quote_balance()
         if rate is None or borrowed <= 0:
             return
         hourly = rate / HOURS_A_YEAR
@@ -154,7 +162,15 @@ class Exchange:
         if interest <= 0:
             return
         self.account.credit_futures(-interest)
-        self.carry.book("interest", quote, at, amount=-interest, rate=hourly, notional=borrowed)
+        self.carry.book(
+            "interest",
+            quote,
+            at,
+            amount=-interest,
+            rate=hourly,
+            notional=borrowed,
+            balance=self._quote_balance(),
+        )
 
     # -- futures orders -------------------------------------------------------------------------
 

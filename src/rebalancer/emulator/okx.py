@@ -3,17 +3,17 @@
 It serves the endpoints ccxt 4.5.x's `okx` class calls for the bot (public instruments SPOT and
 SWAP, mark-price, funding-rate, market tickers, public time, asset currencies, account config,
 balance, positions, trade-fee, leverage-info and set-leverage, trade order, batch-orders, order
-lookup by `clOrdId`, fills), signed as OKX checks it (`OK-ACCESS-KEY`, `OK-ACCESS-PASSPHRASE`,
-`OK-ACCESS-TIMESTAMP` in ISO 8601, `OK-ACCESS-SIGN` = base64 HMAC-SHA256 of timestamp + method +
-path with query + body), answering `{"code": "0", "msg": "", "data": [...]}` with per-item
-`sCode`/`sMsg` for orders.
+lookup by `clOrdId`, fills, the account's bills and their archive), signed as OKX checks it
+(`OK-ACCESS-KEY`, `OK-ACCESS-PASSPHRASE`, `OK-ACCESS-TIMESTAMP` in ISO 8601, `OK-ACCESS-SIGN` =
+base64 HMAC-SHA256 of timestamp + method + path with query + body), answering
+`{"code": "0", "msg": "", "data": [...]}` with per-item `sCode`/`sMsg` for orders.
 
 Swap amounts are contracts: `CT_VAL` base units each (BTC 0.01, ETH 0.1, otherwise the sim's
 step), lot size = the sim's step / `ctVal`, so the sim sees base units as on the other dialects.
 The account is unified (`unified.unify`): coins back the perps at a haircut, `adjEq` = coins x
 haircut + USDT + unrealised PnL, the USDT `cashBal` goes negative when borrowed (`liab`).
 This module holds what the dialect shares (ids, errors, signing, answers); the endpoints live
-in `okx_account` and `okx_orders`, the route table in `okx_routes`.
+in `okx_account`, `okx_orders` and `okx_bills`, the route table in `okx_routes`.
 """
 
 from __future__ import annotations

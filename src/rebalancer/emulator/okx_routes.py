@@ -17,6 +17,7 @@ from rebalancer.emulator.okx_account import (
     tickers,
     trade_fee,
 )
+from rebalancer.emulator.okx_bills import bills, bills_archive
 from rebalancer.emulator.okx_orders import batch_orders, create_order, fills, get_order
 
 ROUTES: dict[tuple[str, str], tuple[Handler, bool]] = {
@@ -36,4 +37,6 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool]] = {
     ("POST", "/api/v5/trade/batch-orders"): (batch_orders, True),
     ("GET", "/api/v5/trade/order"): (get_order, True),
     ("GET", "/api/v5/trade/fills"): (fills, True),
+    ("GET", "/api/v5/account/bills"): (bills, True),
+    ("GET", "/api/v5/account/bills-archive"): (bills_archive, True),
 }
