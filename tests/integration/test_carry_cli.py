@@ -15,6 +15,7 @@ import pytest
 
 from rebalancer.emulator import Emulator
 from tests.integration.harness import ENV, seed_state, write_config
+from tests.integration.venues import UNIFIED, VENUES
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 D = Decimal
@@ -44,7 +45,7 @@ def paying(venue: str) -> Emulator:
     return emulator
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit"])
+@pytest.mark.parametrize("venue", VENUES)
 def test_carry_reports_the_venues_funding_per_hedge_and_in_total(
     tmp_path: Path, venue: str
 ) -> None:
@@ -83,8 +84,36 @@ def test_carry_reports_the_venues_funding_per_hedge_and_in_total(
     assert "not advice" in text.stdout
 
 
-def test_status_shows_this_months_carry_and_the_borrow_share(tmp_path: Path) -> None:
-    with paying("bybit") as emu:
+@pytest.mark.parametrize("venue", UNIFIED)
+def test_carry_on_a_unified_account_shows_the_interest_on_borrowed_quote_beside_funding(
+    tmp_path: Path, venue: str
+) -> None:
+    with paying(venue) as emu:
+        account = emu.exchange.account
+        account.credit_futures(-(account.wallet_balance + D(500)))  # borrow 500 USDT
+        emu.exchange.carry.interest_until -= timedelta(hours=3)
+        config = write_config(tmp_path, emu)
+        as_json = rebalancer("carry", "-c", str(config), "--json")
+        text = rebalancer("carry", "-c", str(config))
+        bookings = emu.exchange.carry.bookings
+        interest = sum((b.amount for b in bookings if b.kind == "interest"), D(0))
+        funding = sum((b.amount for b in bookings if b.kind == "funding"), D(0))
+
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert interest < 0
+    assert D(report["borrowing"]["interest"]["USDT"]) == interest
+    assert D(report["total"]["interest"]) == interest
+    assert D(report["total"]["funding_received"]) + D(report["total"]["funding_paid"]) == funding
+    assert D(report["total"]["net"]) == funding + interest
+    assert text.returncode == 0, text.stderr
+    line = next(x for x in text.stdout.splitlines() if x.startswith("Borrow interest"))
+    assert "USDT" in line
+
+
+@pytest.mark.parametrize("venue", UNIFIED)
+def test_status_shows_this_months_carry_and_the_borrow_share(tmp_path: Path, venue: str) -> None:
+    with paying(venue) as emu:
         account = emu.exchange.account
         account.credit_futures(-(account.wallet_balance + D(500)))  # borrow 500 USDT
         emu.exchange.carry.interest_until -= timedelta(hours=2)

@@ -79,7 +79,8 @@ def _row(exchange: Exchange, booking: Booking) -> dict[str, object]:
 
 def _served(span: timedelta) -> Callable[[Exchange, Params], object]:
     def bills(exchange: Exchange, params: Params) -> object:
-        limit = _int(params, "limit") or MAX_LIMIT
+        limit = _int(params, "limit")
+        limit = MAX_LIMIT if limit is None else limit
         if not 1 <= limit <= MAX_LIMIT:
             raise OkxError(51000, "Parameter limit error")
         begin, end = _int(params, "begin"), _int(params, "end")
