@@ -200,6 +200,8 @@ class HedgingConfig(_Model):
     collateral_buffer: Num = Decimal(0)
     instruments: dict[str, str] = Field(default_factory=dict)
     proxies: dict[str, ProxyConfig] = Field(default_factory=dict)
+    max_borrow: Num | None = None
+    borrow_stress: Num = Decimal("0.25")
 
     @field_validator("max_leverage")
     @classmethod
@@ -225,6 +227,26 @@ class HedgingConfig(_Model):
             raise ValueError(
                 f"collateral_buffer {readable(value)} is out of range; "
                 "use a fraction in [0, 0.5], e.g. 0.02"
+            )
+        return value
+
+    @field_validator("max_borrow")
+    @classmethod
+    def _max_borrow(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and not Decimal(0) <= value <= Decimal(1):
+            raise ValueError(
+                f"max_borrow {readable(value)} is out of range; use a share of equity in "
+                "[0, 1], e.g. 0.3, or omit it for no limit"
+            )
+        return value
+
+    @field_validator("borrow_stress")
+    @classmethod
+    def _borrow_stress(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= Decimal(1):
+            raise ValueError(
+                f"borrow_stress {readable(value)} is out of range; use an adverse price move "
+                "in (0, 1], e.g. 0.25"
             )
         return value
 

@@ -125,6 +125,22 @@ class CashLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Borrowing:
+    """A unified account's borrowed quote, now and under the plan's stress move (DESIGN §2).
+
+    `stressed_*` is what the account would borrow if every hedge moved against it by `stress`
+    (a fraction of price) and the plan's fees were paid: max(0, stress x gross + fees - quote).
+    """
+
+    borrowed: Decimal  # quote borrowed now (the negative quote balance)
+    stress: Decimal
+    stressed_before: Decimal  # without the plan
+    stressed_after: Decimal  # after the plan's orders and fees
+    limit: Decimal | None  # hedging.max_borrow x V; None: no limit configured
+    binding: bool  # the limit held the plan's increases back
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Everything one planning step decided, in the quote currency."""
 
@@ -145,6 +161,7 @@ class Plan:
     orders: tuple[OrderIntent, ...]
     skipped: tuple[SkippedLeg, ...]
     notes: tuple[str, ...] = ()
+    borrowing: Borrowing | None = None  # unified accounts only
 
     @property
     def largest_drift_before(self) -> Decimal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebalancer.domain.plan import OrderIntent, Plan, PlanLine
+from rebalancer.domain.plan import Borrowing, OrderIntent, Plan, PlanLine
 from rebalancer.render.numbers import json_money, json_weight, quantity
 
 PLAN_FORMAT = "futures-rebalancer/plan@1"
@@ -48,6 +48,21 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for s in plan.skipped
         ],
         "notes": list(plan.notes),
+        "borrowing": _borrowing(plan.borrowing),
+    }
+
+
+def _borrowing(borrowing: Borrowing | None) -> dict[str, Any] | None:
+    """A unified account's borrowing (None when segregated: such an account borrows nothing)."""
+    if borrowing is None:
+        return None
+    return {
+        "borrowed": json_money(borrowing.borrowed),
+        "stress": quantity(borrowing.stress),
+        "stressed_before": json_money(borrowing.stressed_before),
+        "stressed_after": json_money(borrowing.stressed_after),
+        "limit": None if borrowing.limit is None else json_money(borrowing.limit),
+        "binding": borrowing.binding,
     }
 
 

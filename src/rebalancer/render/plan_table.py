@@ -100,7 +100,21 @@ def _summary(plan: Plan) -> Text:
     text.append(
         f"Largest drift {points(plan.largest_drift_before)} -> {points(plan.largest_drift_after)}\n"
     )
-    if plan.cap is CapState.BINDING:
+    borrowing = plan.borrowing
+    if borrowing is not None:
+        limit = "no limit" if borrowing.limit is None else f"limit {money(borrowing.limit)}"
+        text.append(
+            f"Borrowed {money(borrowing.borrowed)} {plan.quote}; under a "
+            f"{percent(borrowing.stress)} adverse move {money(borrowing.stressed_before)} -> "
+            f"{money(borrowing.stressed_after)} ({limit}, hedging.max_borrow)\n"
+        )
+    if borrowing is not None and borrowing.binding:
+        text.append(
+            "Borrowing limit binds: the hedge increases were shrunk so that borrowing under the "
+            "stress move stays within hedging.max_borrow (or no higher than now).\n",
+            style="yellow",
+        )
+    elif plan.cap is CapState.BINDING:
         text.append(
             f"Leverage cap binds: a full rebalance needs {money(plan.required_collateral)} of "
             f"{k}, {money(plan.collateral_shortfall)} more than there is; hedges were "
