@@ -23,6 +23,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from rebalancer.config.policy import CarryConfig, PolicyConfig
 from rebalancer.config.values import readable, to_decimal, to_seconds
 from rebalancer.notify.config import NotifyConfig
 
@@ -62,8 +63,21 @@ class PortfolioConfig(_Model):
     targets: dict[str, Num]
     off_exchange: dict[str, Num] = Field(default_factory=dict)
     groups: tuple[GroupConfig, ...] = ()
+    cost_basis: dict[str, Num] = Field(default_factory=dict)  # per coin average cost
+    cost_basis_lots: str | None = None  # CSV of lots: asset,quantity,price
 
-    @field_validator("targets", "off_exchange", mode="before")
+    @field_validator("cost_basis")
+    @classmethod
+    def _costs(cls, costs: dict[str, Decimal]) -> dict[str, Decimal]:
+        for asset, cost in costs.items():
+            if cost < 0:
+                raise ValueError(
+                    f"cost basis of {asset} is negative ({readable(cost)}); use an average cost "
+                    ">= 0 in the quote"
+                )
+        return costs
+
+    @field_validator("targets", "off_exchange", "cost_basis", mode="before")
     @classmethod
     def _unique_upper(cls, raw: Any) -> Any:
         if not isinstance(raw, dict):
@@ -481,6 +495,8 @@ class AppConfig(_Model):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    carry: CarryConfig = Field(default_factory=CarryConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AppConfig:

@@ -26,6 +26,7 @@ from rebalancer.config import Settings
 from rebalancer.domain.exposure import valuation
 from rebalancer.domain.margin import MarginHealth, margin_health
 from rebalancer.domain.planner import PlanningError, plan
+from rebalancer.domain.roll import describe_roll
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from rebalancer.domain.triggers import Decision, TriggerPolicy, Wake, decide
@@ -313,6 +314,12 @@ class Waker:
                 Severity.WARNING,
                 "Rebalance failed",
                 f"run {cycle.run_id}: {cycle.error}",
+            )
+        if cycle.roll is not None and cycle.roll.acts:
+            quote = self.settings.config.portfolio.quote
+            what = describe_roll(cycle.roll, quote)
+            self._notify(
+                NotificationKind.POLICY, Severity.WARNING, "Roll due", f"run {cycle.run_id}: {what}"
             )
         if after.circuit_open and not before.circuit_open:
             self.metrics.set_circuit(True)

@@ -14,11 +14,11 @@ Pure: the plan, the snapshot it was made from and the terms in; figures out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from rebalancer.domain.market import ZERO
-from rebalancer.domain.plan import Plan, PlanLine
+from rebalancer.domain.plan import CarryFigures, HedgeOrSell, Plan, PlanLine
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 
@@ -52,32 +52,16 @@ class CarryTerms:
         return notional * rate * self.horizon_hours / self.funding_interval_hours
 
 
-@dataclass(frozen=True, slots=True)
-class HedgeOrSell:
-    """One line's hedge after the plan, its projected carry, and the spot trade it replaces."""
-
-    line: str
-    hedge: Decimal  # signed notional the line holds after the plan
-    added: Decimal  # the plan's change to it
-    funding: Decimal  # paid over the horizon (< 0: received)
-    interest: Decimal  # the line's share of the borrow interest over the horizon
-    spot_trade: Decimal  # spot value that replaces the hedge: < 0 sell, > 0 buy
-    fees: Decimal
-    slippage: Decimal
-    realised_gain: Decimal | None  # of a sale, against the average cost; None: not known
-
-    @property
-    def carry(self) -> Decimal:
-        return self.funding + self.interest
-
-    @property
-    def spot_cost(self) -> Decimal:
-        """What the spot trade costs to do: fees and slippage (a gain is a figure, not a cost)."""
-        return self.fees + self.slippage
-
-    @property
-    def carry_exceeds_sale(self) -> bool:
-        return self.hedge != 0 and self.carry > self.spot_cost
+def with_carry(
+    plan: Plan,
+    snapshot: Snapshot,
+    strategy: Strategy,
+    terms: CarryTerms,
+    cost_basis: Mapping[str, Decimal],
+) -> Plan:
+    """The plan with its hedge-or-sell figures attached (stored and printed with it)."""
+    lines = hedge_or_sell(plan, snapshot, strategy, terms, cost_basis)
+    return replace(plan, carry=CarryFigures(terms.horizon_hours, lines))
 
 
 def hedge_or_sell(

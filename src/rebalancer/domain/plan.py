@@ -125,6 +125,42 @@ class CashLine:
 
 
 @dataclass(frozen=True, slots=True)
+class HedgeOrSell:
+    """One line's hedge after the plan, its projected carry, and the spot trade it replaces."""
+
+    line: str
+    hedge: Decimal  # signed notional the line holds after the plan
+    added: Decimal  # the plan's change to it
+    funding: Decimal  # paid over the horizon (< 0: received)
+    interest: Decimal  # the line's share of the borrow interest over the horizon
+    spot_trade: Decimal  # spot value that replaces the hedge: < 0 sell, > 0 buy
+    fees: Decimal
+    slippage: Decimal
+    realised_gain: Decimal | None  # of a sale, against the average cost; None: not known
+
+    @property
+    def carry(self) -> Decimal:
+        return self.funding + self.interest
+
+    @property
+    def spot_cost(self) -> Decimal:
+        """What the spot trade costs to do: fees and slippage (a gain is a figure, not a cost)."""
+        return self.fees + self.slippage
+
+    @property
+    def carry_exceeds_sale(self) -> bool:
+        return self.hedge != 0 and self.carry > self.spot_cost
+
+
+@dataclass(frozen=True, slots=True)
+class CarryFigures:
+    """Hedge or sell, per hedged line, over a horizon (carry.py). Figures only: no tax advice."""
+
+    horizon_hours: Decimal
+    lines: tuple[HedgeOrSell, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Borrowing:
     """A unified account's borrowed quote, now and under the plan's stress move (DESIGN §2).
 
@@ -162,6 +198,7 @@ class Plan:
     skipped: tuple[SkippedLeg, ...]
     notes: tuple[str, ...] = ()
     borrowing: Borrowing | None = None  # unified accounts only
+    carry: CarryFigures | None = None  # attached by carry.with_carry, not by the planner
 
     @property
     def largest_drift_before(self) -> Decimal:

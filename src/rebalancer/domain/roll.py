@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
-from rebalancer.domain.carry import HedgeOrSell, split_over_members
+from rebalancer.domain.carry import split_over_members
 from rebalancer.domain.market import ZERO
-from rebalancer.domain.plan import CapState, Plan, PlanLine
+from rebalancer.domain.plan import CapState, HedgeOrSell, Plan, PlanLine
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 
@@ -115,3 +115,17 @@ def decide_roll(
 def spot_to_target(line: PlanLine, strategy: Strategy) -> dict[str, Decimal]:
     """Per member, the spot value that puts the line on target with no hedge: its target hedge."""
     return split_over_members(line, line.target_hedge, strategy)
+
+
+def describe_roll(decision: RollDecision, quote: str) -> str:
+    """One line: which hedges close, why, and the spot trades that replace them."""
+    parts = []
+    for roll in decision.lines:
+        why = ", ".join(r.value for r in roll.reasons)
+        trades = ", ".join(
+            f"{'sell' if v < 0 else 'buy'} {abs(v):.2f} {quote} of {a}"
+            for a, v in sorted(roll.spot.items())
+            if v
+        )
+        parts.append(f"{roll.line}: close hedge {roll.hedge:+.2f} ({why}); {trades or 'no trade'}")
+    return "; ".join(parts)

@@ -6,12 +6,54 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rebalancer.domain.plan import CapState, Plan, Side
+from rebalancer.domain.plan import CapState, CarryFigures, Plan, Side
 from rebalancer.render.numbers import money, percent, points, quantity
+from rebalancer.render.plan_json import CARRY_LABEL
 
 
 def render_plan(plan: Plan) -> RenderableType:
-    return Group(_lines(plan), _orders(plan), _summary(plan))
+    parts: list[RenderableType] = [_lines(plan), _orders(plan)]
+    if plan.carry is not None and plan.carry.lines:
+        parts.append(carry_table(plan.carry, plan.quote))
+    return Group(*parts, _summary(plan))
+
+
+def carry_table(carry: CarryFigures, quote: str) -> Table:
+    """Hedge or sell per line: the hedge's projected carry beside the spot trade it replaces."""
+    hours = carry.horizon_hours
+    horizon = quantity(hours / 24) + "d" if hours % 24 == 0 else quantity(hours) + "h"
+    table = Table(
+        title=f"Hedge or sell over {horizon} ({quote}; {CARRY_LABEL})", title_justify="left"
+    )
+    for header in (
+        "line",
+        "hedge after",
+        "funding",
+        "interest",
+        "carry",
+        "spot trade instead",
+        "fees+slippage",
+        "realised gain",
+    ):
+        table.add_column(header, justify="left" if header == "line" else "right")
+    for f in carry.lines:
+        gain = "n/a" if f.realised_gain is None else money(f.realised_gain, signed=True)
+        table.add_row(
+            f.line,
+            money(f.hedge, signed=True),
+            money(f.funding, signed=True),
+            money(f.interest),
+            money(f.carry, signed=True),
+            money(f.spot_trade, signed=True),
+            money(f.spot_cost),
+            gain,
+            style="yellow" if f.carry_exceeds_sale else None,
+        )
+    table.caption = (
+        "carry > 0 is paid; a spot trade < 0 sells; realised gain against portfolio.cost_basis "
+        "(n/a: none given)"
+    )
+    return table
 
 
 def print_plan(plan: Plan, console: Console) -> None:

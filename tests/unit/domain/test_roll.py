@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 from rebalancer.domain.carry import CarryTerms, hedge_or_sell
 from rebalancer.domain.plan import CapState
 from rebalancer.domain.planner import plan
-from rebalancer.domain.roll import RollReason, RollRules, decide_roll, spot_to_target
+from rebalancer.domain.roll import (
+    RollDecision,
+    RollReason,
+    RollRules,
+    decide_roll,
+    spot_to_target,
+)
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from tests.unit.domain.builders import perp, seed_snapshot, seed_strategy, snapshot
@@ -32,7 +38,7 @@ def hedged(futures_equity: str) -> Snapshot:
     )
 
 
-def decide(snap: Snapshot, rules: RollRules, terms: CarryTerms = MONTH):  # type: ignore[no-untyped-def]
+def decide(snap: Snapshot, rules: RollRules, terms: CarryTerms = MONTH) -> RollDecision:
     strat = seed_strategy()
     result = plan(snap, strat)
     return decide_roll(result, snap, strat, hedge_or_sell(result, snap, strat, terms, {}), rules)
