@@ -513,6 +513,11 @@ class AppConfig(_Model):
             raise ValueError(
                 f"hedging: {both[0]} is in both instruments and proxies; keep one of them"
             )
+        if self.policy.top_up and self.safety.top_up_max <= 0:
+            raise ValueError(
+                "policy 'top-up' needs safety.top_up_max > 0 (the most moved per alert, in "
+                "the quote)"
+            )
         if self.hedging.rebalance_to == "band" and (
             self.schedule.drift_abs is None and self.schedule.drift_rel is None
         ):
@@ -520,6 +525,12 @@ class AppConfig(_Model):
                 "hedging.rebalance_to = 'band' needs schedule.drift_abs or schedule.drift_rel"
             )
         return self
+
+    @property
+    def top_up_enabled(self) -> bool:
+        """The top-up policy: `policy.enabled = ["top-up"]`, or the older
+        `safety.top_up_from_spot = true` (the same policy, one switch)."""
+        return self.policy.top_up or self.safety.top_up_from_spot
 
     def instrument_for(self, asset: str) -> str:
         """The perp that hedges an asset: configured, else `<ASSET>/<QUOTE>:<QUOTE>`."""

@@ -350,11 +350,13 @@ class Waker:
         )
         log.warning("margin_warning", distance=str(health.distance))
         self._notify(NotificationKind.MARGIN_WARNING, Severity.CRITICAL, "Margin warning", text)
-        await self._top_up()
+        await self._top_up(health)
 
-    async def _top_up(self) -> None:
-        safety = self.settings.config.safety
-        if not safety.top_up_from_spot or self.mode != "live":
+    async def _top_up(self, health: MarginHealth) -> None:
+        config = self.settings.config
+        safety = config.safety
+        # Segregated accounts only: a unified account has no futures wallet to move quote to.
+        if not config.top_up_enabled or self.mode != "live" or health.unified:
             return
         try:
             self.gate.check()

@@ -48,7 +48,8 @@ def test_the_keys_reach_the_domain(tmp_path: Path) -> None:
         '[carry]\nhorizon = "7d"\nfunding_rate = -0.0002\nfunding_interval = "4h"\n'
         "borrow_rate = 0.08\n"
         '[policy]\nenabled = ["roll", "top-up"]\nallow_spot_sales = true\n'
-        'roll_on = ["borrowing", "collateral"]\ncollateral_floor = 0.5\n',
+        'roll_on = ["borrowing", "collateral"]\ncollateral_floor = 0.5\n'
+        "[safety]\ntop_up_max = 500\n",
         portfolio='cost_basis = { btc = 40000 }\ncost_basis_lots = "lots.csv"\n',
     )
 
@@ -67,11 +68,13 @@ def test_the_keys_reach_the_domain(tmp_path: Path) -> None:
     assert roll.max_borrow == Decimal("0.3")  # the one limit: hedging.max_borrow
     assert roll.collateral_floor == Decimal("0.5")
     assert settings.config.policy.top_up
+    assert settings.config.top_up_enabled
 
 
 BAD = [
     ("[policy]\nenabled = ['hold']", "policy.enabled: unknown policy 'hold'"),
     ("[policy]\nenabled = ['roll']", "policy: policy 'roll' sells spot"),
+    ("[policy]\nenabled = ['top-up']", "policy 'top-up' needs safety.top_up_max > 0"),
     ("[policy]\nroll_on = ['moon']", "policy.roll_on: unknown roll condition 'moon'"),
     ("[policy]\ncollateral_floor = 0", "policy.collateral_floor: collateral_floor 0"),
     ("[hedging]\nmax_borrow = 1.5", "hedging.max_borrow: max_borrow 1.5 is out of range"),

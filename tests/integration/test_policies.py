@@ -1,9 +1,11 @@
-"""The roll policy in the live cycle, against the emulator through the real ccxt client.
+"""The policies in the live cycle and the daemon, against the emulator through real ccxt.
 
 The decision is journaled in every run while the policy is enabled, exactly when one of its
 conditions holds (here: collateral below its floor of the gross hedge) and never otherwise;
 a dry-run says what the policy would do and sends nothing. Spot orders are not placed yet:
-a due roll is journaled as not performed and the planned hedges go ahead.
+a due roll is journaled as not performed and the planned hedges go ahead. The top-up policy
+(`policy.enabled = ["top-up"]`, or the older `safety.top_up_from_spot`) moves spot quote to
+the futures wallet on a margin alert.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from rebalancer.daemon.wake import Waker
+from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
+from rebalancer.notify import NullNotifier
+from rebalancer.service.controls import MemoryControls
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import OPEN, gateway_for, seed_state, settings_for, utcnow
@@ -101,3 +107,55 @@ def test_without_the_policy_nothing_is_decided_or_journaled(tmp_path: Path) -> N
 
     assert result.roll is None
     assert _kinds(journal, result.run_id) == []
+
+
+TOP_UP = {
+    "policy": '[policy]\nenabled = ["top-up"]\n[safety]\n',
+    "safety": "[safety]\ntop_up_from_spot = true\n",
+    "off": "[safety]\n",
+}
+
+
+@pytest.mark.parametrize("form", sorted(TOP_UP))
+def test_the_top_up_policy_moves_spot_quote_once_per_margin_alert(
+    tmp_path: Path, form: str
+) -> None:
+    # 100 of futures wallet for a 250 short: a 40 % move liquidates, inside the 99 % alert
+    # distance; 500 USDT in spot to move.
+    state = seed_state(
+        futures_wallet="100",
+        extra={
+            "spot_balances": {"BTC": "0.14", "ETH": "1.2", "USDT": "500"},
+            "positions": [{"symbol": "BTCUSDT", "size": "-0.005", "entry_price": "50000"}],
+        },
+    )
+    extra = (
+        '[schedule]\ntrigger = "threshold"\ndrift_abs = 0.5\n'
+        + TOP_UP[form]
+        + "margin_alert_distance = 0.99\ntop_up_max = 100\n"
+    )
+    with Emulator(state) as emu:
+        settings = settings_for(tmp_path, emu, extra=extra)
+        waker = Waker(
+            settings,
+            gateway=gateway_for(settings),
+            journal=MemoryJournal(),
+            controls=MemoryControls(),
+            notifier=NullNotifier(),
+            clock=utcnow,
+            mode="live",
+        )
+
+        async def wake_twice() -> None:
+            try:
+                for _ in range(2):
+                    await waker.wake(Wake.DRIFT_CHECK)
+            finally:
+                await waker.gateway.close()
+
+        asyncio.run(wake_twice())
+        transfers = [r for r in emu.requests() if r.path == "/sapi/v1/asset/transfer"]
+
+    # One switch, two spellings: either moves up to top_up_max once per excursion.
+    assert len(transfers) == (0 if form == "off" else 1)
+    assert settings.config.top_up_enabled == (form != "off")
