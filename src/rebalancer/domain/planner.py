@@ -114,6 +114,8 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         for s in value.unmanaged
     )
     full_fees = _full_rebalance_fees(value, desired, snapshot)
+    borrow_binds = fitted.cap_state is CapState.BINDING and caps.borrow_binds(fitted.fees)
+    limit = "borrowing limit (hedging.max_borrow)" if borrow_binds else "leverage cap"
     required = (wanted_gross + value.unmanaged_gross) / strategy.max_leverage + full_fees
     return Plan(
         as_of=snapshot.taken_at,
@@ -138,6 +140,7 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
                 equity=equity,
                 placed=placed_by_line.get(state.line.name, []),
                 skipped=skipped_by_line.get(state.line.name, []),
+                limit=limit,
             )
             for state, wanted, allot in zip(value.lines, desired, fitted.fit.allowed, strict=True)
         ),
@@ -362,6 +365,7 @@ def _plan_line(
     equity: Decimal,
     placed: list[Move],
     skipped: list[SkipReason],
+    limit: str,
 ) -> PlanLine:
     line = state.line
     hedge_after = _line_hedge(state, after, snapshot)
@@ -377,7 +381,7 @@ def _plan_line(
     else:
         status = LineStatus.CAPPED if allowed != desired else LineStatus.ON_TARGET
     if allowed != desired:
-        reasons.append(f"leverage cap: hedge limited to {allowed:.2f} of wanted {desired:.2f}")
+        reasons.append(f"{limit}: hedge limited to {allowed:.2f} of wanted {desired:.2f}")
     reasons.extend(sorted({reason.value for reason in skipped}))
     return PlanLine(
         name=line.name,

@@ -63,6 +63,8 @@ def test_a_binding_limit_shrinks_the_increases_to_the_borrowing_room() -> None:
     assert borrowing is not None
     assert borrowing.binding
     assert borrowing.stressed_after == 0
+    btc = result.lines[0]
+    assert btc.reasons[0].startswith("borrowing limit (hedging.max_borrow): hedge limited to")
     # The room went where it makes the largest drift smallest: BTC's (1,750 over target).
     assert [(o.instrument, o.side.value) for o in result.orders] == [("BTC/USDT:USDT", "sell")]
 
