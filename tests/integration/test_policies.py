@@ -11,6 +11,7 @@ the futures wallet on a margin alert.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.notify import NullNotifier
-from rebalancer.service.controls import MemoryControls
+from rebalancer.service.controls import Controls, MemoryControls, TradingGate
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import OPEN, gateway_for, seed_state, settings_for, utcnow
@@ -159,3 +160,31 @@ def test_the_top_up_policy_moves_spot_quote_once_per_margin_alert(
     # One switch, two spellings: either moves up to top_up_max once per excursion.
     assert len(transfers) == (0 if form == "off" else 1)
     assert settings.config.top_up_enabled == (form != "off")
+
+
+def test_a_halted_portfolio_runs_no_policy_and_sends_nothing(tmp_path: Path) -> None:
+    journal = MemoryJournal()
+    controls = MemoryControls()
+    controls.save(
+        "seed-60-40",
+        Controls(halted=True, reason="halted by the user", since=datetime(2026, 1, 1, tzinfo=UTC)),
+    )
+    with Emulator(seed_state()) as emu:
+        assert _cycle(tmp_path, emu, journal, extra="").ok  # hedges open
+        emu.clear_requests()
+        settings = settings_for(tmp_path, emu, extra=_policy("3"))
+        gateway = gateway_for(settings)
+
+        async def go() -> CycleResult:
+            try:
+                gate = TradingGate(controls, "seed-60-40")
+                return await run_cycle(settings, gateway, journal, utcnow, gate=gate, mode="live")
+            finally:
+                await gateway.close()
+
+        result = asyncio.run(go())
+        writes = [r for r in emu.requests() if r.method != "GET"]
+
+    assert result.refused
+    assert writes == []
+    assert _kinds(journal, result.run_id) == []  # the kill switch gates the policies too
