@@ -25,7 +25,8 @@ class CarryConfig(_Model):
     """Rates for the projected carry of each plan line's hedge (figures only)."""
 
     horizon: Seconds = 30 * 86400.0
-    funding_rate: Num = Decimal("0.0001")  # per interval; > 0: longs pay
+    # per interval, > 0: longs pay; used where the snapshot has no current rate from the venue
+    funding_rate: Num = Decimal("0.0001")
     funding_interval: Seconds = 8 * 3600.0
     borrow_rate: Num = Decimal("0.10")  # per year, on a unified account's borrowed quote
     spot_fee: Num = Decimal("0.001")

@@ -46,9 +46,13 @@ class CarryTerms:
         if self.borrow_rate < 0 or self.spot_fee < 0 or self.slippage_bps < 0:
             raise ValueError("borrow_rate, spot_fee and slippage_bps must be >= 0")
 
-    def funding(self, instrument: str, notional: Decimal) -> Decimal:
-        """Funding paid over the horizon by a position of this signed notional (< 0: received)."""
-        rate = self.funding_rates.get(instrument, self.funding_rate)
+    def funding(
+        self, instrument: str, notional: Decimal, current: Decimal | None = None
+    ) -> Decimal:
+        """Funding paid over the horizon by a position of this signed notional (< 0: received):
+        at the instrument's configured rate, else the venue's `current` rate (the snapshot's),
+        else the configured default."""
+        rate = self.funding_rates.get(instrument, self.funding_rate if current is None else current)
         return notional * rate * self.horizon_hours / self.funding_interval_hours
 
 
@@ -107,8 +111,9 @@ def _line(
     funding = ZERO
     line_gross = ZERO
     for symbol in line.instruments:
-        notional = after[symbol] * snapshot.perps[symbol].mark
-        funding += terms.funding(symbol, notional)
+        perp = snapshot.perps[symbol]
+        funding += terms.funding(symbol, after[symbol] * perp.mark, perp.funding_rate)
+        notional = after[symbol] * perp.mark
         line_gross += abs(notional)
     spot = split_over_members(line, line.hedge_after, strategy)
     traded = sum((abs(v) for v in spot.values()), ZERO)

@@ -65,6 +65,22 @@ def test_instrument_rates_override_the_default_and_interest_is_shared_by_notiona
     assert figures["BTC"].interest == D("7.2") * abs(btc_hedge) / gross
 
 
+def test_the_venues_current_rate_replaces_the_configured_default() -> None:
+    snap, strat = seed_snapshot(), seed_strategy()
+    btc = "BTC/USDT:USDT"
+    perps = {**snap.perps, btc: replace(snap.perps[btc], funding_rate=D("0.0003"))}
+    quoted = replace(snap, perps=perps)
+    figures = {f.line: f for f in hedge_or_sell(plan(quoted, strat), quoted, strat, MONTH, {})}
+
+    # Short BTC 1,000 at the venue's 0.03 % per 8 h receives 27 over 90 intervals; ETH, whose
+    # snapshot gives no rate, keeps the configured 0.01 %.
+    assert figures["BTC"].funding == D(-27)
+    assert figures["ETH"].funding == D(9)
+    configured = replace(MONTH, funding_rates={btc: D("0.0001")})
+    pinned = {f.line: f for f in hedge_or_sell(plan(quoted, strat), quoted, strat, configured, {})}
+    assert pinned["BTC"].funding == D(-9)  # a rate configured per instrument wins
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("horizon_hours", "0"), ("funding_interval_hours", "-1"), ("spot_fee", "-0.1")],
