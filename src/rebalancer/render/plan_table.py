@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -122,12 +124,19 @@ def _orders(plan: Plan) -> RenderableType:
             str(order.leg + 1),
             order.instrument,
             f"{order.side.value} ({action})",
-            quantity(order.amount),
+            _amount(order.amount, order.base_quantity),
             money(order.notional),
             "yes" if order.reduce_only else "no",
             f"{quantity(order.position_before)} -> {quantity(order.position_after)}",
         )
     return table
+
+
+def _amount(contracts: Decimal, base: Decimal) -> str:
+    """The amount sent; where a contract is not one unit of the base (OKX swaps), both."""
+    if contracts == base:
+        return quantity(base)
+    return f"{quantity(contracts)} ct = {quantity(base)}"
 
 
 def _summary(plan: Plan, borrowing: Borrowing | None) -> Text:
