@@ -55,6 +55,13 @@ def _files(tmp: Path) -> None:
     )
     (tmp / "words.csv").write_text("date,BTC,ETH\n2024-01-01,40000,abc\n", encoding="utf-8")
     (tmp / "snap.json").write_text("{not json", encoding="utf-8")
+    (tmp / "policy.toml").write_text(good + '[policy]\nenabled = ["hold"]\n', encoding="utf-8")
+    (tmp / "roll.toml").write_text(good + '[policy]\nenabled = ["roll"]\n', encoding="utf-8")
+    (tmp / "lots.csv").write_text("asset,quantity,price\nBTC,0.1,abc\n", encoding="utf-8")
+    (tmp / "lots.toml").write_text(
+        good.replace("[portfolio]\n", '[portfolio]\ncost_basis_lots = "lots.csv"\n'),
+        encoding="utf-8",
+    )
     (tmp / "a_folder").mkdir()
 
 
@@ -352,6 +359,24 @@ CASES = [
         "the fleet runs on PostgreSQL",
     ),
     Case("unknown command", lambda t: ["rebalance-now"], 2, "No such command"),
+    Case(
+        "check-config: unknown policy",
+        lambda t: ["check-config", "-c", _c("policy.toml")(t)],
+        2,
+        "policy.enabled: unknown policy 'hold'",
+    ),
+    Case(
+        "once: roll without spot sales allowed",
+        lambda t: ["once", "-c", _c("roll.toml")(t)],
+        2,
+        "set policy.allow_spot_sales = true",
+    ),
+    Case(
+        "check-config: a cost-basis CSV with a word for a price",
+        lambda t: ["check-config", "-c", _c("lots.toml")(t)],
+        2,
+        "lots.csv, line 2: quantity and price must be numbers",
+    ),
 ]
 
 

@@ -11,10 +11,10 @@ from rebalancer import bootstrap
 from rebalancer.cli.common import CONFIG_OPTION, console, fail, settings_from
 from rebalancer.config import Mode
 from rebalancer.config.summary import render_summary
-from rebalancer.domain.planner import PlanningError, plan
-from rebalancer.render.borrowing import borrowing_json
+from rebalancer.domain.planner import PlanningError
 from rebalancer.render.plan_json import plan_to_dict
 from rebalancer.render.plan_table import print_plan
+from rebalancer.service.cycle import make_plan
 from rebalancer.snapshot_file import SnapshotFileError, read_snapshot
 
 
@@ -50,7 +50,9 @@ def plan_command(config_path: Path, snapshot_path: Path, as_json: bool) -> None:
 
     Shows, per line, the spot value, the hedge, the drift before, the target hedge and the
     drift the orders would leave; then the orders in the sequence they would be sent
-    (reductions first) and why any leg was skipped or limited by the leverage cap.
+    (reductions first); per hedged line, the hedge's projected carry over `carry.horizon`
+    beside the spot trade it replaces (figures only, no tax advice); and why any leg was
+    skipped or limited by the leverage cap or `hedging.max_borrow`.
     """
     settings = settings_from(config_path, credentials=False)  # offline: no key needed
     try:
@@ -61,12 +63,11 @@ def plan_command(config_path: Path, snapshot_path: Path, as_json: bool) -> None:
     if snapshot.quote != quote:
         fail(str(snapshot_path), [f"quote is {snapshot.quote} but the config's is {quote}"])
     try:
-        result = plan(snapshot, settings.strategy)
+        result = make_plan(settings, snapshot)
     except PlanningError as exc:
         fail(str(snapshot_path), [str(exc)])
     if as_json:
         document = plan_to_dict(result)
-        document["borrowing"] = borrowing_json(snapshot.borrowing)
         click.echo(json.dumps(document, indent=2))
     else:
         print_plan(result, console(), snapshot.borrowing)

@@ -78,7 +78,9 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
     Prints the plan, each order's outcome and the drift left, and journals the run. `--mode
     dry-run` reads the account and plans but places nothing; `--mode paper` trades a simulated
     account on real prices. `--mode live` places real orders and refuses to start without
-    --yes (or `confirm_live = true`); it names the account it trades.
+    --yes (or `confirm_live = true`); it names the account it trades. The plan shows each
+    hedge's projected carry beside the spot trade it replaces (`[carry]`; figures only, no tax
+    advice); with `[policy] enabled = ["roll"]` the run journals whether a roll is due.
     """
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode

@@ -9,6 +9,7 @@ import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,11 @@ from pydantic_core import ErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from rebalancer.config.cost_basis import CostBasisError, merged, read_lots
 from rebalancer.config.model import AppConfig, Mode, StorageConfig
-from rebalancer.config.strategy import to_strategy
+from rebalancer.config.strategy import to_carry_terms, to_roll_rules, to_strategy
+from rebalancer.domain.carry import CarryTerms
+from rebalancer.domain.roll import RollRules
 from rebalancer.domain.strategy import Strategy
 from rebalancer.secrets import Credentials, MissingSecretError, read_credentials
 
@@ -40,6 +44,9 @@ class Settings:
     config: AppConfig
     strategy: Strategy
     credentials: Credentials | None
+    carry: CarryTerms  # rates of the hedge-or-sell projection
+    cost_basis: Mapping[str, Decimal]  # per coin average cost (figures only)
+    roll: RollRules
 
     @property
     def mode(self) -> Mode:
@@ -56,6 +63,7 @@ def load_settings(
     """
     raw = read_config_file(path)
     _anchor_journal(raw, Path(path).resolve().parent)
+    _anchor_lots(raw, Path(path).resolve().parent)
     return settings_from_mapping(raw, env, str(path), credentials=credentials)
 
 
@@ -98,6 +106,16 @@ def _anchor_journal(raw: dict[str, Any], folder: Path) -> None:
     storage["url"] = url.set(database=str(folder / database)).render_as_string(hide_password=False)
 
 
+def _anchor_lots(raw: dict[str, Any], folder: Path) -> None:
+    """A relative `portfolio.cost_basis_lots` names a file beside the config."""
+    portfolio = raw.get("portfolio")
+    if not isinstance(portfolio, dict):
+        return  # validation names the problem
+    lots = portfolio.get("cost_basis_lots")
+    if isinstance(lots, str) and lots and not Path(lots).is_absolute():
+        portfolio["cost_basis_lots"] = str(folder / lots)
+
+
 def settings_from_mapping(
     raw: dict[str, Any], env: Mapping[str, str], source: str, *, credentials: bool = True
 ) -> Settings:
@@ -112,9 +130,21 @@ def settings_from_mapping(
         strategy = to_strategy(config)
     except ValueError as exc:
         problems.append(f"hedging: {exc}")
+    try:
+        basis = _cost_basis(config)
+    except CostBasisError as exc:
+        problems.append(f"portfolio.cost_basis_lots: {exc}")
     if problems:
         raise ConfigError(source, problems)
-    return Settings(source, config, strategy, keys)
+    return Settings(
+        source, config, strategy, keys, to_carry_terms(config), basis, to_roll_rules(config)
+    )
+
+
+def _cost_basis(config: AppConfig) -> dict[str, Decimal]:
+    portfolio = config.portfolio
+    lots = read_lots(Path(portfolio.cost_basis_lots)) if portfolio.cost_basis_lots else {}
+    return merged(portfolio.cost_basis, lots)
 
 
 def _credentials(config: AppConfig, env: Mapping[str, str]) -> tuple[Credentials | None, list[str]]:

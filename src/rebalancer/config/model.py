@@ -23,6 +23,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from rebalancer.config.policy import CarryConfig, PolicyConfig
 from rebalancer.config.values import readable, to_decimal, to_seconds
 from rebalancer.notify.config import NotifyConfig
 
@@ -62,8 +63,21 @@ class PortfolioConfig(_Model):
     targets: dict[str, Num]
     off_exchange: dict[str, Num] = Field(default_factory=dict)
     groups: tuple[GroupConfig, ...] = ()
+    cost_basis: dict[str, Num] = Field(default_factory=dict)  # per coin average cost
+    cost_basis_lots: str | None = None  # CSV of lots: asset,quantity,price
 
-    @field_validator("targets", "off_exchange", mode="before")
+    @field_validator("cost_basis")
+    @classmethod
+    def _costs(cls, costs: dict[str, Decimal]) -> dict[str, Decimal]:
+        for asset, cost in costs.items():
+            if cost < 0:
+                raise ValueError(
+                    f"cost basis of {asset} is negative ({readable(cost)}); use an average cost "
+                    ">= 0 in the quote"
+                )
+        return costs
+
+    @field_validator("targets", "off_exchange", "cost_basis", mode="before")
     @classmethod
     def _unique_upper(cls, raw: Any) -> Any:
         if not isinstance(raw, dict):
@@ -212,6 +226,8 @@ class HedgingConfig(_Model):
     collateral_buffer: Num = Decimal(0)
     instruments: dict[str, str] = Field(default_factory=dict)
     proxies: dict[str, ProxyConfig] = Field(default_factory=dict)
+    max_borrow: Num | None = None
+    borrow_stress: Num = Decimal("0.25")
 
     @field_validator("max_leverage")
     @classmethod
@@ -237,6 +253,26 @@ class HedgingConfig(_Model):
             raise ValueError(
                 f"collateral_buffer {readable(value)} is out of range; "
                 "use a fraction in [0, 0.5], e.g. 0.02"
+            )
+        return value
+
+    @field_validator("max_borrow")
+    @classmethod
+    def _max_borrow(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and not Decimal(0) <= value <= Decimal(1):
+            raise ValueError(
+                f"max_borrow {readable(value)} is out of range; use a share of equity in "
+                "[0, 1], e.g. 0.3, or omit it for no limit"
+            )
+        return value
+
+    @field_validator("borrow_stress")
+    @classmethod
+    def _borrow_stress(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= Decimal(1):
+            raise ValueError(
+                f"borrow_stress {readable(value)} is out of range; use an adverse price move "
+                "in (0, 1], e.g. 0.25"
             )
         return value
 
@@ -521,6 +557,8 @@ class AppConfig(_Model):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    carry: CarryConfig = Field(default_factory=CarryConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> AppConfig:
@@ -537,6 +575,11 @@ class AppConfig(_Model):
             raise ValueError(
                 f"hedging: {both[0]} is in both instruments and proxies; keep one of them"
             )
+        if self.policy.top_up and self.safety.top_up_max <= 0:
+            raise ValueError(
+                "policy 'top-up' needs safety.top_up_max > 0 (the most moved per alert, in "
+                "the quote)"
+            )
         if self.hedging.rebalance_to == "band" and (
             self.schedule.drift_abs is None and self.schedule.drift_rel is None
         ):
@@ -548,6 +591,12 @@ class AppConfig(_Model):
             if missing:
                 raise ValueError(missing_haircut(missing))
         return self
+
+    @property
+    def top_up_enabled(self) -> bool:
+        """The top-up policy: `policy.enabled = ["top-up"]`, or the older
+        `safety.top_up_from_spot = true` (the same policy, one switch)."""
+        return self.policy.top_up or self.safety.top_up_from_spot
 
     def instrument_for(self, asset: str) -> str:
         """The perp that hedges an asset: configured, else `<ASSET>/<QUOTE>:<QUOTE>`."""

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rebalancer.config.model import AppConfig
+from rebalancer.domain.carry import CarryTerms
+from rebalancer.domain.roll import RollRules
 from rebalancer.domain.strategy import Band, Group, Hedge, RebalanceTo, Strategy
+
+_HOUR = Decimal(3600)
 
 
 def to_strategy(config: AppConfig) -> Strategy:
@@ -25,4 +31,31 @@ def to_strategy(config: AppConfig) -> Strategy:
         band=Band(config.schedule.drift_abs, config.schedule.drift_rel),
         min_trade_notional=hedging.min_trade_notional,
         collateral_buffer=hedging.collateral_buffer,
+        max_borrow=hedging.max_borrow,
+        borrow_stress=hedging.borrow_stress,
+    )
+
+
+def to_carry_terms(config: AppConfig) -> CarryTerms:
+    carry = config.carry
+    return CarryTerms(
+        horizon_hours=Decimal(str(carry.horizon)) / _HOUR,
+        funding_rate=carry.funding_rate,
+        funding_interval_hours=Decimal(str(carry.funding_interval)) / _HOUR,
+        borrow_rate=carry.borrow_rate,
+        spot_fee=carry.spot_fee,
+        slippage_bps=carry.slippage_bps,
+    )
+
+
+def to_roll_rules(config: AppConfig) -> RollRules:
+    """The roll policy's conditions; its borrowing limit is `hedging.max_borrow` (one place)."""
+    policy = config.policy
+    on = set(policy.roll_on)
+    return RollRules(
+        enabled=policy.roll,
+        on_cap="cap" in on,
+        collateral_floor=policy.collateral_floor if "collateral" in on else None,
+        max_borrow=config.hedging.max_borrow if "borrowing" in on else None,
+        on_carry="carry" in on,
     )

@@ -26,6 +26,7 @@ from rebalancer.config import Settings
 from rebalancer.domain.exposure import valuation
 from rebalancer.domain.margin import MarginHealth, margin_health
 from rebalancer.domain.planner import PlanningError, plan
+from rebalancer.domain.roll import describe_roll
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from rebalancer.domain.triggers import Decision, TriggerPolicy, Wake, decide
@@ -337,6 +338,12 @@ class Waker:
                 "Rebalance failed",
                 f"run {cycle.run_id}: {cycle.error}",
             )
+        if cycle.roll is not None and cycle.roll.acts:
+            quote = self.settings.config.portfolio.quote
+            what = describe_roll(cycle.roll, quote)
+            self._notify(
+                NotificationKind.POLICY, Severity.WARNING, "Roll due", f"run {cycle.run_id}: {what}"
+            )
         if after.circuit_open and not before.circuit_open:
             self.metrics.set_circuit(True)
             log.error("circuit_opened", reason=after.reason)
@@ -366,11 +373,13 @@ class Waker:
         )
         log.warning("margin_warning", distance=str(health.distance))
         self._notify(NotificationKind.MARGIN_WARNING, Severity.CRITICAL, "Margin warning", text)
-        await self._top_up()
+        await self._top_up(health)
 
-    async def _top_up(self) -> None:
-        safety = self.settings.config.safety
-        if not safety.top_up_from_spot or self.mode != "live":
+    async def _top_up(self, health: MarginHealth) -> None:
+        config = self.settings.config
+        safety = config.safety
+        # Segregated accounts only: a unified account has no futures wallet to move quote to.
+        if not config.top_up_enabled or self.mode != "live" or health.unified:
             return
         try:
             self.gate.check()

@@ -125,6 +125,58 @@ class CashLine:
 
 
 @dataclass(frozen=True, slots=True)
+class HedgeOrSell:
+    """One line's hedge after the plan, its projected carry, and the spot trade it replaces."""
+
+    line: str
+    hedge: Decimal  # signed notional the line holds after the plan
+    added: Decimal  # the plan's change to it
+    funding: Decimal  # paid over the horizon (< 0: received)
+    interest: Decimal  # the line's share of the borrow interest over the horizon
+    spot_trade: Decimal  # spot value that replaces the hedge: < 0 sell, > 0 buy
+    fees: Decimal
+    slippage: Decimal
+    realised_gain: Decimal | None  # of a sale, against the average cost; None: not known
+
+    @property
+    def carry(self) -> Decimal:
+        return self.funding + self.interest
+
+    @property
+    def spot_cost(self) -> Decimal:
+        """What the spot trade costs to do: fees and slippage (a gain is a figure, not a cost)."""
+        return self.fees + self.slippage
+
+    @property
+    def carry_exceeds_sale(self) -> bool:
+        return self.hedge != 0 and self.carry > self.spot_cost
+
+
+@dataclass(frozen=True, slots=True)
+class CarryFigures:
+    """Hedge or sell, per hedged line, over a horizon (carry.py). Figures only: no tax advice."""
+
+    horizon_hours: Decimal
+    lines: tuple[HedgeOrSell, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Borrowing:
+    """A unified account's borrowed quote, now and under the plan's stress move (DESIGN §2).
+
+    `stressed_*` is what the account would borrow if every hedge moved against it by `stress`
+    (a fraction of price) and the plan's fees were paid: max(0, stress x gross + fees - quote).
+    """
+
+    borrowed: Decimal  # quote borrowed now (the negative quote balance)
+    stress: Decimal
+    stressed_before: Decimal  # without the plan
+    stressed_after: Decimal  # after the plan's orders and fees
+    limit: Decimal | None  # hedging.max_borrow x V; None: no limit configured
+    binding: bool  # the limit held the plan's increases back
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Everything one planning step decided, in the quote currency."""
 
@@ -145,6 +197,8 @@ class Plan:
     orders: tuple[OrderIntent, ...]
     skipped: tuple[SkippedLeg, ...]
     notes: tuple[str, ...] = ()
+    borrowing: Borrowing | None = None  # unified accounts only
+    carry: CarryFigures | None = None  # attached by carry.with_carry, not by the planner
 
     @property
     def largest_drift_before(self) -> Decimal:

@@ -6,6 +6,15 @@ whose move is refused stays, and the gross left over goes to the others); never 
 largest drift of the hedgeable lines larger; order reductions before increases. The fees the
 plan's trades pay are reserved out of the cap so that the account stays within it after
 paying them.
+
+Borrowing (unified accounts, `Strategy.max_borrow`). A short hedge's losses, and the plan's
+fees, are paid in the quote; when the quote runs out the account borrows. What a plan changes
+is how exposed the account is to that: its gross hedge. So "borrowing" here is the quote the
+account would borrow if every hedge moved against it by `borrow_stress` (each position on its
+own, the worst case) after the plan's fees: B(G) = max(0, stress x G + fees - quote). A plan
+keeps B within `max_borrow x V`, or, when the account is already past it, no higher than it
+was: the limit is a second cap on the gross the legs may end with, so the fit shrinks the
+increases (reductions go first, as under the leverage cap); it never forces de-levering.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from rebalancer.domain.fitting import Fit, Goal, fit
 from rebalancer.domain.legs import Move
 from rebalancer.domain.market import ZERO
 from rebalancer.domain.plan import (
+    Borrowing,
     CapState,
     CashLine,
     LineStatus,
@@ -29,7 +39,7 @@ from rebalancer.domain.plan import (
     SkippedLeg,
     SkipReason,
 )
-from rebalancer.domain.snapshot import Snapshot
+from rebalancer.domain.snapshot import AccountKind, Snapshot
 from rebalancer.domain.strategy import RebalanceTo, Strategy
 
 MONEY_GRAIN = Decimal("1e-8")  # finest quote amount the planner distinguishes
@@ -44,10 +54,33 @@ class PlanningError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class _Caps:
+    """The gross notional a plan may end with, given the fees it pays (in the quote).
+
+    The leverage cap loses `max_leverage` per unit of fees (they come out of the collateral);
+    the borrowing limit loses 1 / stress per unit (they come out of the quote).
+    """
+
+    leverage: Decimal  # L x K x (1 - buffer)
+    max_leverage: Decimal
+    borrow: Decimal | None = None  # (limit + quote) / stress, at least the gross now
+    stress: Decimal = Decimal(1)
+
+    def budget(self, fees: Decimal) -> Decimal:
+        cap = self.leverage - self.max_leverage * fees
+        return cap if self.borrow is None else min(cap, self.borrow - fees / self.stress)
+
+    def borrow_binds(self, fees: Decimal) -> bool:
+        return self.borrow is not None and self.borrow - fees / self.stress < (
+            self.leverage - self.max_leverage * fees
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Fitted:
     fit: Fit
     cap_state: CapState
-    fee_reserve: Decimal  # gross notional kept free so that the cap holds after the fees
+    fees: Decimal  # quote reserved for fees: at least what the fitted trades pay
 
 
 def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
@@ -63,8 +96,9 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     # The cap is on collateral K: futures equity when segregated, the exchange's collateral
     # value when unified (DESIGN §2, account kinds).
     cap = max(ZERO, strategy.max_leverage * snapshot.collateral * (1 - strategy.collateral_buffer))
+    caps = _Caps(cap, strategy.max_leverage, *_borrow_cap(snapshot, strategy))
     fitted = _fit_within_fees(
-        snapshot, strategy, value=value, desired=desired, targets=targets, cap=cap
+        snapshot, strategy, value=value, desired=desired, targets=targets, caps=caps
     )
     placed = fitted.fit.placed
     skipped = fitted.fit.skipped
@@ -80,6 +114,8 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         for s in value.unmanaged
     )
     full_fees = _full_rebalance_fees(value, desired, snapshot)
+    borrow_binds = fitted.cap_state is CapState.BINDING and caps.borrow_binds(fitted.fees)
+    limit = "borrowing limit (hedging.max_borrow)" if borrow_binds else "leverage cap"
     required = (wanted_gross + value.unmanaged_gross) / strategy.max_leverage + full_fees
     return Plan(
         as_of=snapshot.taken_at,
@@ -88,7 +124,7 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         futures_equity=snapshot.futures_equity,
         collateral=snapshot.collateral,
         max_leverage=strategy.max_leverage,
-        leverage_budget=cap - fitted.fee_reserve,
+        leverage_budget=caps.budget(fitted.fees),
         gross_before=snapshot.gross_notional,
         gross_after=_gross(after, snapshot),
         required_collateral=required,
@@ -104,6 +140,7 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
                 equity=equity,
                 placed=placed_by_line.get(state.line.name, []),
                 skipped=skipped_by_line.get(state.line.name, []),
+                limit=limit,
             )
             for state, wanted, allot in zip(value.lines, desired, fitted.fit.allowed, strict=True)
         ),
@@ -114,6 +151,46 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
             for m, reason in skipped
         ),
         notes=notes,
+        borrowing=_borrowing(snapshot, strategy, caps, fitted, _gross(after, snapshot)),
+    )
+
+
+def _quote(snapshot: Snapshot) -> Decimal:
+    """A unified account's quote balance with its unsettled PnL (negative: borrowed)."""
+    return snapshot.cash + snapshot.futures_equity
+
+
+def _borrow_cap(snapshot: Snapshot, strategy: Strategy) -> tuple[Decimal | None, Decimal]:
+    """The gross at which B(G) reaches the limit, never below the gross now (no de-levering)."""
+    stress = strategy.borrow_stress
+    if strategy.max_borrow is None or snapshot.kind is not AccountKind.UNIFIED:
+        return None, stress
+    limit = strategy.max_borrow * snapshot.equity
+    room = (limit + _quote(snapshot)) / stress
+    return max(room, snapshot.gross_notional), stress
+
+
+def stressed_borrowing(
+    snapshot: Snapshot, stress: Decimal, gross: Decimal, fees: Decimal
+) -> Decimal:
+    """B(G): the quote borrowed if every hedge lost `stress` of its notional and fees were paid."""
+    return max(ZERO, stress * gross + fees - _quote(snapshot))
+
+
+def _borrowing(
+    snapshot: Snapshot, strategy: Strategy, caps: _Caps, fitted: _Fitted, gross_after: Decimal
+) -> Borrowing | None:
+    if snapshot.kind is not AccountKind.UNIFIED:
+        return None
+    stress = strategy.borrow_stress
+    limit = None if strategy.max_borrow is None else strategy.max_borrow * snapshot.equity
+    return Borrowing(
+        borrowed=snapshot.borrowed,
+        stress=stress,
+        stressed_before=stressed_borrowing(snapshot, stress, snapshot.gross_notional, ZERO),
+        stressed_after=stressed_borrowing(snapshot, stress, gross_after, _fees(fitted.fit.placed)),
+        limit=limit,
+        binding=fitted.cap_state is CapState.BINDING and caps.borrow_binds(fitted.fees),
     )
 
 
@@ -124,7 +201,7 @@ def _fit_within_fees(
     value: Valuation,
     desired: tuple[Decimal, ...],
     targets: tuple[Decimal, ...],
-    cap: Decimal,
+    caps: _Caps,
 ) -> _Fitted:
     """Fit with a fee reserve at least what the fitted trades pay (at the taker fee, per leg).
 
@@ -133,28 +210,28 @@ def _fit_within_fees(
     plan is used.
     """
 
-    def fit(reserve: Decimal) -> _Fitted:
+    def fit(fees: Decimal) -> _Fitted:
         return _fit(
             snapshot,
             strategy,
             value=value,
             desired=desired,
             targets=targets,
-            cap=cap,
-            reserve=reserve,
+            caps=caps,
+            fees=fees,
         )
 
     reserve = ZERO
     for _ in range(_FEE_ROUNDS):
         fitted = fit(reserve)
-        fees = strategy.max_leverage * _fees(fitted.fit.placed)
+        fees = _fees(fitted.fit.placed)
         if fees <= reserve:
             return fitted
         reserve = fees * _FEE_SLACK
     highest = max((p.rules.taker_fee for p in snapshot.perps.values()), default=ZERO)
     gross = snapshot.gross_notional
     # Every leg trades at most |before| + |after|, and the legs end within max(cap, gross).
-    return fit(strategy.max_leverage * highest * (gross + max(cap, gross)))
+    return fit(highest * (gross + max(caps.leverage, gross)))
 
 
 def _fit(
@@ -164,12 +241,12 @@ def _fit(
     value: Valuation,
     desired: tuple[Decimal, ...],
     targets: tuple[Decimal, ...],
-    cap: Decimal,
-    reserve: Decimal,
+    caps: _Caps,
+    fees: Decimal,
 ) -> _Fitted:
-    available = max(ZERO, cap - value.unmanaged_gross - reserve)
+    available = max(ZERO, caps.budget(fees) - value.unmanaged_gross)
     wanted_gross = sum((abs(d) for d in desired), ZERO)
-    if snapshot.gross_notional > cap:
+    if snapshot.gross_notional > caps.leverage:
         cap_state = CapState.OVER
     elif wanted_gross > available:
         cap_state = CapState.BINDING
@@ -191,7 +268,7 @@ def _fit(
         held = tuple((m, SkipReason.NO_IMPROVEMENT) for m in fitted.placed)
         skipped = tuple(sorted(fitted.skipped + held, key=lambda s: s[0].key))
         fitted = Fit(fitted.allowed, (), skipped)
-    return _Fitted(fitted, cap_state, reserve)
+    return _Fitted(fitted, cap_state, fees)
 
 
 def _worsens(value: Valuation, placed: Iterable[Move], snapshot: Snapshot) -> bool:
@@ -288,6 +365,7 @@ def _plan_line(
     equity: Decimal,
     placed: list[Move],
     skipped: list[SkipReason],
+    limit: str,
 ) -> PlanLine:
     line = state.line
     hedge_after = _line_hedge(state, after, snapshot)
@@ -303,7 +381,7 @@ def _plan_line(
     else:
         status = LineStatus.CAPPED if allowed != desired else LineStatus.ON_TARGET
     if allowed != desired:
-        reasons.append(f"leverage cap: hedge limited to {allowed:.2f} of wanted {desired:.2f}")
+        reasons.append(f"{limit}: hedge limited to {allowed:.2f} of wanted {desired:.2f}")
     reasons.extend(sorted({reason.value for reason in skipped}))
     return PlanLine(
         name=line.name,

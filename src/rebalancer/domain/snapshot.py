@@ -134,8 +134,13 @@ class Snapshot:
 
     @property
     def borrowed(self) -> Decimal:
-        """Quote borrowed by the account (a unified account's negative quote balance)."""
-        return max(-self.cash, ZERO)
+        """Quote a unified account has borrowed: how far its quote balance with the perps'
+        unsettled PnL is below zero (an unrealised perp loss the balance cannot cover is a
+        liability that pays interest, as the venues and the sim account count it). A segregated
+        account borrows nothing: its spot quote cannot go negative."""
+        if self.kind is not AccountKind.UNIFIED:
+            return ZERO
+        return max(-(self.cash + self.futures_equity), ZERO)
 
     @property
     def borrowing(self) -> Borrowing | None:

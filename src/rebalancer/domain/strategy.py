@@ -71,12 +71,20 @@ class Strategy:
     band: Band = field(default_factory=Band)
     min_trade_notional: Decimal = ZERO
     collateral_buffer: Decimal = ZERO  # fraction of futures equity the cap leaves unused
+    # Unified accounts: the most quote (a share of V) that a plan may leave the account
+    # borrowing under an adverse move of `borrow_stress` on every hedge (planner.py: "borrowing").
+    max_borrow: Decimal | None = None
+    borrow_stress: Decimal = Decimal("0.25")
 
     def __post_init__(self) -> None:
         if not ZERO < self.max_leverage <= ONE:
             raise ValueError("max_leverage must be in (0, 1]")
         if not ZERO <= self.collateral_buffer < ONE:
             raise ValueError("collateral_buffer must be in [0, 1)")
+        if self.max_borrow is not None and not ZERO <= self.max_borrow <= ONE:
+            raise ValueError("max_borrow must be in [0, 1]")
+        if not ZERO < self.borrow_stress <= ONE:
+            raise ValueError("borrow_stress must be in (0, 1]")
         missing = set(self.weights) - set(self.hedges)
         if missing:
             raise ValueError(f"no hedge rule for {sorted(missing)}")

@@ -17,6 +17,7 @@ class NotificationKind(Enum):
     CYCLE_SKIPPED = "cycle_skipped"
     CIRCUIT_OPEN = "circuit_open"
     MARGIN_WARNING = "margin_warning"
+    POLICY = "policy"  # a configured policy (roll) acts or is about to
     DAEMON_STARTED = "daemon_started"
     DAEMON_STOPPED = "daemon_stopped"
 
@@ -43,6 +44,7 @@ DEFAULT_SEVERITY: dict[NotificationKind, Severity] = {
     NotificationKind.CYCLE_SKIPPED: Severity.INFO,
     NotificationKind.CIRCUIT_OPEN: Severity.CRITICAL,
     NotificationKind.MARGIN_WARNING: Severity.WARNING,
+    NotificationKind.POLICY: Severity.WARNING,
     NotificationKind.DAEMON_STARTED: Severity.INFO,
     NotificationKind.DAEMON_STOPPED: Severity.WARNING,
 }

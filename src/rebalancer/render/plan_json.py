@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from rebalancer.domain.plan import OrderIntent, Plan, PlanLine
+from rebalancer.domain.plan import (
+    Borrowing,
+    CarryFigures,
+    HedgeOrSell,
+    OrderIntent,
+    Plan,
+    PlanLine,
+)
+from rebalancer.domain.snapshot import Borrowing as SnapshotBorrowing
+from rebalancer.render.borrowing import borrowing_json
 from rebalancer.render.numbers import json_money, json_weight, quantity
 
 PLAN_FORMAT = "futures-rebalancer/plan@1"
@@ -48,6 +58,80 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for s in plan.skipped
         ],
         "notes": list(plan.notes),
+        "borrowing": _borrowing(plan.borrowing, plan.equity),
+        "hedge_or_sell": carry_to_dict(plan.carry),
+    }
+
+
+CARRY_LABEL = "figures only, no tax advice"
+
+
+def carry_to_dict(carry: CarryFigures | None) -> dict[str, Any] | None:
+    """Hedge or sell per line (None when the plan was made without the projection)."""
+    if carry is None:
+        return None
+    return {
+        "label": CARRY_LABEL,
+        "horizon_hours": quantity(carry.horizon_hours),
+        "lines": [
+            {
+                "line": f.line,
+                "hedge": json_money(f.hedge),
+                "added": json_money(f.added),
+                "funding": json_money(f.funding),
+                "interest": json_money(f.interest),
+                "carry": json_money(f.carry),
+                "spot_trade": json_money(f.spot_trade),
+                "fees": json_money(f.fees),
+                "slippage": json_money(f.slippage),
+                "spot_cost": json_money(f.spot_cost),
+                "realised_gain": None if f.realised_gain is None else json_money(f.realised_gain),
+            }
+            for f in carry.lines
+        ],
+    }
+
+
+def carry_from_dict(data: Any) -> CarryFigures | None:
+    """The figures back from a journaled plan (None when absent or not in this form)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        lines = tuple(
+            HedgeOrSell(
+                line=str(row["line"]),
+                hedge=Decimal(row["hedge"]),
+                added=Decimal(row["added"]),
+                funding=Decimal(row["funding"]),
+                interest=Decimal(row["interest"]),
+                spot_trade=Decimal(row["spot_trade"]),
+                fees=Decimal(row["fees"]),
+                slippage=Decimal(row["slippage"]),
+                realised_gain=None
+                if row["realised_gain"] is None
+                else Decimal(row["realised_gain"]),
+            )
+            for row in data["lines"]
+        )
+        return CarryFigures(Decimal(data["horizon_hours"]), lines)
+    except (KeyError, TypeError, ArithmeticError):
+        return None
+
+
+def _borrowing(borrowing: Borrowing | None, equity: Decimal) -> dict[str, Any] | None:
+    """A unified account's borrowing (None when segregated: such an account borrows nothing):
+    the amount and its share of equity as `render.borrowing` writes them, then the plan's
+    stressed figures."""
+    if borrowing is None:
+        return None
+    share = borrowing.borrowed / equity if equity > 0 else None
+    return {
+        **(borrowing_json(SnapshotBorrowing(borrowing.borrowed, share)) or {}),
+        "stress": quantity(borrowing.stress),
+        "stressed_before": json_money(borrowing.stressed_before),
+        "stressed_after": json_money(borrowing.stressed_after),
+        "limit": None if borrowing.limit is None else json_money(borrowing.limit),
+        "binding": borrowing.binding,
     }
 
 

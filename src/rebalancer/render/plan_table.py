@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rebalancer.domain.plan import CapState, Plan, Side
+from rebalancer.domain.plan import CapState, CarryFigures, Plan, Side
 from rebalancer.domain.snapshot import Borrowing
 from rebalancer.render.borrowing import borrowing_line
 from rebalancer.render.numbers import money, percent, points, quantity
+from rebalancer.render.plan_json import CARRY_LABEL
 
 
 def render_plan(plan: Plan, borrowing: Borrowing | None = None) -> RenderableType:
     """The plan; `borrowing` (the planned snapshot's, unified accounts only) under its equity."""
-    return Group(_lines(plan), _orders(plan), _summary(plan, borrowing))
+    parts: list[RenderableType] = [_lines(plan), _orders(plan)]
+    if plan.carry is not None and plan.carry.lines:
+        parts.append(carry_table(plan.carry, plan.quote))
+    return Group(*parts, _summary(plan, borrowing))
+
+
+def carry_table(carry: CarryFigures, quote: str) -> Table:
+    """Hedge or sell per line: the hedge's projected carry beside the spot trade it replaces."""
+    hours = carry.horizon_hours
+    horizon = quantity(hours / 24) + "d" if hours % 24 == 0 else quantity(hours) + "h"
+    table = Table(
+        title=f"Hedge or sell over {horizon} ({quote}; {CARRY_LABEL})", title_justify="left"
+    )
+    for header in (
+        "line",
+        "hedge after",
+        "funding",
+        "interest",
+        "carry",
+        "spot trade instead",
+        "fees+slippage",
+        "realised gain",
+    ):
+        table.add_column(header, justify="left" if header == "line" else "right")
+    for f in carry.lines:
+        gain = "n/a" if f.realised_gain is None else money(f.realised_gain, signed=True)
+        table.add_row(
+            f.line,
+            money(f.hedge, signed=True),
+            money(f.funding, signed=True),
+            money(f.interest),
+            money(f.carry, signed=True),
+            money(f.spot_trade, signed=True),
+            money(f.spot_cost),
+            gain,
+            style="yellow" if f.carry_exceeds_sale else None,
+        )
+    table.caption = (
+        "carry > 0 is paid; a spot trade < 0 sells; realised gain against portfolio.cost_basis "
+        "(n/a: none given)"
+    )
+    return table
 
 
 def print_plan(plan: Plan, console: Console, borrowing: Borrowing | None = None) -> None:
@@ -80,12 +124,19 @@ def _orders(plan: Plan) -> RenderableType:
             str(order.leg + 1),
             order.instrument,
             f"{order.side.value} ({action})",
-            quantity(order.amount),
+            _amount(order.amount, order.base_quantity),
             money(order.notional),
             "yes" if order.reduce_only else "no",
             f"{quantity(order.position_before)} -> {quantity(order.position_after)}",
         )
     return table
+
+
+def _amount(contracts: Decimal, base: Decimal) -> str:
+    """The amount sent; where a contract is not one unit of the base (OKX swaps), both."""
+    if contracts == base:
+        return quantity(base)
+    return f"{quantity(contracts)} ct = {quantity(base)}"
 
 
 def _summary(plan: Plan, borrowing: Borrowing | None) -> Text:
@@ -106,7 +157,21 @@ def _summary(plan: Plan, borrowing: Borrowing | None) -> Text:
     text.append(
         f"Largest drift {points(plan.largest_drift_before)} -> {points(plan.largest_drift_after)}\n"
     )
-    if plan.cap is CapState.BINDING:
+    stressed = plan.borrowing
+    if stressed is not None:
+        limit = "no limit" if stressed.limit is None else f"limit {money(stressed.limit)}"
+        text.append(
+            f"Borrowing under a {percent(stressed.stress)} adverse move "
+            f"{money(stressed.stressed_before)} -> {money(stressed.stressed_after)} "
+            f"{plan.quote} ({limit}, hedging.max_borrow)\n"
+        )
+    if stressed is not None and stressed.binding:
+        text.append(
+            "Borrowing limit binds: the hedge increases were shrunk so that borrowing under the "
+            "stress move stays within hedging.max_borrow (or no higher than now).\n",
+            style="yellow",
+        )
+    elif plan.cap is CapState.BINDING:
         text.append(
             f"Leverage cap binds: a full rebalance needs {money(plan.required_collateral)} of "
             f"{k}, {money(plan.collateral_shortfall)} more than there is; hedges were "

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from rebalancer.domain.lifecycle import OrderStatus, RunState
 from rebalancer.domain.plan import LineStatus, PlanLine, Side
 from rebalancer.domain.snapshot import Snapshot
+from rebalancer.render.plan_json import carry_from_dict
 from rebalancer.review.records import EventView, FillView, HistoryRow, OrderView, RunDetail
 from rebalancer.review.residual import residual_drift
 from rebalancer.snapshot_file import parse_snapshot
@@ -126,6 +127,7 @@ def show(store: Store, run_id: str) -> RunDetail | None:
                 )
             ),
             residual=residual_drift(lines, before, after),
+            carry=carry_from_dict(plan.get("hedge_or_sell")),
         )
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from rebalancer.domain.lifecycle import OrderStatus, RunState
-from rebalancer.domain.plan import PlanLine, Side
+from rebalancer.domain.plan import CarryFigures, PlanLine, Side
 from rebalancer.domain.snapshot import Snapshot
 
 
@@ -99,6 +99,7 @@ class RunDetail:
     orders: tuple[OrderView, ...]
     events: tuple[EventView, ...]
     residual: tuple[ResidualDrift, ...]
+    carry: CarryFigures | None = None  # hedge or sell, as journaled with the plan
 
     @property
     def largest_residual_drift(self) -> Decimal | None:

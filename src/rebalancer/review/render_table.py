@@ -19,6 +19,7 @@ from rebalancer.domain.plan import Side
 from rebalancer.render.borrowing import borrowing_line
 from rebalancer.render.numbers import fee as fee_text
 from rebalancer.render.numbers import money, percent, points, price, quantity
+from rebalancer.render.plan_table import carry_table
 from rebalancer.review.records import HistoryRow, RunDetail
 
 _MODE_STYLE = {"live": "bold", "paper": "bold yellow", "dry-run": "bold cyan"}
@@ -92,6 +93,8 @@ def run_view(detail: RunDetail) -> RenderableType:
         parts.append(_lines(detail))
     if detail.orders:
         parts.append(_orders(detail))
+    if detail.carry is not None and detail.carry.lines:
+        parts.append(carry_table(detail.carry, detail.summary.quote or ""))
     if detail.events:
         parts.append(_events(detail))
     parts.append(_figures(detail))

@@ -21,10 +21,12 @@ from datetime import datetime
 import structlog
 
 from rebalancer.config import Settings
+from rebalancer.domain.carry import with_carry
 from rebalancer.domain.lifecycle import RunState
 from rebalancer.domain.limits import limit_violations
 from rebalancer.domain.plan import Plan
 from rebalancer.domain.planner import PlanningError, plan
+from rebalancer.domain.roll import RollDecision, decide_roll, describe_roll
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from rebalancer.exchange.errors import ExchangeFailure
@@ -50,6 +52,7 @@ class CycleResult:
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     refused: bool = False  # trading is halted or the circuit is open: nothing was sent
+    roll: RollDecision | None = None  # the roll policy's decision, when it is enabled
 
     @property
     def unresolved(self) -> tuple[str, ...]:
@@ -59,6 +62,14 @@ class CycleResult:
     @property
     def ok(self) -> bool:
         return self.state is RunState.COMPLETED
+
+
+def make_plan(settings: Settings, snapshot: Snapshot) -> Plan:
+    """The plan for a snapshot with its hedge-or-sell figures: what `plan`, `once`, the daemon
+    and fleet jobs all journal and print."""
+    strategy = settings.strategy
+    planned = plan(snapshot, strategy)
+    return with_carry(planned, snapshot, strategy, settings.carry, settings.cost_basis)
 
 
 def instruments_of(strategy: Strategy) -> list[str]:
@@ -159,16 +170,47 @@ async def _cycle(run: _Run, snapshot: Snapshot | None) -> CycleResult:
         before = snapshot or await read_snapshot(settings, run.gateway)
         journal.record_snapshot(run.run_id, before, phase="before")
         run.advance(RunState.SNAPSHOT)
-        planned = plan(before, settings.strategy)
+        planned = make_plan(settings, before)
         journal.record_plan(run.run_id, planned)
         run.advance(RunState.PLANNED)
         log.info("plan_made", orders=len(planned.orders), cap=planned.cap.value)
-        return await _act(run, planned, before, notes)
+        decision = _roll_policy(run, planned, before)
+        result = await _act(run, planned, before, notes)
+        if decision is not None and decision.acts:
+            said = f"policy roll due: {describe_roll(decision, planned.quote)}"
+            return replace(result, roll=decision, notes=(*result.notes, said))
+        return replace(result, roll=decision)
     except TradingStopped as stopped:  # a halt between the leverage settings and the orders
         return run.fail(str(stopped), CycleResult(run.run_id, RunState.FAILED, planned, before))
     except (ExchangeFailure, PlanningError, UnsafePlan) as exc:
         partial = CycleResult(run.run_id, RunState.FAILED, planned, before)
         return run.fail(f"{type(exc).__name__}: {exc}", partial)
+
+
+def _roll_policy(run: _Run, planned: Plan, before: Snapshot) -> RollDecision | None:
+    """Decide the roll policy for this run and journal the decision (None: policy off).
+
+    Spot orders are not placed yet (the gateway has no spot order path with journaled
+    intents): a roll that is due is journaled and announced, and the planned hedges go ahead.
+    """
+    settings = run.settings
+    if not settings.roll.enabled:
+        return None
+    figures = planned.carry.lines if planned.carry is not None else ()
+    decision = decide_roll(planned, before, settings.strategy, figures, settings.roll)
+    if not decision.acts:
+        run.event("policy_roll_idle", "roll: no condition holds")
+        return decision
+    text = describe_roll(decision, planned.quote)
+    if run.mode == "dry-run":
+        run.event("policy_roll_due", f"dry-run: would roll: {text}")
+    else:
+        run.event(
+            "policy_roll_due",
+            f"roll due, not performed (spot orders are not supported yet): {text}",
+        )
+    log.warning("roll_due", lines=[r.line for r in decision.lines], mode=run.mode)
+    return decision
 
 
 async def _act(run: _Run, planned: Plan, before: Snapshot, notes: tuple[str, ...]) -> CycleResult:

@@ -1,0 +1,58 @@
+"""`show` prints the hedge-or-sell figures journaled with a run's plan (runs.plan JSON)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Console
+
+from rebalancer.domain.carry import CarryTerms, with_carry
+from rebalancer.domain.lifecycle import RunState
+from rebalancer.domain.plan import Plan
+from rebalancer.domain.planner import plan
+from rebalancer.render.plan_json import carry_from_dict, carry_to_dict, plan_to_dict
+from rebalancer.review import run_view, show
+from rebalancer.store import SqlJournal, Store
+from tests.store.builders import T0, run_start
+from tests.unit.domain.builders import seed_snapshot, seed_strategy
+
+D = Decimal
+
+
+def _planned() -> Plan:
+    snap, strat = seed_snapshot(), seed_strategy()
+    terms = CarryTerms(horizon_hours=D(168))
+    return with_carry(plan(snap, strat), snap, strat, terms, {"BTC": D(40_000)})
+
+
+def test_the_figures_survive_the_plan_json() -> None:
+    planned = _planned()
+    carry = planned.carry
+    document = plan_to_dict(planned)
+
+    assert document["hedge_or_sell"]["label"] == "figures only, no tax advice"
+    assert carry_from_dict(document["hedge_or_sell"]) == carry
+    assert carry_to_dict(None) is None
+    assert carry_from_dict({"lines": [{"line": "BTC"}]}) is None  # not this form: not shown
+
+
+def test_show_prints_hedge_or_sell_beside_the_plan(store: Store) -> None:
+    journal = SqlJournal(store)
+    journal.start_run(run_start("r-carry", mode="dry-run"))
+    journal.advance_run("r-carry", RunState.SNAPSHOT, T0)
+    journal.record_plan("r-carry", _planned())
+    journal.advance_run("r-carry", RunState.PLANNED, T0)
+    journal.advance_run("r-carry", RunState.COMPLETED, T0)
+
+    detail = show(store, "r-carry")
+    assert detail is not None
+    console = Console(width=100, record=True, color_system=None)
+    console.print(run_view(detail))
+    output = " ".join(console.export_text().split())
+
+    assert "Hedge or sell over 7d" in output
+    assert "figures only, no tax advice" in output
+    # Short BTC 1,000 for a week receives 21 fundings of 0.01 %: 2.10; the sale it replaces
+    # would realise 0.02 x (50,000 - 40,000) = 200.
+    assert "-2.10" in output
+    assert "+200.00" in output
