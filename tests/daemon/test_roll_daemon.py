@@ -16,6 +16,7 @@ import pytest
 from rebalancer.daemon.wake import WakeOutcome, Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
+from rebalancer.exchange.port import is_spot
 from rebalancer.notify import NullNotifier
 from rebalancer.service.controls import MemoryControls
 from rebalancer.service.cycle import run_cycle
@@ -88,11 +89,7 @@ def test_the_daemon_rolls_on_the_wake_up_where_the_condition_holds_and_never_aga
     assert second is not None
     assert first.ok, first.error
     assert second.ok, second.error
-    spot_intents = [
-        o
-        for o in journal.orders.values()
-        if "/" in o.intent.instrument and ":" not in o.intent.instrument
-    ]
+    spot_intents = [o for o in journal.orders.values() if is_spot(o.intent.instrument)]
     if rolls:
         assert writes[0] == [BATCH, SPOT, SPOT]  # the closes, then the spot trades
         assert sorted(o.intent.instrument for o in spot_intents) == ["BTC/USDT", "ETH/USDT"]
