@@ -262,7 +262,7 @@ def spot_orders(
             sold[asset] = sold.get(asset, ZERO) + quantity
             cash += quantity * price * (1 - market.taker_fee)  # a sale's proceeds fund buys
         else:
-            cash -= quantity * price
+            cash -= quantity * price * (1 + market.taker_fee + BUY_HEADROOM)
         side = Side.SELL if value < 0 else Side.BUY
         orders.append(SpotOrder(leg, line, asset, market.symbol, side, quantity, price))
         leg += 1
