@@ -389,3 +389,42 @@ def test_check_config_refuses_the_roll_where_spot_orders_are_not_placed(
     assert "policy.enabled" in message
     assert venue in message
     assert "Traceback" not in message
+
+
+def test_a_line_whose_spot_trade_cannot_be_placed_keeps_its_hedge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No BTC spot market: BTC's sale cannot be placed, and ETH's purchase has no quote to
+    spend without it. Neither hedge closes (closing one without its trade would leave the line
+    off target, to be hedged again next cycle): nothing is sent, and the journal says why."""
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        assert _cycle(tmp_path, emu, journal, extra="").ok
+        hedges = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+        spot_rules = CcxtGateway.spot_rules
+
+        async def without_btc(self: CcxtGateway, assets: list[str]) -> dict[str, object]:
+            rules = dict(await spot_rules(self, assets))
+            rules["BTC"] = None
+            return rules
+
+        monkeypatch.setattr(CcxtGateway, "spot_rules", without_btc)
+        emu.clear_requests()
+        result = _cycle(tmp_path, emu, journal)
+        writes = _writes(emu)
+        after = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+
+    assert result.ok, result.error
+    assert writes == []
+    assert after == hedges
+    skipped = [
+        e.message
+        for e in journal.events
+        if e.run_id == result.run_id and e.kind == "policy_roll_skipped"
+    ]
+    assert len(skipped) == 2
+    assert skipped[0].startswith("BTC: BTC -")
+    assert "no spot market" in skipped[0]
+    assert skipped[1].startswith("ETH: ETH +")
+    assert "not enough quote" in skipped[1]
+    assert all(m.endswith("hedge kept") for m in skipped)

@@ -178,7 +178,9 @@ async def _cycle(run: _Run, snapshot: Snapshot | None) -> CycleResult:
         run.advance(RunState.SNAPSHOT)
         planned = make_plan(settings, before)
         decision = _roll_policy(run, planned, before)
-        rolling = decision if decision is not None and _performs(run, decision) else None
+        rolling = None
+        if decision is not None and _performs(run, decision):
+            rolling = await _placeable(run, decision, before)
         if rolling is not None:  # the rolled lines' hedges close instead of being planned
             planned = rolled_plan(planned, before, rolling)
         journal.record_plan(run.run_id, planned)
@@ -283,6 +285,23 @@ async def _trade(
     log.info("run_completed", orders=len(execution.reports))
     notes = ("increases withheld: see events",) if execution.withheld else ()
     return replace(done, notes=notes)
+
+
+async def _placeable(run: _Run, decision: RollDecision, before: Snapshot) -> RollDecision | None:
+    """The due rolls whose spot trades can all be placed now; a line with a trade the spot
+    market would not take (no market, below its minimums, nothing held on the exchange to
+    sell) keeps its hedge: closing it without the trade would leave the line off target, and
+    the next cycle would hedge it again."""
+    assets = sorted({a for r in decision.lines for a in r.spot})
+    rules = await run.gateway.spot_rules(assets) if assets else {}
+    names = [r.line for r in decision.lines]
+    _, skips = spot_orders(decision, before, rules, lines=names, first_leg=0)
+    for skip in skips:
+        why = f"{skip.line}: {skip.asset} {skip.value:+.2f}: {skip.reason}; hedge kept"
+        run.event("policy_roll_skipped", why)
+    kept = {s.line for s in skips}
+    lines = tuple(r for r in decision.lines if r.line not in kept)
+    return replace(decision, lines=lines) if lines else None
 
 
 async def _roll_spot(
