@@ -164,6 +164,27 @@ def test_no_roll_when_its_condition_does_not_hold(tmp_path: Path) -> None:
     assert _kinds(journal, result.run_id) == ["policy_roll_idle"]
 
 
+def test_the_safety_limits_count_the_rolls_spot_trades(tmp_path: Path) -> None:
+    # The closes alone trade the gross hedge; with the spot trades the cycle trades about
+    # twice that. A cycle limit between the two refuses the whole roll before anything is sent.
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        opened = _cycle(tmp_path, emu, journal, extra="")
+        assert opened.ok and opened.after is not None
+        gross = opened.after.gross_notional
+        limit = (gross * D("1.5")).quantize(D(1))
+        emu.clear_requests()
+        safety = f"\n[safety]\nmax_cycle_notional = {limit}\n"
+        refused = _cycle(tmp_path, emu, journal, extra=ROLL + safety)
+        writes = _writes(emu)
+
+    assert not refused.ok
+    assert refused.error is not None and "safety.max_cycle_notional" in (refused.error or "")
+    assert refused.plan is not None and refused.plan.traded_notional <= limit  # closes alone fit
+    assert writes == []
+    assert _intents(journal, refused.run_id) == []
+
+
 def test_a_lost_spot_answer_is_found_by_client_id_and_never_sent_twice(tmp_path: Path) -> None:
     journal = MemoryJournal()
     with Emulator(seed_state()) as emu:

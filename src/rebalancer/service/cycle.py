@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 
 import structlog
 
@@ -237,7 +238,10 @@ async def _act(
     """What a planned run does: refuse it (limits, a halt), end it (nothing to send), or trade."""
     safety = run.settings.config.safety
     refused = limit_violations(
-        planned, max_order=safety.max_order_notional, max_cycle=safety.max_cycle_notional
+        planned,
+        max_order=safety.max_order_notional,
+        max_cycle=safety.max_cycle_notional,
+        spot=_spot_values(roll),
     )
     if refused:
         why = "plan refused by safety limits: " + "; ".join(refused)
@@ -253,6 +257,15 @@ async def _act(
     except TradingStopped as stopped:
         return run.refuse(stopped, CycleResult(run.run_id, RunState.SKIPPED, planned, before))
     return await _trade(run, planned, before, roll)
+
+
+def _spot_values(roll: RollDecision | None) -> dict[str, Decimal]:
+    """Per asset, the spot value a roll trades (signed), summed over its lines."""
+    values: dict[str, Decimal] = {}
+    for line in roll.lines if roll is not None else ():
+        for asset, value in line.spot.items():
+            values[asset] = values.get(asset, Decimal(0)) + value
+    return values
 
 
 async def _trade(
