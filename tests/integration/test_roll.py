@@ -170,7 +170,8 @@ def test_the_safety_limits_count_the_rolls_spot_trades(tmp_path: Path) -> None:
     journal = MemoryJournal()
     with Emulator(seed_state()) as emu:
         opened = _cycle(tmp_path, emu, journal, extra="")
-        assert opened.ok and opened.after is not None
+        assert opened.ok
+        assert opened.after is not None
         gross = opened.after.gross_notional
         limit = (gross * D("1.5")).quantize(D(1))
         emu.clear_requests()
@@ -179,8 +180,9 @@ def test_the_safety_limits_count_the_rolls_spot_trades(tmp_path: Path) -> None:
         writes = _writes(emu)
 
     assert not refused.ok
-    assert refused.error is not None and "safety.max_cycle_notional" in (refused.error or "")
-    assert refused.plan is not None and refused.plan.traded_notional <= limit  # closes alone fit
+    assert "safety.max_cycle_notional" in (refused.error or "")
+    assert refused.plan is not None
+    assert refused.plan.traded_notional <= limit  # the closes alone fit
     assert writes == []
     assert _intents(journal, refused.run_id) == []
 
