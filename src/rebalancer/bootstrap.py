@@ -19,6 +19,7 @@ from rebalancer.config.model import PAPER_ACCOUNT_MISSING
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.exchange.venues import dialect_for
 from rebalancer.notify import NotifierPort, NotifySecretError, build_notifier
 from rebalancer.secrets import Credentials
 from rebalancer.service.controls import TradingGate
@@ -130,11 +131,32 @@ def exchange_gateway(
             settings, public, journal.paper, carry=lambda entries: ledger.add(portfolio, entries)
         )
         return GatedGateway(paper, trading_gate(settings, journal))
+    require_spot_orders(settings, mode)
     client = build_client(settings.config.exchange, require_credentials(settings, mode))
     if client_hook is not None:
         client_hook(client)
     gateway = CcxtGateway(client, quote=quote)
     return gateway if journal is None else GatedGateway(gateway, trading_gate(settings, journal))
+
+
+def check_runnable(settings: Settings) -> None:
+    """What `check-config` (and `fleet add`) check beyond the file: a paper account to simulate,
+    and a venue that can do what the policies ask; raises `SetupError`."""
+    if settings.mode is Mode.PAPER:
+        require_paper_account(settings)
+    require_spot_orders(settings, settings.mode)
+
+
+def require_spot_orders(settings: Settings, mode: Mode) -> None:
+    """The roll policy sells spot: refused on a venue whose dialect places no spot orders
+    (the venue modules say which, `Dialect.spot_orders`); a paper account trades spot on any."""
+    venue = settings.config.exchange.id
+    if mode is Mode.PAPER or not settings.config.policy.roll or dialect_for(venue).spot_orders:
+        return
+    raise SetupError(
+        f"policy.enabled: 'roll' sells spot, and the bot places no spot orders on {venue} yet; "
+        "remove 'roll' from policy.enabled (or run it in paper mode)"
+    )
 
 
 def require_paper_account(settings: Settings) -> None:

@@ -2,8 +2,8 @@
 
 The decision is journaled in every run while the policy is enabled, exactly when one of its
 conditions holds (here: collateral below its floor of the gross hedge) and never otherwise;
-a dry-run says what the policy would do and sends nothing. Spot orders are not placed yet:
-a due roll is journaled as not performed and the planned hedges go ahead. The top-up policy
+a dry-run says what the policy would do and sends nothing. A due roll acts (its hedges
+close, then spot trades to target: tests/integration/test_roll.py). The top-up policy
 (`policy.enabled = ["top-up"]`, or the older `safety.top_up_from_spot`) moves spot quote to
 the futures wallet on a margin alert.
 """
@@ -73,7 +73,8 @@ def test_roll_is_due_exactly_when_collateral_is_below_its_floor(tmp_path: Path, 
     assert before is not None
     holds = before.collateral < D(floor) * before.gross_notional
     assert before.gross_notional > 0
-    expected = ["policy_roll_due"] if holds else ["policy_roll_idle"]
+    # Due: both lines roll; BTC sells spot and ETH buys it, one spot order each.
+    expected = ["policy_roll_due", *["policy_roll_spot"] * 2] if holds else ["policy_roll_idle"]
     assert _kinds(journal, second.run_id) == expected
     assert second.roll is not None
     assert second.roll.acts == holds

@@ -9,7 +9,6 @@ import click
 
 from rebalancer import bootstrap
 from rebalancer.cli.common import CONFIG_OPTION, console, fail, settings_from
-from rebalancer.config import Mode
 from rebalancer.config.summary import render_summary
 from rebalancer.domain.planner import PlanningError
 from rebalancer.render.plan_json import plan_to_dict
@@ -27,11 +26,10 @@ def check_config(config_path: Path) -> None:
     when there is any.
     """
     settings = settings_from(config_path)
-    if settings.mode is Mode.PAPER:
-        try:
-            bootstrap.require_paper_account(settings)
-        except bootstrap.SetupError as exc:
-            fail(settings.source, [str(exc)])
+    try:
+        bootstrap.check_runnable(settings)
+    except bootstrap.SetupError as exc:
+        fail(settings.source, [str(exc)])
     console().print(render_summary(settings))
 
 

@@ -80,7 +80,9 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
     account on real prices. `--mode live` places real orders and refuses to start without
     --yes (or `confirm_live = true`); it names the account it trades. The plan shows each
     hedge's projected carry beside the spot trade it replaces (`[carry]`; figures only, no tax
-    advice); with `[policy] enabled = ["roll"]` the run journals whether a roll is due.
+    advice). With `[policy] enabled = ["roll"]` the run journals whether a roll is due, and a
+    due roll closes the rolled lines' hedges, then trades their spot to target (spot market
+    orders, journaled like perp orders; Binance and paper only); a dry-run only says so.
     """
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode

@@ -44,7 +44,14 @@ from rebalancer.exchange.parse import (
     number,
     order_report,
 )
-from rebalancer.exchange.port import KeyPermissions, OrderReport, OrderRequest, OrderState
+from rebalancer.exchange.port import (
+    KeyPermissions,
+    OrderReport,
+    OrderRequest,
+    OrderState,
+    is_spot,
+    spot_symbol,
+)
 from rebalancer.exchange.retry import RetryPolicy, retry_reads
 from rebalancer.exchange.venues import Dialect, Rejection, dialect_for
 
@@ -405,9 +412,43 @@ class CcxtGateway:
     def _with_fee(self, report: OrderReport) -> OrderReport:
         if report.fee is not None or not report.filled or report.average_price is None:
             return report
-        rules = self.rules(report.instrument)
+        rules = self._spot_rule(report.instrument) if is_spot(report.instrument) else None
+        rules = rules or self.rules(report.instrument)
         fee = report.filled * rules.contract_size * report.average_price * rules.taker_fee
         return replace(report, fee=fee, fee_currency=self._quote, fee_estimated=True)
+
+    # -- spot orders (the roll policy) ----------------------------------------------------
+
+    @property
+    def spot_orders(self) -> bool:
+        return self._dialect.spot_orders
+
+    async def spot_rules(self, assets: Sequence[str]) -> Mapping[str, MarketRules | None]:
+        await self._load_markets()
+        return {a: self._spot_rule(spot_symbol(a, self._quote)) for a in assets}
+
+    def _spot_rule(self, symbol: str) -> MarketRules | None:
+        market = (self._client.markets or {}).get(symbol)
+        if not isinstance(market, Mapping) or not market.get("spot"):
+            return None
+        if market.get("active", True) is False:
+            return None
+        return market_rules(market, int(self._client.precisionMode))
+
+    async def place_spot(self, order: OrderRequest) -> OrderReport:
+        """One spot market order; never raises once the request may have left (see `place`)."""
+        await self._load_markets()
+        try:
+            raw = await self._dialect.send_spot(self, order)
+        except Exception as exc:  # refused before sending, or sent and lost: classified
+            known = exc if isinstance(exc, ExchangeFailure) else None
+            failure = known or self.classified(exc, placing_order=True)
+            return (await self._after_failure([order], failure))[0]
+        try:
+            parsed = mapping(raw, f"order {order.client_id}")
+            return self._with_fee(order_report(parsed, order.instrument, order.client_id))
+        except Exception as exc:  # the order may be live: find it, never raise
+            return await self._resolve(order, _unreadable(exc))
 
     # -- transfers ------------------------------------------------------------------------
 

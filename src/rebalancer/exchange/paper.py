@@ -36,9 +36,11 @@ from rebalancer.sim import (
     PerpSpec,
     Side,
     SlippageModel,
+    SpotFill,
     SpotSpec,
     funding_times,
 )
+from rebalancer.sim import Rejection as SimRejection
 
 FORMAT = "futures-rebalancer/paper@1"
 FUNDING_HOURS = 8  # where the venue does not say its funding interval
@@ -291,10 +293,69 @@ class PaperGateway:
                 OrderState.REJECTED,
                 error=f"{result.reason.value}: {result.detail}",
             )
-        self._orders[order.client_id] = _document_of(report)
+        self._keep(order.client_id, report)
+        return report
+
+    @property
+    def spot_orders(self) -> bool:
+        return True  # the simulated account trades spot on every venue
+
+    async def spot_rules(self, assets: Sequence[str]) -> Mapping[str, MarketRules | None]:
+        return await self._public.spot_rules(assets)
+
+    async def place_spot(self, order: OrderRequest) -> OrderReport:
+        """A spot market order in the simulated account, at the venue's spot price now, within
+        its spot market's step and minimums (fee as Binance charges it: in the asset got)."""
+        if order.client_id in self._orders:
+            return _report(self._orders[order.client_id])
+        base, _, quote = order.instrument.partition("/")
+        rules = (await self._public.spot_rules([base])).get(base)
+        if rules is None:
+            report = OrderReport(
+                order.client_id,
+                order.instrument,
+                OrderState.REJECTED,
+                error=f"no spot market {order.instrument} on {self._public.exchange_id}",
+            )
+        else:
+            price = (await self._public.prices()).spot_price(base, {})
+            symbol = f"{base}{quote}"
+            self._account.add_spot(
+                SpotSpec(
+                    symbol, base, quote, rules.amount_step, rules.min_amount, rules.min_notional
+                )
+            )
+            self._account.spot.set_price(symbol, price)
+            side = Side.BUY if order.side.value == "buy" else Side.SELL
+            result = self._account.spot_market_order(symbol, side, order.amount, at=self._clock())
+            report = self._spot_report(order, result)
+        self._keep(order.client_id, report)
+        self._save()
+        return report
+
+    def _spot_report(self, order: OrderRequest, result: SpotFill | SimRejection) -> OrderReport:
+        if isinstance(result, SpotFill):
+            return OrderReport(
+                order.client_id,
+                order.instrument,
+                OrderState.FILLED,
+                exchange_id=f"paper-{len(self._orders) + 1}",
+                filled=result.qty,
+                average_price=result.price,
+                fee=result.fee,
+                fee_currency=result.fee_asset,
+            )
+        return OrderReport(
+            order.client_id,
+            order.instrument,
+            OrderState.REJECTED,
+            error=f"{result.reason.value}: {result.detail}",
+        )
+
+    def _keep(self, client_id: str, report: OrderReport) -> None:
+        self._orders[client_id] = _document_of(report)
         while len(self._orders) > KEPT_ORDERS:  # dicts keep insertion order: oldest first
             del self._orders[next(iter(self._orders))]
-        return report
 
     async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
         saved = self._orders.get(client_id)

@@ -31,9 +31,19 @@ class OrderState(Enum):
     UNKNOWN = "unknown"
 
 
+def is_spot(symbol: str) -> bool:
+    """A spot market's symbol (`BTC/USDT`), not a perp's (`BTC/USDT:USDT`)."""
+    return ":" not in symbol
+
+
+def spot_symbol(asset: str, quote: str) -> str:
+    return f"{asset}/{quote}"
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """A market order to send: amount in contracts, identified by our client order id."""
+    """A market order to send: amount in contracts (base units on a spot market), identified
+    by our client order id."""
 
     client_id: str
     instrument: str
@@ -120,7 +130,25 @@ class ExchangeGateway(Protocol):
         ...
 
     async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
-        """Find an order by client id (None: the exchange does not know it)."""
+        """Find an order by client id (None: the exchange does not know it); `instrument` is
+        a perp or a spot market (`is_spot`)."""
+        ...
+
+    @property
+    def spot_orders(self) -> bool:
+        """Whether this venue can place spot market orders (the roll policy needs them)."""
+        ...
+
+    async def spot_rules(self, assets: Sequence[str]) -> Mapping[str, MarketRules | None]:
+        """Per asset, the rules of its spot market against the quote (None: not listed)."""
+        ...
+
+    async def place_spot(self, order: OrderRequest) -> OrderReport:
+        """Send one spot market order (amount in base units; `reduce_only` is ignored).
+
+        Like `place`: once the request may have left nothing raises; an ambiguous answer is
+        looked up by client id and comes back UNKNOWN if it cannot be confirmed.
+        """
         ...
 
     async def lookup_patiently(self, instrument: str, client_id: str) -> OrderReport | None:

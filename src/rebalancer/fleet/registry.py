@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from rebalancer import bootstrap
-from rebalancer.config import ConfigError, Mode, Settings
+from rebalancer.config import ConfigError, Settings
 from rebalancer.config.load import read_config_file, settings_from_mapping
 from rebalancer.daemon.scheduler import next_calendar
 from rebalancer.store import Store
@@ -59,11 +59,10 @@ def validate(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Set
     """`check-config`'s checks on a mapping; raises `ConfigError` listing every problem."""
     stored = without_storage(raw)
     settings = settings_from_mapping(copy.deepcopy(stored), env, source)
-    if settings.mode is Mode.PAPER:
-        try:
-            bootstrap.require_paper_account(settings)
-        except bootstrap.SetupError as exc:
-            raise ConfigError(source, [str(exc)]) from None
+    try:
+        bootstrap.check_runnable(settings)
+    except bootstrap.SetupError as exc:
+        raise ConfigError(source, [str(exc)]) from None
     return settings
 
 

@@ -13,6 +13,8 @@ import threading
 
 ENV = "REBALANCER_CRASH_AT"
 POINTS = ("before_intents", "after_intents", "in_flight", "after_answer", "after_fill")
+# The roll policy's spot phase, after its perp closes were answered.
+ROLL_POINTS = ("before_spot_intents", "after_spot_intents")
 
 
 def crash_point(name: str) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 
 import structlog
 
@@ -24,15 +25,21 @@ from rebalancer.config import Settings
 from rebalancer.domain.carry import with_carry
 from rebalancer.domain.lifecycle import RunState
 from rebalancer.domain.limits import limit_violations
-from rebalancer.domain.plan import Plan
+from rebalancer.domain.plan import Plan, Side
 from rebalancer.domain.planner import PlanningError, plan
-from rebalancer.domain.roll import RollDecision, decide_roll, describe_roll
+from rebalancer.domain.roll import (
+    RollDecision,
+    decide_roll,
+    describe_roll,
+    rolled_plan,
+    spot_orders,
+)
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from rebalancer.exchange.errors import ExchangeFailure
-from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderState
+from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderState, is_spot
 from rebalancer.service.controls import TradingGate, TradingStopped
-from rebalancer.service.executor import Execution, UnsafePlan, execute
+from rebalancer.service.executor import Execution, UnsafePlan, execute, execute_spot
 from rebalancer.service.ids import new_run_id
 from rebalancer.service.journal import Event, Journal, JournalUnavailable, RunStart
 
@@ -171,11 +178,16 @@ async def _cycle(run: _Run, snapshot: Snapshot | None) -> CycleResult:
         journal.record_snapshot(run.run_id, before, phase="before")
         run.advance(RunState.SNAPSHOT)
         planned = make_plan(settings, before)
+        decision = _roll_policy(run, planned, before)
+        rolling = None
+        if decision is not None and _performs(run, decision):
+            rolling = await _placeable(run, decision, before)
+        if rolling is not None:  # the rolled lines' hedges close instead of being planned
+            planned = rolled_plan(planned, before, rolling)
         journal.record_plan(run.run_id, planned)
         run.advance(RunState.PLANNED)
         log.info("plan_made", orders=len(planned.orders), cap=planned.cap.value)
-        decision = _roll_policy(run, planned, before)
-        result = await _act(run, planned, before, notes)
+        result = await _act(run, planned, before, notes, rolling)
         if decision is not None and decision.acts:
             said = f"policy roll due: {describe_roll(decision, planned.quote)}"
             return replace(result, roll=decision, notes=(*result.notes, said))
@@ -190,8 +202,8 @@ async def _cycle(run: _Run, snapshot: Snapshot | None) -> CycleResult:
 def _roll_policy(run: _Run, planned: Plan, before: Snapshot) -> RollDecision | None:
     """Decide the roll policy for this run and journal the decision (None: policy off).
 
-    Spot orders are not placed yet (the gateway has no spot order path with journaled
-    intents): a roll that is due is journaled and announced, and the planned hedges go ahead.
+    A roll that is due is performed by a trading run (`_trade`: its hedges close through the
+    executor, then spot trades to target); a dry-run journals what it would do.
     """
     settings = run.settings
     if not settings.roll.enabled:
@@ -204,20 +216,32 @@ def _roll_policy(run: _Run, planned: Plan, before: Snapshot) -> RollDecision | N
     text = describe_roll(decision, planned.quote)
     if run.mode == "dry-run":
         run.event("policy_roll_due", f"dry-run: would roll: {text}")
+    elif not run.gateway.spot_orders:  # config refuses this; never guessed at
+        run.event("policy_roll_due", f"roll due, not performed (no spot orders here): {text}")
     else:
-        run.event(
-            "policy_roll_due",
-            f"roll due, not performed (spot orders are not supported yet): {text}",
-        )
+        run.event("policy_roll_due", f"roll due: {text}")
     log.warning("roll_due", lines=[r.line for r in decision.lines], mode=run.mode)
     return decision
 
 
-async def _act(run: _Run, planned: Plan, before: Snapshot, notes: tuple[str, ...]) -> CycleResult:
+def _performs(run: _Run, decision: RollDecision) -> bool:
+    return decision.acts and run.mode != "dry-run" and run.gateway.spot_orders
+
+
+async def _act(
+    run: _Run,
+    planned: Plan,
+    before: Snapshot,
+    notes: tuple[str, ...],
+    roll: RollDecision | None = None,
+) -> CycleResult:
     """What a planned run does: refuse it (limits, a halt), end it (nothing to send), or trade."""
     safety = run.settings.config.safety
     refused = limit_violations(
-        planned, max_order=safety.max_order_notional, max_cycle=safety.max_cycle_notional
+        planned,
+        max_order=safety.max_order_notional,
+        max_cycle=safety.max_cycle_notional,
+        spot=_spot_values(roll),
     )
     if refused:
         why = "plan refused by safety limits: " + "; ".join(refused)
@@ -232,17 +256,34 @@ async def _act(run: _Run, planned: Plan, before: Snapshot, notes: tuple[str, ...
         run.gate.check()  # halted while this cycle read and planned
     except TradingStopped as stopped:
         return run.refuse(stopped, CycleResult(run.run_id, RunState.SKIPPED, planned, before))
-    return await _trade(run, planned, before)
+    return await _trade(run, planned, before, roll)
 
 
-async def _trade(run: _Run, planned: Plan, before: Snapshot) -> CycleResult:
+def _spot_values(roll: RollDecision | None) -> dict[str, Decimal]:
+    """Per asset, the spot value a roll trades (signed), summed over its lines."""
+    values: dict[str, Decimal] = {}
+    for line in roll.lines if roll is not None else ():
+        for asset, value in line.spot.items():
+            values[asset] = values.get(asset, Decimal(0)) + value
+    return values
+
+
+async def _trade(
+    run: _Run, planned: Plan, before: Snapshot, roll: RollDecision | None = None
+) -> CycleResult:
     run.advance(RunState.EXECUTING)
     gateway = run.gateway
     traded = sorted({o.instrument for o in planned.orders})
     for change in await gateway.prepare(traded, run.settings.config.hedging.margin_mode):
         run.event("instrument_prepared", change)
     execution = await execute(planned, run.run_id, gateway, run.journal, run.clock, gate=run.gate)
-    after = await gateway.refresh_positions(before)
+    if roll is not None:
+        execution = await _roll_spot(run, planned, before, roll, execution)
+    spot_traded = any(is_spot(r.instrument) for r in execution.reports)
+    if spot_traded:  # spot balances moved: read the whole account again
+        after = await read_snapshot(run.settings, gateway)
+    else:
+        after = await gateway.refresh_positions(before)
     run.journal.record_snapshot(run.run_id, after, phase="after")
     residual = plan(after, run.settings.strategy)
     done = CycleResult(
@@ -257,6 +298,67 @@ async def _trade(run: _Run, planned: Plan, before: Snapshot) -> CycleResult:
     log.info("run_completed", orders=len(execution.reports))
     notes = ("increases withheld: see events",) if execution.withheld else ()
     return replace(done, notes=notes)
+
+
+async def _placeable(run: _Run, decision: RollDecision, before: Snapshot) -> RollDecision | None:
+    """The due rolls whose spot trades can all be placed now; a line with a trade the spot
+    market would not take (no market, below its minimums, nothing held on the exchange to
+    sell) keeps its hedge: closing it without the trade would leave the line off target, and
+    the next cycle would hedge it again."""
+    assets = sorted({a for r in decision.lines for a in r.spot})
+    rules = await run.gateway.spot_rules(assets) if assets else {}
+    names = [r.line for r in decision.lines]
+    _, skips = spot_orders(decision, before, rules, lines=names, first_leg=0)
+    for skip in skips:
+        why = f"{skip.line}: {skip.asset} {skip.value:+.2f}: {skip.reason}; hedge kept"
+        run.event("policy_roll_skipped", why)
+    kept = {s.line for s in skips}
+    lines = tuple(r for r in decision.lines if r.line not in kept)
+    return replace(decision, lines=lines) if lines else None
+
+
+async def _roll_spot(
+    run: _Run, planned: Plan, before: Snapshot, roll: RollDecision, execution: Execution
+) -> Execution:
+    """The roll's second step: spot to target on each rolled line whose hedge closed in full
+    (its closing orders all filled); a line whose close did not fill trades no spot."""
+    reports = {r.client_id: r for r in execution.reports}
+    closed: list[str] = []
+    for line in (r.line for r in roll.lines):
+        ids = [run.gateway.client_id(run.run_id, o.leg) for o in planned.orders if o.line == line]
+        if all(reports.get(i) is not None and reports[i].state is OrderState.FILLED for i in ids):
+            closed.append(line)
+        else:
+            run.event("policy_roll_withheld", f"{line}: its hedge did not close in full; no spot")
+    assets = sorted({a for r in roll.lines if r.line in closed for a in r.spot})
+    rules = await run.gateway.spot_rules(assets) if assets else {}
+    first = max((o.leg for o in planned.orders), default=0) + 1
+    orders, skips = spot_orders(roll, before, rules, lines=closed, first_leg=first)
+    for skip in skips:
+        run.event(
+            "policy_roll_skipped", f"{skip.line}: {skip.asset} {skip.value:+.2f}: {skip.reason}"
+        )
+    try:
+        sent = await execute_spot(
+            orders, run.run_id, run.gateway, run.journal, run.clock, gate=run.gate
+        )
+    except TradingStopped as stopped:
+        run.event("trading_refused", f"spot orders of the roll not sent: {stopped}")
+        stopped_why = execution.stopped or f"spot orders of the roll not sent: {stopped}"
+        return replace(execution, stopped=stopped_why)
+    for order, report in zip(orders, sent, strict=True):
+        verb = "sold" if order.side is Side.SELL else "bought"
+        run.event(
+            "policy_roll_spot",
+            f"{order.line}: {verb} {report.filled} {order.asset} ({report.state.value}) "
+            f"as {report.client_id}",
+        )
+    unknown = tuple(r.client_id for r in sent if r.state is OrderState.UNKNOWN)
+    return replace(
+        execution,
+        reports=(*execution.reports, *sent),
+        unresolved=(*execution.unresolved, *unknown),
+    )
 
 
 def _execution_error(execution: Execution) -> str | None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from rebalancer.domain.lifecycle import OrderStatus
 from rebalancer.domain.plan import OrderIntent, Plan
+from rebalancer.domain.roll import SpotOrder
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderRequest, OrderState
 from rebalancer.service.controls import TradingGate, TradingStopped
 from rebalancer.service.crashpoints import crash_point, crash_soon
@@ -137,6 +138,47 @@ async def _phase(
     for report in reports:
         journal.record_update(update_from(report, clock()))
     crash_point("after_fill")
+    return reports
+
+
+async def execute_spot(
+    orders: Sequence[SpotOrder],
+    run_id: str,
+    gateway: ExchangeGateway,
+    journal: Journal,
+    clock: Clock,
+    *,
+    gate: TradingGate,
+) -> list[OrderReport]:
+    """A roll's spot orders, after its hedge closed: the gate checked, every intent committed
+    before the first request leaves, each answer committed as it arrives (one order at a time:
+    a sale funds the purchases after it). Raises `TradingStopped` (nothing sent) if stopped."""
+    if not orders:
+        return []
+    gate.check()
+    intents = [
+        OrderIntentRecord(
+            client_id=gateway.client_id(run_id, o.leg),
+            run_id=run_id,
+            leg=o.leg,
+            line=o.line,
+            instrument=o.symbol,
+            side=o.side,
+            amount=o.quantity,
+            reduce_only=False,
+            mark=o.price,
+        )
+        for o in orders
+    ]
+    crash_point("before_spot_intents")
+    journal.record_intents(intents, clock())
+    crash_point("after_spot_intents")
+    reports = []
+    for i in intents:
+        request = OrderRequest(i.client_id, i.instrument, i.side, i.amount, reduce_only=False)
+        report = await gateway.place_spot(request)
+        journal.record_update(update_from(report, clock()))
+        reports.append(report)
     return reports
 
 

@@ -1,8 +1,9 @@
 """The exchange behind the kill switch: every write checks the trading gate first.
 
-Bootstrap wraps every gateway it builds for a journaled entry point in this, so an order, a
-leverage or margin-mode change, or a transfer cannot leave the process while the portfolio is
-halted or its circuit is open — whichever command or job asks, including ones added later.
+Bootstrap wraps every gateway it builds for a journaled entry point in this, so an order (perp
+or spot), a leverage or margin-mode change, or a transfer cannot leave the process while the
+portfolio is halted or its circuit is open — whichever command or job asks, including ones
+added later.
 Reads pass through: a halted portfolio can still be looked at, reconciled and planned.
 """
 
@@ -54,6 +55,17 @@ class GatedGateway:
 
     async def lookup(self, instrument: str, client_id: str) -> OrderReport | None:
         return await self.inner.lookup(instrument, client_id)
+
+    @property
+    def spot_orders(self) -> bool:
+        return self.inner.spot_orders
+
+    async def spot_rules(self, assets: Sequence[str]) -> Mapping[str, MarketRules | None]:
+        return await self.inner.spot_rules(assets)
+
+    async def place_spot(self, order: OrderRequest) -> OrderReport:
+        self.gate.check()
+        return await self.inner.place_spot(order)
 
     async def lookup_patiently(self, instrument: str, client_id: str) -> OrderReport | None:
         return await self.inner.lookup_patiently(instrument, client_id)

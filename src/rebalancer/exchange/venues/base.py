@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import AccountKind
-from rebalancer.exchange.errors import FailureKinds, MalformedResponse
+from rebalancer.exchange.errors import FailureKinds, MalformedResponse, PermanentError
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
 
 
@@ -153,7 +153,19 @@ class Dialect(Protocol):
         ...
 
     async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
-        """ccxt's unified order with this client id; raises what ccxt raises if not found."""
+        """ccxt's unified order with this client id; raises what ccxt raises if not found.
+        `instrument` is a perp, or a spot market where the venue has `spot_orders`."""
+        ...
+
+    @property
+    def spot_orders(self) -> bool:
+        """Whether the bot places spot market orders on this venue (the roll policy needs
+        them; config refuses `policy.enabled = ["roll"]` elsewhere). The one place it is said."""
+        ...
+
+    async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
+        """Send one spot market order (amount in base units); ccxt's unified order back.
+        Raises what ccxt raises; `PermanentError` (nothing sent) without `spot_orders`."""
         ...
 
     async def key_permissions(self, venue: Venue) -> KeyPermissions | None:
@@ -168,6 +180,12 @@ class Dialect(Protocol):
         """Funding payments (and, where the account borrows, interest charges) booked in
         [since, until], each keyed by the venue's own id; amounts signed in the quote."""
         ...
+
+
+def no_spot_orders(venue: str) -> PermanentError:
+    return PermanentError(
+        f"the bot does not place spot orders on {venue} yet; remove 'roll' from policy.enabled"
+    )
 
 
 def epoch_ms(moment: datetime) -> int:

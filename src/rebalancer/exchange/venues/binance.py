@@ -5,8 +5,9 @@ balance and every open position in one call), all marks (`premiumIndex`, with fu
 spot last prices: four calls; once a day also the account's fee rates and its multi-assets
 flag (refused: coins in the futures wallet would be exposure nobody counts). Orders go in
 batches of five (`batchOrders`, answers in request order) with `newOrderRespType=RESULT`, so a
-market order's fill is in its answer; lookups are by `origClientOrderId`. Key permissions come
-from `apiRestrictions`.
+market order's fill is in its answer; lookups are by `origClientOrderId`. Spot market orders
+(the roll policy's) go one at a time to `/api/v3/order` with `newOrderRespType=FULL`. Key
+permissions come from `apiRestrictions`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rebalancer.exchange.errors import (
     PermanentError,
 )
 from rebalancer.exchange.parse import mapping, number
-from rebalancer.exchange.port import KeyPermissions, OrderRequest
+from rebalancer.exchange.port import KeyPermissions, OrderRequest, is_spot
 from rebalancer.exchange.venues.base import (
     Account,
     FuturesAccount,
@@ -191,7 +192,29 @@ class Binance:
         return mapping(parsed, f"order {order.client_id}")
 
     async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
+        if is_spot(instrument):
+            market = _spot_market(venue, instrument)
+            query = {"symbol": market["id"], "origClientOrderId": client_id}
+            return venue.client.parse_order(await venue.read("privateGetOrder", query), market)
         return await venue.read("fetch_order", "", instrument, {"origClientOrderId": client_id})
+
+    @property
+    def spot_orders(self) -> bool:
+        return True
+
+    async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
+        # The spot endpoint by name: the client's defaultType "swap" would route a spot symbol
+        # through ccxt's create_order to the perp of the same name.
+        market = _spot_market(venue, order.instrument)
+        request = {
+            "symbol": market["id"],
+            "side": order.side.value.upper(),
+            "type": "MARKET",
+            "quantity": format(order.amount, "f"),
+            "newClientOrderId": order.client_id,
+            "newOrderRespType": "FULL",  # the fills in the answer
+        }
+        return venue.client.parse_order(await venue.client.privatePostOrder(request), market)
 
     async def key_permissions(self, venue: Venue) -> KeyPermissions | None:
         raw = await venue.read("sapi_get_account_apirestrictions")
@@ -224,6 +247,13 @@ class Binance:
                 break
             cursor = max(epoch_ms(e.at) for e in entries) + 1
         return CarryRead(tuple(entries), served_from)
+
+
+def _spot_market(venue: Venue, symbol: str) -> Mapping[str, Any]:
+    market = (venue.client.markets or {}).get(symbol)
+    if not isinstance(market, Mapping) or not market.get("spot"):
+        raise PermanentError(f"{symbol} is not a spot market on binance; nothing sent")
+    return market
 
 
 def _params(order: OrderRequest) -> dict[str, Any]:

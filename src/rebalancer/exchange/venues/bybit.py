@@ -51,6 +51,7 @@ from rebalancer.exchange.venues.base import (
     Venue,
     epoch_ms,
     from_ms,
+    no_spot_orders,
 )
 
 BATCH = 10  # create-batch accepts ten linear orders
@@ -310,6 +311,13 @@ class Bybit:
             return Rejection(code, message or "rejected")
         # An ack only: no status, so the gateway looks the order up.
         return {"id": row.get("orderId"), "clientOrderId": row.get("orderLinkId"), "info": row}
+
+    @property
+    def spot_orders(self) -> bool:
+        return False  # not yet: `policy.enabled = ["roll"]` is refused on this venue
+
+    async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
+        raise no_spot_orders(self.name)
 
     async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
         market = venue.client.market(instrument)

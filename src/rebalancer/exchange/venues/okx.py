@@ -46,7 +46,13 @@ from rebalancer.exchange.errors import (
 )
 from rebalancer.exchange.parse import mapping, number
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
-from rebalancer.exchange.venues.base import Account, FuturesAccount, Rejection, Venue
+from rebalancer.exchange.venues.base import (
+    Account,
+    FuturesAccount,
+    Rejection,
+    Venue,
+    no_spot_orders,
+)
 from rebalancer.exchange.venues.okx_carry import read_carry
 
 BATCH = 20  # batch-orders accepts twenty orders
@@ -303,6 +309,13 @@ class Okx:
 
     async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
         return await venue.read("fetch_order", None, instrument, {"clOrdId": client_id})
+
+    @property
+    def spot_orders(self) -> bool:
+        return False  # not yet: `policy.enabled = ["roll"]` is refused on this venue
+
+    async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
+        raise no_spot_orders(self.name)
 
     async def key_permissions(self, venue: Venue) -> KeyPermissions | None:
         perm = {p.strip() for p in str((await self._config(venue)).get("perm", "")).split(",")}

@@ -1,0 +1,453 @@
+"""The roll policy acts, exactly once, through real ccxt against the emulator (and in paper).
+
+A due roll (here: collateral below its floor of the gross hedge) closes each rolled line's
+hedge with a reduce-only perp order through the executor, then trades spot to target with
+journaled spot market orders (`/api/v3/order`), in that order. The next run finds no hedge
+to roll and sends nothing. A lost spot answer is found by client id (one order, not two); a
+crash between the close and the spot order sends neither twice; the kill switch refuses the
+spot order; a venue without spot orders is refused at check-config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rebalancer import bootstrap
+from rebalancer.config import Mode, load_settings
+from rebalancer.emulator import Emulator, Fault
+from rebalancer.emulator.orders import Segment
+from rebalancer.exchange.ccxt_gateway import CcxtGateway
+from rebalancer.exchange.port import OrderReport, OrderRequest, OrderState
+from rebalancer.service.controls import Controls, MemoryControls, TradingGate
+from rebalancer.service.crashpoints import ENV, ROLL_POINTS
+from rebalancer.service.cycle import CycleResult, run_cycle
+from rebalancer.service.gated_gateway import GatedGateway
+from rebalancer.service.journal import OrderIntentRecord
+from rebalancer.service.memory_journal import MemoryJournal
+from tests.integration.harness import ENV as CREDENTIALS
+from tests.integration.harness import (
+    OPEN,
+    gateway_for,
+    position,
+    seed_state,
+    settings_for,
+    utcnow,
+    write_config,
+)
+
+D = Decimal
+EXE = str(Path(sys.executable).with_name("rebalancer"))
+SPOT = "/api/v3/order"
+BATCH = "/fapi/v1/batchOrders"
+ROLL = """
+[policy]
+enabled = ["roll"]
+allow_spot_sales = true
+roll_on = ["collateral"]
+collateral_floor = 3
+"""
+
+
+def _cycle(
+    tmp: Path,
+    emu: Emulator,
+    journal: MemoryJournal,
+    *,
+    extra: str = ROLL,
+    mode: str = "live",
+    gate: TradingGate = OPEN,
+    wrap: bool = False,
+) -> CycleResult:
+    settings = settings_for(tmp, emu, extra=extra)
+    gateway = gateway_for(settings)
+
+    async def go() -> CycleResult:
+        try:
+            inner = GatedGateway(gateway, gate) if wrap else gateway
+            return await run_cycle(settings, inner, journal, utcnow, gate=gate, mode=mode)
+        finally:
+            await gateway.close()
+
+    return asyncio.run(go())
+
+
+def _writes(emu: Emulator) -> list[str]:
+    return [r.path for r in emu.requests() if r.method != "GET"]
+
+
+def _spot_orders(emu: Emulator) -> list[str]:
+    return [o.client_order_id for o in emu.exchange.store.all_orders() if o.segment is Segment.SPOT]
+
+
+def _spot(emu: Emulator, asset: str) -> Decimal:
+    balance = emu.exchange.account.balance(asset)
+    return balance.free + balance.locked
+
+
+def _intents(journal: MemoryJournal, run_id: str) -> list[OrderIntentRecord]:
+    return [o.intent for o in journal.orders.values() if o.intent.run_id == run_id]
+
+
+def _kinds(journal: MemoryJournal, run_id: str) -> list[str]:
+    return [e.kind for e in journal.events if e.run_id == run_id and e.kind.startswith("policy")]
+
+
+def test_a_due_roll_closes_the_hedges_then_trades_spot_and_the_next_run_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        opened = _cycle(tmp_path, emu, journal, extra="")  # the hedges open, no policy
+        btc, eth = _spot(emu, "BTC"), _spot(emu, "ETH")
+        emu.clear_requests()
+        rolled = _cycle(tmp_path, emu, journal)
+        writes = _writes(emu)
+        after = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+        btc_after, eth_after = _spot(emu, "BTC"), _spot(emu, "ETH")
+        emu.clear_requests()
+        again = _cycle(tmp_path, emu, journal)
+        writes_again = _writes(emu)
+
+    assert opened.ok
+    assert rolled.ok, rolled.error
+    # The closes first (one batch, reduce-only), then one spot order per rolled asset.
+    assert writes == [BATCH, SPOT, SPOT]
+    assert after == (D(0), D(0))
+    closes = [r for r in rolled.reports if r.instrument.endswith(":USDT")]
+    spots = [r for r in rolled.reports if not r.instrument.endswith(":USDT")]
+    assert {r.instrument for r in closes} == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
+    assert [(r.instrument, r.state) for r in spots] == [
+        ("BTC/USDT", OrderState.FILLED),  # the sale first: it funds the purchase
+        ("ETH/USDT", OrderState.FILLED),
+    ]
+    assert btc_after < btc
+    assert eth_after > eth
+    # What was sold is what the BTC hedge covered, within the spot step.
+    sold = btc - btc_after
+    assert abs(sold - D("0.02")) <= D("0.0001")
+    assert _kinds(journal, rolled.run_id) == [
+        "policy_roll_due",
+        "policy_roll_spot",
+        "policy_roll_spot",
+    ]
+    intents = {i.client_id: i for i in _intents(journal, rolled.run_id)}
+    assert {i.instrument for i in intents.values() if not i.reduce_only} == {"BTC/USDT", "ETH/USDT"}
+    assert all(i.reduce_only for i in intents.values() if i.instrument.endswith(":USDT"))
+    # Rolled: nothing left to roll, nothing to trade.
+    assert again.ok
+    assert writes_again == []
+    assert _kinds(journal, again.run_id) == ["policy_roll_idle"]
+
+
+def test_no_roll_when_its_condition_does_not_hold(tmp_path: Path) -> None:
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        assert _cycle(tmp_path, emu, journal, extra="").ok
+        emu.clear_requests()
+        result = _cycle(tmp_path, emu, journal, extra=ROLL.replace("= 3", "= 0.5"))
+        writes = _writes(emu)
+        spot = _spot_orders(emu)
+
+    assert result.ok
+    assert SPOT not in writes
+    assert spot == []
+    assert _kinds(journal, result.run_id) == ["policy_roll_idle"]
+
+
+def test_the_safety_limits_count_the_rolls_spot_trades(tmp_path: Path) -> None:
+    # The closes alone trade the gross hedge; with the spot trades the cycle trades about
+    # twice that. A cycle limit between the two refuses the whole roll before anything is sent.
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        opened = _cycle(tmp_path, emu, journal, extra="")
+        assert opened.ok
+        assert opened.after is not None
+        gross = opened.after.gross_notional
+        limit = (gross * D("1.5")).quantize(D(1))
+        emu.clear_requests()
+        safety = f"\n[safety]\nmax_cycle_notional = {limit}\n"
+        refused = _cycle(tmp_path, emu, journal, extra=ROLL + safety)
+        writes = _writes(emu)
+
+    assert not refused.ok
+    assert "safety.max_cycle_notional" in (refused.error or "")
+    assert refused.plan is not None
+    assert refused.plan.traded_notional <= limit  # the closes alone fit
+    assert writes == []
+    assert _intents(journal, refused.run_id) == []
+
+
+def test_a_lost_spot_answer_is_found_by_client_id_and_never_sent_twice(tmp_path: Path) -> None:
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        assert _cycle(tmp_path, emu, journal, extra="").ok
+        emu.inject(Fault.response_lost(path=SPOT, method="POST"))
+        result = _cycle(tmp_path, emu, journal)
+        spot = _spot_orders(emu)
+        lost = [r for r in emu.requests() if r.path == SPOT and r.method == "POST"]
+
+    assert result.ok, result.error
+    assert len(spot) == len(set(spot)) == 2  # one sale, one purchase: none sent twice
+    assert lost[0].status == 0  # the first spot answer was dropped...
+    btc = next(r for r in result.reports if r.instrument == "BTC/USDT")
+    assert btc.state is OrderState.FILLED  # ...and its order found by client id
+    assert btc.client_id in spot
+
+
+def test_the_kill_switch_refuses_the_spot_order_after_the_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Halted between the close and the spot order: the close stands, no spot order leaves."""
+    journal = MemoryJournal()
+    controls = MemoryControls()
+    gate = TradingGate(controls, "seed-60-40")
+    halted = Controls(halted=True, reason="halted by the user", since=datetime.now(UTC))
+    with Emulator(seed_state()) as emu:
+        assert _cycle(tmp_path, emu, journal, extra="").ok
+        emu.clear_requests()
+        place = CcxtGateway.place
+
+        async def place_then_halt(
+            self: CcxtGateway, orders: list[OrderRequest]
+        ) -> list[OrderReport]:
+            reports = await place(self, orders)
+            controls.save("seed-60-40", halted)
+            return reports
+
+        monkeypatch.setattr(CcxtGateway, "place", place_then_halt)
+        result = _cycle(tmp_path, emu, journal, gate=gate, wrap=True)
+        writes = _writes(emu)
+
+    assert writes == [BATCH]  # the close, and no spot order
+    assert not result.ok
+    assert result.error is not None
+    assert "spot orders of the roll not sent" in result.error
+    assert all(r.instrument.endswith(":USDT") for r in result.reports)
+    refused = [e.message for e in journal.events if e.run_id == result.run_id]
+    assert any("halted by the user" in m for m in refused)
+    assert not [i for i in _intents(journal, result.run_id) if not i.reduce_only]
+
+
+def test_a_dry_run_rolls_nothing(tmp_path: Path) -> None:
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        assert _cycle(tmp_path, emu, journal, extra="").ok
+        emu.clear_requests()
+        result = _cycle(tmp_path, emu, journal, mode="dry-run")
+        writes = _writes(emu)
+
+    assert result.ok
+    assert writes == []
+    assert _kinds(journal, result.run_id) == ["policy_roll_due"]
+    assert _intents(journal, result.run_id) == []
+
+
+# -- the `once` command, crash recovery --------------------------------------------------
+
+
+def _once(config: Path, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **CREDENTIALS}
+    env.pop(ENV, None)
+    if crash_at:
+        env[ENV] = crash_at
+    return subprocess.run(
+        [EXE, "once", "-c", str(config), "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def _journal_orders(db: Path) -> dict[str, tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT client_id, instrument, status FROM orders").fetchall()
+    return {cid: (instrument, status) for cid, instrument, status in rows}
+
+
+def test_once_rolls_once(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+        config = write_config(tmp_path, emu, extra=ROLL)
+        emu.clear_requests()
+        rolled = _once(config)
+        writes = _writes(emu)
+        emu.clear_requests()
+        again = _once(config)
+        writes_again = _writes(emu)
+
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert writes == [BATCH, SPOT, SPOT]
+    assert "policy roll due: BTC: close hedge" in rolled.stdout
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert writes_again == []
+    spot = {
+        cid: status
+        for cid, (instrument, status) in _journal_orders(tmp_path / "journal.db").items()
+        if not instrument.endswith(":USDT")
+    }
+    assert sorted(spot.values()) == ["filled", "filled"]
+
+
+@pytest.mark.parametrize("point", ROLL_POINTS)
+def test_a_crash_between_the_close_and_the_spot_order_recovers_without_a_second_order(
+    tmp_path: Path, point: str
+) -> None:
+    with Emulator(seed_state()) as emu:
+        assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+        config = write_config(tmp_path, emu, extra=ROLL)
+        crashed = _once(config, point)
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        closed = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+        restarted = _once(config)
+        on_exchange = [o.client_order_id for o in emu.exchange.store.all_orders()]
+        spot = _spot_orders(emu)
+
+    assert closed == (D(0), D(0))  # the crashed run closed the hedges...
+    assert spot == []  # ...and its spot orders never left, before or after the restart
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert len(on_exchange) == len(set(on_exchange))
+    journal = _journal_orders(tmp_path / "journal.db")
+    spot_journaled = {c: s for c, (i, s) in journal.items() if not i.endswith(":USDT")}
+    if point == "after_spot_intents":  # journaled, then found not sent by client id
+        assert spot_journaled
+        assert all(s == "not_placed" for s in spot_journaled.values())
+    else:
+        assert spot_journaled == {}
+
+
+# -- paper, and the venues without spot orders -------------------------------------------
+
+PAPER = """
+[paper]
+spot = { BTC = 0.14, ETH = 1.2, USDT = 0 }
+futures_wallet = 2000
+taker_fee = 0.0005
+slippage_bps = 0
+"""
+
+
+def test_paper_mode_rolls_in_the_simulated_account(tmp_path: Path) -> None:
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu, extra=PAPER + ROLL)
+        config.write_text(
+            config.read_text(encoding="utf-8").replace('mode = "live"', 'mode = "paper"'),
+            encoding="utf-8",
+        )
+        settings = load_settings(config, {})
+        results = []
+        for _ in range(3):
+            journal = bootstrap.open_journal(settings)
+            try:
+                gateway = bootstrap.exchange_gateway(settings, Mode.PAPER, journal)
+
+                async def go(
+                    gateway: object = gateway, journal: bootstrap.Journal = journal
+                ) -> CycleResult:
+                    assert isinstance(gateway, GatedGateway)
+                    try:
+                        return await run_cycle(
+                            settings,
+                            gateway,
+                            journal.journal,
+                            utcnow,
+                            gate=bootstrap.trading_gate(settings, journal),
+                            mode="paper",
+                        )
+                    finally:
+                        await gateway.close()
+
+                results.append(asyncio.run(go()))
+                saved = journal.paper.load("seed-60-40")
+            finally:
+                journal.store.close()
+        writes = _writes(emu)
+
+    opened, rolled, again = results
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert writes == []  # paper sends nothing to the exchange
+    assert opened.roll is not None
+    assert not opened.roll.acts
+    spot = [r for r in rolled.reports if not r.instrument.endswith(":USDT")]
+    assert [(r.instrument, r.state) for r in spot] == [
+        ("BTC/USDT", OrderState.FILLED),
+        ("ETH/USDT", OrderState.FILLED),
+    ]
+    assert rolled.after is not None
+    assert all(p.position == 0 for p in rolled.after.perps.values())
+    assert again.reports == ()
+    assert saved is not None
+    assert D(saved["spot"]["BTC"]) < D("0.14")
+    assert D(saved["spot"]["ETH"]) > D("1.2")
+
+
+@pytest.mark.parametrize("venue", ["bybit", "okx"])
+def test_check_config_refuses_the_roll_where_spot_orders_are_not_placed(
+    tmp_path: Path, venue: str
+) -> None:
+    with Emulator(seed_state(), venue=venue) as emu:
+        config = write_config(tmp_path, emu, extra=ROLL)
+    env = {**os.environ, **CREDENTIALS}
+    done = subprocess.run(
+        [EXE, "check-config", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    message = (done.stdout + done.stderr).strip()
+    assert "policy.enabled" in message
+    assert venue in message
+    assert "Traceback" not in message
+
+
+def test_a_line_whose_spot_trade_cannot_be_placed_keeps_its_hedge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No BTC spot market: BTC's sale cannot be placed, and ETH's purchase has no quote to
+    spend without it. Neither hedge closes (closing one without its trade would leave the line
+    off target, to be hedged again next cycle): nothing is sent, and the journal says why."""
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        assert _cycle(tmp_path, emu, journal, extra="").ok
+        hedges = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+        spot_rules = CcxtGateway.spot_rules
+
+        async def without_btc(self: CcxtGateway, assets: list[str]) -> dict[str, object]:
+            rules = dict(await spot_rules(self, assets))
+            rules["BTC"] = None
+            return rules
+
+        monkeypatch.setattr(CcxtGateway, "spot_rules", without_btc)
+        emu.clear_requests()
+        result = _cycle(tmp_path, emu, journal)
+        writes = _writes(emu)
+        after = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+
+    assert result.ok, result.error
+    assert writes == []
+    assert after == hedges
+    skipped = [
+        e.message
+        for e in journal.events
+        if e.run_id == result.run_id and e.kind == "policy_roll_skipped"
+    ]
+    assert len(skipped) == 2
+    assert skipped[0].startswith("BTC: BTC -")
+    assert "no spot market" in skipped[0]
+    assert skipped[1].startswith("ETH: ETH +")
+    assert "not enough quote" in skipped[1]
+    assert all(m.endswith("hedge kept") for m in skipped)
