@@ -61,7 +61,7 @@ def carry_command(
         now: Snapshot | None = None
         if not offline:
             gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
-            now = asyncio.run(_refresh(settings, gateway, journal.carry))
+            now = asyncio.run(read_with_carry(settings, gateway, journal.carry))
         report = journal_carry(
             journal.store,
             portfolio,
@@ -76,8 +76,12 @@ def carry_command(
         console().print(carry_view(report))
 
 
-async def _refresh(settings: Settings, gateway: ExchangeGateway, ledger: CarryLedger) -> Snapshot:
-    """A fresh snapshot (which settles a paper account's funding), then the ledger's read."""
+async def read_with_carry(
+    settings: Settings, gateway: ExchangeGateway, ledger: CarryLedger
+) -> Snapshot:
+    """A fresh snapshot (which settles a paper account's funding), then the carry ledger brought
+    up to date (`carry` and `status`; a failed ledger read is logged, not fatal); closes the
+    gateway."""
     try:
         snapshot = await read_snapshot(settings, gateway)
         await sync_carry(gateway, ledger, settings.config.portfolio.name, snapshot.taken_at)

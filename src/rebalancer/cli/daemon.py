@@ -14,6 +14,7 @@ import structlog
 from rich.table import Table
 
 from rebalancer import bootstrap, logs
+from rebalancer.cli.carry import read_with_carry
 from rebalancer.cli.common import (
     CONFIG_OPTION,
     JSON_OPTION,
@@ -32,16 +33,12 @@ from rebalancer.daemon.scheduler import next_calendar
 from rebalancer.daemon.wake import Waker
 from rebalancer.domain.exposure import valuation
 from rebalancer.domain.margin import margin_health
-from rebalancer.domain.snapshot import Snapshot
-from rebalancer.exchange.port import ExchangeGateway
 from rebalancer.render.borrowing import borrowing_line
 from rebalancer.render.margin_line import margin_line
 from rebalancer.render.numbers import money, percent, points
 from rebalancer.review import history
 from rebalancer.review.render_carry import carry_month_to_dict, carry_status_line
-from rebalancer.service.carry import CarryLedger, sync_carry
 from rebalancer.service.controls import Controls
-from rebalancer.service.cycle import read_snapshot
 from rebalancer.store import WriterLease
 from rebalancer.web.overview import live_overview
 
@@ -142,7 +139,7 @@ def status_command(config_path: Path, mode: str | None, as_json: bool) -> None:
     describe_account(settings, run_mode)  # a paper config without an account stops here
     with user_errors(), bootstrap.open_journal(settings) as journal:
         gateway = bootstrap.exchange_gateway(settings, run_mode, journal)
-        snapshot = asyncio.run(_read(settings, gateway, journal.carry))
+        snapshot = asyncio.run(read_with_carry(settings, gateway, journal.carry))
         controls = journal.controls.load(settings.config.portfolio.name)
         month = snapshot.taken_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         this_month = journal.carry.entries(settings.config.portfolio.name, month)
@@ -190,17 +187,6 @@ def status_command(config_path: Path, mode: str | None, as_json: bool) -> None:
         )
     else:
         out.print("Last run: none yet")
-
-
-async def _read(settings: Settings, gateway: ExchangeGateway, ledger: CarryLedger) -> Snapshot:
-    """The account now, and the carry ledger brought up to date (its read is reporting only:
-    a failure there is logged, not fatal)."""
-    try:
-        snapshot = await read_snapshot(settings, gateway)
-        await sync_carry(gateway, ledger, settings.config.portfolio.name, snapshot.taken_at)
-        return snapshot
-    finally:
-        await gateway.close()
 
 
 def _next(settings: Settings) -> str:

@@ -48,18 +48,12 @@ def _place(exchange: Exchange, fields: Params) -> Order:
             Segment.FUTURES, symbol, order_id=None, client_order_id=link_id
         ):
             raise BybitError(110072, "OrderLinkedID is duplicate")
-        request = OrderRequest(
-            symbol=symbol,
-            side=side,
-            type=OrderType.MARKET,
-            qty=qty,
-            quote_qty=None,
-            price=None,
-            time_in_force="IOC",
+        request = OrderRequest.market(
+            symbol,
+            side,
+            qty,
             reduce_only=fields.get("reduceOnly") in (True, "true", "True"),
             client_order_id=link_id or None,
-            position_side=None,
-            response_type=None,
         )
         try:
             return exchange.place_futures_order(request)

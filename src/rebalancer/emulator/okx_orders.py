@@ -23,7 +23,7 @@ from rebalancer.emulator.okx import (
     text,
     translated,
 )
-from rebalancer.emulator.orders import Order, OrderStatus, OrderType, Segment
+from rebalancer.emulator.orders import Order, OrderStatus, Segment
 from rebalancer.emulator.params import OrderRequest
 from rebalancer.sim import Side
 
@@ -54,18 +54,12 @@ def _place(exchange: Exchange, fields: Params) -> Order:
             Segment.FUTURES, spec.symbol, order_id=None, client_order_id=cl_ord_id
         ):
             raise OkxError(51016, "Duplicated clOrdId")
-        request = OrderRequest(
-            symbol=spec.symbol,
-            side=side,
-            type=OrderType.MARKET,
-            qty=contracts * ct_val(spec),
-            quote_qty=None,
-            price=None,
-            time_in_force="IOC",
+        request = OrderRequest.market(
+            spec.symbol,
+            side,
+            contracts * ct_val(spec),
             reduce_only=fields.get("reduceOnly") in (True, "true", "True"),
             client_order_id=cl_ord_id or None,
-            position_side=None,
-            response_type=None,
         )
         try:
             return exchange.place_futures_order(request)

@@ -63,6 +63,31 @@ class OrderRequest:
     position_side: str | None
     response_type: str | None
 
+    @classmethod
+    def market(
+        cls,
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        *,
+        reduce_only: bool,
+        client_order_id: str | None,
+    ) -> OrderRequest:
+        """An immediate-or-cancel market order, as the Bybit and OKX dialects place them."""
+        return cls(
+            symbol=symbol,
+            side=side,
+            type=OrderType.MARKET,
+            qty=qty,
+            quote_qty=None,
+            price=None,
+            time_in_force="IOC",
+            reduce_only=reduce_only,
+            client_order_id=client_order_id,
+            position_side=None,
+            response_type=None,
+        )
+
 
 def parse_order_request(params: Mapping[str, str]) -> OrderRequest:
     symbol = required(params, "symbol")
