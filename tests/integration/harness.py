@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,6 +26,8 @@ from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.retry import RetryPolicy
 from rebalancer.secrets import Credentials
 from rebalancer.service.controls import MemoryControls, TradingGate
+from rebalancer.service.cycle import CycleResult, run_cycle
+from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.venues import PATHS
 
 ENV = {
@@ -103,3 +106,21 @@ def posts(emulator: Emulator, path: str | None = None) -> int:
     """POSTs to `path`, by default the venue's order placement path."""
     path = path or PATHS[emulator.venue].batch
     return sum(1 for r in emulator.requests() if r.method == "POST" and r.path == path)
+
+
+def cycle(
+    tmp: Path, emulator: Emulator, journal: MemoryJournal | None = None, *, mode: str = "live"
+) -> CycleResult:
+    """One `run_cycle` through the real ccxt client against `emulator`, gate open."""
+    settings = settings_for(tmp, emulator)
+    gateway = gateway_for(settings)
+
+    async def go() -> CycleResult:
+        try:
+            return await run_cycle(
+                settings, gateway, journal or MemoryJournal(), utcnow, gate=OPEN, mode=mode
+            )
+        finally:
+            await gateway.close()
+
+    return asyncio.run(go())

@@ -17,12 +17,10 @@ from rebalancer.emulator import Emulator, Fault
 from rebalancer.emulator.orders import OrderType
 from rebalancer.emulator.params import OrderRequest
 from rebalancer.exchange.port import OrderState
-from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.ids import client_order_id, new_run_id
-from rebalancer.service.memory_journal import MemoryJournal
 from rebalancer.sim import Side
 from tests.integration.harness import (
-    OPEN,
+    cycle,
     gateway_for,
     order_count,
     position,
@@ -41,19 +39,6 @@ def bybit(**extra: object) -> Emulator:
     """The seed example's state as a unified account: 0.14 BTC, 1.2 ETH and 2,000 USDT in one
     wallet (the emulator moves the futures wallet's USDT into it)."""
     return Emulator(seed_state(), venue="bybit", **extra)  # type: ignore[arg-type]
-
-
-def cycle(tmp: Path, emulator: Emulator, *, mode: str = "live") -> CycleResult:
-    settings = settings_for(tmp, emulator)
-    gateway = gateway_for(settings)
-
-    async def go() -> CycleResult:
-        try:
-            return await run_cycle(settings, gateway, MemoryJournal(), utcnow, gate=OPEN, mode=mode)
-        finally:
-            await gateway.close()
-
-    return asyncio.run(go())
 
 
 def test_the_seed_example_ends_short_btc_and_long_eth_of_about_1000_each(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import (
     ENV,
     OPEN,
+    cycle,
     gateway_for,
     order_count,
     position,
@@ -34,21 +35,6 @@ from tests.integration.venues import PATHS, VENUES
 D = Decimal
 STEP = D("0.001")
 each_venue = pytest.mark.parametrize("venue", VENUES)
-
-
-def cycle(tmp: Path, emulator: Emulator, journal: MemoryJournal | None = None) -> CycleResult:
-    settings = settings_for(tmp, emulator)
-    gateway = gateway_for(settings)
-
-    async def go() -> CycleResult:
-        try:
-            return await run_cycle(
-                settings, gateway, journal or MemoryJournal(), utcnow, gate=OPEN, mode="live"
-            )
-        finally:
-            await gateway.close()
-
-    return asyncio.run(go())
 
 
 @each_venue

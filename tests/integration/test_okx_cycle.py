@@ -3,7 +3,6 @@ the emulator's OKX dialect (contracts x ctVal, per-item sCode answers, lookups b
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 from decimal import Decimal
@@ -17,17 +16,12 @@ from rebalancer.domain.snapshot import AccountKind
 from rebalancer.emulator import Emulator, Fault
 from rebalancer.emulator.faults import BodyKind, malformed
 from rebalancer.exchange.port import OrderState
-from rebalancer.service.cycle import CycleResult, run_cycle
-from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import (
-    OPEN,
-    gateway_for,
+    cycle,
     order_count,
     position,
     posts,
     seed_state,
-    settings_for,
-    utcnow,
 )
 
 D = Decimal
@@ -40,19 +34,6 @@ def okx(**extra: object) -> Emulator:
     """The seed example's state as a multi-currency margin account: 0.14 BTC, 1.2 ETH and
     2,000 USDT in one trading account."""
     return Emulator(seed_state(), venue="okx", **extra)  # type: ignore[arg-type]
-
-
-def cycle(tmp: Path, emulator: Emulator, *, mode: str = "live") -> CycleResult:
-    settings = settings_for(tmp, emulator)
-    gateway = gateway_for(settings)
-
-    async def go() -> CycleResult:
-        try:
-            return await run_cycle(settings, gateway, MemoryJournal(), utcnow, gate=OPEN, mode=mode)
-        finally:
-            await gateway.close()
-
-    return asyncio.run(go())
 
 
 def on_target(emu: Emulator) -> bool:
