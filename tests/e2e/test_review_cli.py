@@ -1,4 +1,5 @@
-"""A user runs a few cycles, then reviews them: `history`, `show`, `export`, on both databases."""
+"""A user runs a few cycles, then reviews them: `history`, `show`, `export`, on both databases
+(each command run in-process, `tests.cli`)."""
 
 from __future__ import annotations
 
@@ -6,26 +7,16 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 from rebalancer.emulator import Emulator
+from tests.cli import Ran, rebalancer
 from tests.integration.harness import ENV, seed_state, write_config
 
-EXE = str(Path(sys.executable).with_name("rebalancer"))
 
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **ENV},
-        timeout=60,
-        check=False,
-    )
+def _run(*args: str) -> Ran:
+    return rebalancer(*args, env={**os.environ, **ENV})
 
 
 def test_cycles_are_reviewed_with_history_show_and_export(tmp_path: Path, db_url: str) -> None:
@@ -48,14 +39,7 @@ def test_cycles_are_reviewed_with_history_show_and_export(tmp_path: Path, db_url
     assert Decimal(first["notional_traded"]) > Decimal(1800)
 
     no_keys = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
-    table = subprocess.run(
-        [EXE, "history", "-c", config],
-        capture_output=True,
-        text=True,
-        env=no_keys,
-        timeout=60,
-        check=False,
-    )  # reviewing needs no keys
+    table = rebalancer("history", "-c", config, env=no_keys)  # reviewing needs no keys
     assert table.returncode == 0, table.stderr
     assert "DRY-RUN" in table.stdout
     assert first["run_id"] in table.stdout

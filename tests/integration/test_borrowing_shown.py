@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,20 +19,18 @@ from rebalancer.emulator import Emulator
 from rebalancer.service.controls import Controls
 from rebalancer.web import WebContext, create_app
 from rebalancer.web.overview import overview
+from tests.cli import rebalancer
 from tests.integration.harness import ENV, seed_state, write_config
 from tests.integration.venues import UNIFIED, VENUES
 from tests.web.server import serving
 
-EXE = str(Path(sys.executable).with_name("rebalancer"))
 # The seed example with the quote 500 USDT below zero: V = 7,000 + 3,000 - 500 = 9,500.
 BORROWED = Decimal(500)
 SHARE = BORROWED / Decimal(9500)
 
 
 def _run(*args: str) -> str:
-    done = subprocess.run(
-        [EXE, *args], capture_output=True, text=True, env=ENV, timeout=60, check=False
-    )
+    done = rebalancer(*args, env=ENV)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from rebalancer.emulator import Emulator
+from tests.cli import Ran
+from tests.cli import rebalancer as run_cli
 from tests.integration.harness import ENV, seed_state, write_config
 from tests.integration.venues import UNIFIED, VENUES
 
-EXE = str(Path(sys.executable).with_name("rebalancer"))
 D = Decimal
 POSITIONS = [
     {"symbol": "BTCUSDT", "size": "-0.02", "entry_price": "50000"},
@@ -25,15 +24,8 @@ POSITIONS = [
 ]
 
 
-def rebalancer(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **ENV, "COLUMNS": "200"},
-        timeout=90,
-        check=False,
-    )
+def rebalancer(*args: str) -> Ran:
+    return run_cli(*args, env={**os.environ, **ENV, "COLUMNS": "200"})
 
 
 def paying(venue: str) -> Emulator:
@@ -153,13 +145,9 @@ def test_offline_reports_from_the_journal_alone(tmp_path: Path) -> None:
         config = write_config(tmp_path, emu)
         assert rebalancer("carry", "-c", str(config), "--json").returncode == 0
     # The emulator is gone: offline needs neither the exchange nor the keys.
-    done = subprocess.run(
-        [EXE, "carry", "-c", str(config), "--offline", "--json", "--since", "2000-01-01"],
-        capture_output=True,
-        text=True,
+    done = run_cli(
+        *("carry", "-c", str(config), "--offline", "--json", "--since", "2000-01-01"),
         env={k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_API")},
-        timeout=60,
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

@@ -14,16 +14,15 @@ import pytest
 
 from rebalancer.emulator import Emulator
 from rebalancer.snapshot_file import parse_snapshot
+from tests.cli import Ran, rebalancer
 from tests.integration.harness import ENV, order_count, seed_state, write_config
 from tests.integration.venues import VENUES
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, *args], capture_output=True, text=True, env=env or ENV, timeout=60, check=False
-    )
+def _run(*args: str, env: dict[str, str] | None = None) -> Ran:
+    return rebalancer(*args, env=env or ENV)
 
 
 def test_snapshot_writes_a_file_that_plan_reads(tmp_path: Path) -> None:

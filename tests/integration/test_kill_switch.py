@@ -1,17 +1,16 @@
 """The kill switch and the circuit breaker hold at every entry point that can trade.
 
 Each test stops the portfolio (`rebalancer halt`, or a circuit opened in the journal), runs an
-entry point as a user does (the CLI in a subprocess, the daemon's wake-up in-process), and
-judges it from the emulator's request log: while stopped, no signed request other than a read
-(GET) reaches the exchange; after `rebalancer resume`, the same entry point trades again.
+entry point as a user does (the CLI's `main` with a user's arguments, in-process; the daemon's
+wake-up), and judges it from the emulator's request log: while stopped, no signed request
+other than a read (GET) reaches the exchange; after `rebalancer resume`, the same entry point
+trades again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,10 +24,10 @@ from rebalancer.emulator import Emulator
 from rebalancer.notify import NullNotifier
 from rebalancer.service.controls import Controls, MemoryControls
 from rebalancer.service.memory_journal import MemoryJournal
+from tests.cli import Ran, rebalancer
 from tests.integration.harness import ENV, gateway_for, order_count, seed_state, write_config
 from tests.integration.venues import VENUES
 
-EXE = str(Path(sys.executable).with_name("rebalancer"))
 PAPER = """
 [paper]
 spot = { BTC = 0.14, ETH = 1.2, USDT = 0 }
@@ -36,10 +35,8 @@ futures_wallet = 2000
 """
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, *args], capture_output=True, text=True, env=ENV, timeout=60, check=False
-    )
+def _run(*args: str) -> Ran:
+    return rebalancer(*args, env=ENV)
 
 
 def _writes(emu: Emulator) -> list[str]:
