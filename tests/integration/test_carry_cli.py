@@ -47,6 +47,9 @@ def test_carry_reports_the_venues_funding_per_hedge_and_in_total(
         again = rebalancer("carry", "-c", str(config), "--json")
         text = rebalancer("carry", "-c", str(config))
         booked = [b for b in emu.exchange.carry.bookings if b.kind == "funding"]
+        planned = rebalancer("once", "-c", str(config), "--mode", "dry-run")  # a run to report
+    page = tmp_path / "report.html"
+    reported = rebalancer("report", "-c", str(config), "-o", str(page))
 
     assert first.returncode == 0, first.stderr
     assert len(booked) == 6
@@ -74,6 +77,10 @@ def test_carry_reports_the_venues_funding_per_hedge_and_in_total(
     assert "BTC/USDT:USDT" in text.stdout
     assert "Gaps: none found" in text.stdout
     assert "not advice" in text.stdout
+    # The journal report puts the ledger's carry beside the runs it plots.
+    assert planned.returncode == 0, planned.stderr
+    assert reported.returncode == 0, reported.stderr
+    assert "<tr><td>carry (funding + interest)</td><td>0.30</td></tr>" in page.read_text("utf-8")
 
 
 @pytest.mark.parametrize("venue", UNIFIED)
