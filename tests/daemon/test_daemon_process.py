@@ -30,6 +30,7 @@ from rebalancer.service.controls import MemoryControls
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.daemon.process_harness import (
     BATCH,
+    PATIENCE,
     DaemonProcess,
     HoldingEmulator,
     JournalReader,
@@ -175,11 +176,9 @@ def test_sigterm_while_orders_are_in_flight_lets_the_cycle_finish_and_exits_0(
         config = write_daemon_config(tmp_path, emu)
         journal = JournalReader(tmp_path / "journal.db")
         with running_daemon(config) as daemon:
-            assert emu.arrived.wait(15), daemon.output()
+            assert emu.arrived.wait(PATIENCE), daemon.output()
             assert set(journal.orders().values()) == {"submitting"}
-            sent = time.monotonic()
-            assert daemon.stop(timeout=10) == 0
-            assert time.monotonic() - sent < 10
+            assert daemon.stop() == 0  # after the batch's answer: the cycle was let finish
             assert daemon.count("cycle_abandoned") == 0
 
         assert [(r.state, r.orders) for r in journal.runs()] == [("completed", 2)]
@@ -202,10 +201,10 @@ def test_sigterm_with_an_order_stuck_past_the_grace_period_is_reconciled_on_rest
             config = write_daemon_config(tmp_path, emu)
             journal = JournalReader(tmp_path / "journal.db")
             with running_daemon(config) as daemon:
-                assert emu.arrived.wait(15), daemon.output()
-                sent = time.monotonic()
-                assert daemon.stop(timeout=10) == 0
-                assert time.monotonic() - sent < 10
+                assert emu.arrived.wait(PATIENCE), daemon.output()
+                # The batch is held until released below: exiting at all is the grace period
+                # giving up on it.
+                assert daemon.stop() == 0
                 assert daemon.count("cycle_abandoned") == 1
             [run] = journal.runs()
             assert run.state == "executing"
@@ -277,6 +276,7 @@ def test_the_circuit_breaker_opens_survives_a_restart_and_resume_closes_it(
                 timeout=15,
                 what="the circuit to open",
             )
+            daemon.wait_for_event("circuit_opened")  # journaled first, then logged
             assert daemon.count("circuit_opened") == 1
             assert daemon.stop() == 0
         failed = journal.runs()

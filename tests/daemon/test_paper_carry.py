@@ -33,8 +33,14 @@ slippage_bps = 0
 
 
 class Clock:
+    """From an hour after the last funding time (00/08/16 UTC) but one: a step of 16 h 01 min
+    then passes exactly two funding times, whatever the time of day the test runs."""
+
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+        now = datetime.now(UTC)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        last = day + timedelta(hours=8 * (now.hour // 8))
+        self.now = last - timedelta(hours=7)
 
     def __call__(self) -> datetime:
         return self.now

@@ -16,6 +16,7 @@ from rebalancer.emulator import Emulator
 from rebalancer.emulator.config import exchange_section
 from rebalancer.service.crashpoints import ENV as CRASH_ENV
 from rebalancer.store import Store
+from tests.daemon.process_harness import PATIENCE
 from tests.integration.harness import ENV as CREDENTIALS
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
@@ -95,7 +96,9 @@ def workers(
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+    """Poll `check` until it holds; fail naming `what` after `timeout` (at least `PATIENCE`,
+    as in the daemon's process tests: a deadline only says when to give up)."""
+    deadline = time.monotonic() + max(timeout, PATIENCE)
     while time.monotonic() < deadline:
         if check():
             return

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,17 @@ def gateway_for(settings: Settings) -> CcxtGateway:
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+def clear_of_a_funding_time(margin: timedelta = timedelta(minutes=3)) -> None:
+    """Return once the next funding time (00/08/16 UTC) is more than `margin` away, sleeping
+    past it when it is nearer: a test that counts the emulator's payments must not see one
+    more because the clock crossed a funding time while it ran."""
+    now = utcnow()
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    upcoming = day + timedelta(hours=8 * (now.hour // 8 + 1))
+    if upcoming - now <= margin:
+        time.sleep((upcoming - now).total_seconds() + 1)
 
 
 def utcnow() -> datetime:

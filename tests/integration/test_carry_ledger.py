@@ -15,7 +15,13 @@ from rebalancer.domain.ledger import CarryKind, CarryRead
 from rebalancer.emulator import Emulator
 from rebalancer.service.carry import sync_carry
 from rebalancer.store import SqlCarryLedger, open_store, upgrade
-from tests.integration.harness import gateway_for, seed_state, settings_for, utcnow
+from tests.integration.harness import (
+    clear_of_a_funding_time,
+    gateway_for,
+    seed_state,
+    settings_for,
+    utcnow,
+)
 from tests.integration.venues import UNIFIED, VENUES
 
 D = Decimal
@@ -27,6 +33,7 @@ SLOTS = 3  # funding times the emulator's book is set back by
 
 
 def hedged(venue: str) -> Emulator:
+    clear_of_a_funding_time()
     emulator = Emulator(seed_state(extra={"positions": POSITIONS}), venue=venue)
     emulator.exchange.carry.funded_until -= SLOTS * timedelta(hours=8)
     return emulator

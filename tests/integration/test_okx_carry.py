@@ -19,7 +19,13 @@ from rebalancer.exchange.errors import MalformedResponse
 from rebalancer.exchange.venues.okx_carry import ARCHIVE
 from rebalancer.service.carry import sync_carry
 from rebalancer.store import SqlCarryLedger, open_store, upgrade
-from tests.integration.harness import gateway_for, seed_state, settings_for, utcnow
+from tests.integration.harness import (
+    clear_of_a_funding_time,
+    gateway_for,
+    seed_state,
+    settings_for,
+    utcnow,
+)
 
 D = Decimal
 POSITIONS = [
@@ -31,6 +37,7 @@ BILLS, ARCHIVED = "/api/v5/account/bills", "/api/v5/account/bills-archive"
 
 def busy(*, funding_slots: int, interest_hours: int) -> Emulator:
     """Both hedges paid `funding_slots` times; 500 USDT borrowed for `interest_hours` hours."""
+    clear_of_a_funding_time()
     emulator = Emulator(seed_state(extra={"positions": POSITIONS}), venue="okx")
     account = emulator.exchange.account
     account.credit_futures(-(account.wallet_balance + D(500)))
