@@ -11,14 +11,18 @@ spot order; a venue without spot orders is refused at check-config.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -536,3 +540,57 @@ def test_a_line_whose_spot_trade_cannot_be_placed_keeps_its_hedge(
     assert skipped[1].startswith("ETH: ETH +")
     assert "not enough quote" in skipped[1]
     assert all(m.endswith("hedge kept") for m in skipped)
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+class _Hook(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def test_once_notifies_the_roll_it_performs_once(tmp_path: Path) -> None:
+    class Hook(_Hook):
+        bodies: ClassVar[list[dict[str, object]]] = []
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    notify = '\n[notify]\nwebhooks = [{ kind = "json", url_env = "ROLL_HOOK_URL" }]\n'
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        with Emulator(seed_state()) as emu:
+            assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+            config = write_config(tmp_path, emu, extra=ROLL + notify)
+            env = {**os.environ, **CREDENTIALS, "ROLL_HOOK_URL": url}
+            env.pop(ENV, None)
+            runs = [
+                subprocess.run(
+                    [EXE, "once", "-c", str(config), "--yes"],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=60,
+                    check=False,
+                )
+                for _ in range(2)
+            ]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    texts = [json.dumps(b) for b in Hook.bodies]
+    assert len(texts) == 1  # the run that rolled; the next has nothing to say
+    assert "Roll performed" in texts[0]
+    assert "collateral is below the floor" in texts[0]
+    assert url not in runs[0].stdout + runs[0].stderr  # a webhook URL is a secret

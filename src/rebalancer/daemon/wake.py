@@ -40,6 +40,7 @@ from rebalancer.service.controls import (
 )
 from rebalancer.service.cycle import CycleResult, read_snapshot, run_cycle
 from rebalancer.service.journal import Journal, JournalUnavailable, WriterLockLost
+from rebalancer.service.policy_notes import PolicyNote
 from rebalancer.service.reconcile import reconcile
 from rebalancer.service.top_up import top_up
 from rebalancer.store import WriterLockHeld
@@ -384,7 +385,8 @@ class Waker:
         if outcome is None:
             return
         log.warning("top_up_between_cycles", outcome=outcome.text)
-        self._policy_outcome("top-up", outcome.acted, outcome.text, outcome.notable)
+        if outcome.notable:
+            self._policy_outcome(PolicyNote("top-up", outcome.acted, outcome.text), None)
 
     def _policy_notes(self, cycle: CycleResult) -> None:
         """Notify what the policies did in this run (each act), or were about to do (once
@@ -394,24 +396,18 @@ class Waker:
             if policy not in said:
                 self._policy_said.pop(policy, None)  # quiet again: the next one is news
         for note in cycle.policies:
-            self._policy_outcome(note.policy, note.acted, f"run {cycle.run_id}: {note.text}")
+            self._policy_outcome(note, cycle.run_id)
 
-    def _policy_outcome(self, policy: str, acted: bool, text: str, notable: bool = True) -> None:
-        if acted:
-            if policy == "top-up":
+    def _policy_outcome(self, note: PolicyNote, run_id: str | None) -> None:
+        if note.acted:
+            if note.policy == "top-up":
                 self._topped_up = True
-            self._policy_said.pop(policy, None)
-            title = "Roll performed" if policy == "roll" else "Collateral moved"
-            self._notify(NotificationKind.POLICY, Severity.WARNING, title, text)
-            return
-        if not notable:
-            return
-        key = text.split(": ", 1)[1] if text.startswith("run ") else text  # the run id changes
-        if self._policy_said.get(policy) == key:
-            return
-        self._policy_said[policy] = key
-        title = "Roll due" if policy == "roll" else "Top-up not performed"
-        self._notify(NotificationKind.POLICY, Severity.WARNING, title, text)
+            self._policy_said.pop(note.policy, None)
+        elif self._policy_said.get(note.policy) == note.text:
+            return  # unchanged since it was last said
+        else:
+            self._policy_said[note.policy] = note.text
+        self.notifier.notify_in_background(note.notification(self.portfolio, run_id, self.clock()))
 
     def _notify(self, kind: NotificationKind, severity: Severity, title: str, text: str) -> None:
         self.notifier.notify_in_background(

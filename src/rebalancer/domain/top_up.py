@@ -52,18 +52,18 @@ def decide_top_up(
     held in spot on the exchange; `mode` the run's (live, paper, dry-run)."""
     if not rules.enabled:
         return None
+    if health.unified:  # never possible here: said in every run, whatever the margin
+        return TopUpDecision(
+            TopUpAction.REFUSED, ZERO, "unified account: no futures wallet to move quote to"
+        )
+    if mode == "paper":
+        return TopUpDecision(TopUpAction.REFUSED, ZERO, "paper mode moves no quote")
     alert = rules.alert_distance
     if not health.below(alert):
         where = (
             "no position" if health.distance is None else f"margin distance {health.distance:.1%}"
         )
         return TopUpDecision(TopUpAction.IDLE, ZERO, f"{where}, alert below {alert:.0%}")
-    if health.unified:
-        return TopUpDecision(
-            TopUpAction.REFUSED, ZERO, "unified account: no futures wallet to move quote to"
-        )
-    if mode == "paper":
-        return TopUpDecision(TopUpAction.REFUSED, ZERO, "paper mode moves no quote")
     amount = min(rules.most, max(spot_quote, ZERO))
     if amount <= 0:
         return TopUpDecision(TopUpAction.IDLE, ZERO, "no quote in spot to move")

@@ -49,22 +49,13 @@ from rebalancer.service.controls import TradingGate, TradingStopped
 from rebalancer.service.executor import STATUS_OF, Execution, UnsafePlan, execute, execute_spot
 from rebalancer.service.ids import new_run_id
 from rebalancer.service.journal import Event, Journal, JournalUnavailable, RunStart
+from rebalancer.service.policy_notes import PolicyNote
 from rebalancer.service.roll import ROLL_FINISHED, ROLL_PLANNED, open_roll, record_to_data
 from rebalancer.service.top_up import TopUpOutcome
 from rebalancer.service.top_up import top_up as move_quote
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyNote:
-    """What a policy did in a run (`acted`), or was about to do and did not: what the daemon
-    and `once` notify, once per run."""
-
-    policy: str  # "roll" | "top-up"
-    acted: bool
-    text: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,10 @@ class TopUpOutcome:
 
     @property
     def notable(self) -> bool:
-        """Worth a notification: it moved quote, or would have (dry-run, refused, failed)."""
-        return self.decision.action is not TopUpAction.IDLE
+        """Worth a notification: the margin called for a move, and quote moved or would have
+        (dry-run, trading stopped, the transfer failed). Idle and a refusal for the account's
+        kind (unified, paper) are journaled only."""
+        return self.decision.action is TopUpAction.MOVE
 
 
 async def top_up(
