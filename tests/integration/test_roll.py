@@ -1,11 +1,12 @@
 """The roll policy acts, exactly once, through real ccxt against the emulator (and in paper).
 
-A due roll (here: collateral below its floor of the gross hedge) closes each rolled line's
-hedge with a reduce-only perp order through the executor, then trades spot to target with
-journaled spot market orders (`/api/v3/order`), in that order. The next run finds no hedge
-to roll and sends nothing. A lost spot answer is found by client id (one order, not two); a
-crash between the close and the spot order sends neither twice; the kill switch refuses the
-spot order; a venue without spot orders is refused at check-config.
+A due roll (here: collateral below its floor of the gross hedge) is journaled whole, then
+closes each rolled line's hedge with a reduce-only perp order through the executor, then
+trades spot to target with journaled spot market orders (`/api/v3/order`), in that order. The
+next run finds no hedge to roll and sends nothing. A lost spot answer is found by client id
+(one order, not two); a kill at any step of the roll, or a halt between the close and the spot
+order, leaves the roll for the next run, which finishes it once instead of hedging again; a
+venue without spot orders is refused at check-config.
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ The trading gate (kill switch and circuit breaker) is checked before anything is
 before the first write (leverage, margin mode) and before each order phase: a trading run on a
 stopped portfolio is journaled as SKIPPED with the refusal and sends nothing; a dry-run still
 reads and plans, and says the portfolio is stopped.
+
+The policies (`[policy]`, off by default) are decided here, in every run whoever calls it
+(`once`, the daemon, fleet jobs): a roll an earlier run left between its closes and its spot
+orders is finished first (instead of planning the hedges again); else the roll policy decides,
+and a performed roll is journaled whole (`roll_planned`) before its first order; then the
+top-up policy. What each did, or was about to do, is in `CycleResult.policies` to notify.
 """
 
 from __future__ import annotations
