@@ -180,6 +180,7 @@ async def execute_spot(
         report = await gateway.place_spot(request)
         journal.record_update(update_from(report, clock()))
         reports.append(report)
+    crash_point("after_spot_fill")
     return reports
 
 
