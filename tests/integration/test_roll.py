@@ -375,6 +375,37 @@ def test_a_roll_killed_at_any_point_is_finished_once_by_the_next_run(
     assert writes_again == []  # rolled and finished: the next run has nothing to do
 
 
+def _halted_roll(
+    tmp: Path,
+    emu: Emulator,
+    journal: MemoryJournal,
+    controls: MemoryControls,
+    monkeypatch: pytest.MonkeyPatch,
+) -> CycleResult:
+    """Hedges opened, then a roll the kill switch stops between its closes and its spot."""
+    gate = TradingGate(controls, "seed-60-40")
+    halted = Controls(halted=True, reason="halted by the user", since=datetime.now(UTC))
+    assert _cycle(tmp, emu, journal, extra="").ok
+    place = CcxtGateway.place
+
+    async def place_then_halt(self: CcxtGateway, orders: list[OrderRequest]) -> list[OrderReport]:
+        reports = await place(self, orders)
+        controls.save("seed-60-40", halted)
+        return reports
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CcxtGateway, "place", place_then_halt)
+        stopped = _cycle(tmp, emu, journal, gate=gate, wrap=True)
+    controls.save("seed-60-40", Controls())
+    assert not stopped.ok
+    assert (position(emu, "BTCUSDT"), position(emu, "ETHUSDT")) == (D(0), D(0))
+    return stopped
+
+
+def _roll_kinds(journal: MemoryJournal) -> list[str]:
+    return [e.kind for e in journal.events if e.kind.startswith("roll_")]
+
+
 def test_a_halt_between_the_close_and_the_spot_leaves_the_roll_for_the_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -383,38 +414,63 @@ def test_a_halt_between_the_close_and_the_spot_leaves_the_roll_for_the_next_run(
     hedges."""
     journal = MemoryJournal()
     controls = MemoryControls()
-    gate = TradingGate(controls, "seed-60-40")
-    halted = Controls(halted=True, reason="halted by the user", since=datetime.now(UTC))
     with Emulator(seed_state()) as emu:
-        assert _cycle(tmp_path, emu, journal, extra="").ok
-        place = CcxtGateway.place
-
-        async def place_then_halt(
-            self: CcxtGateway, orders: list[OrderRequest]
-        ) -> list[OrderReport]:
-            reports = await place(self, orders)
-            controls.save("seed-60-40", halted)
-            return reports
-
-        with monkeypatch.context() as patch:
-            patch.setattr(CcxtGateway, "place", place_then_halt)
-            stopped = _cycle(tmp_path, emu, journal, gate=gate, wrap=True)
-        controls.save("seed-60-40", Controls())
+        _halted_roll(tmp_path, emu, journal, controls, monkeypatch)
         emu.clear_requests()
+        gate = TradingGate(controls, "seed-60-40")
         resumed = _cycle(tmp_path, emu, journal, gate=gate, wrap=True)
         writes = _writes(emu)
         hedges = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
 
-    assert not stopped.ok
     assert resumed.ok, resumed.error
     assert writes == [SPOT, SPOT]  # the roll's spot orders, and no perp order
     assert hedges == (D(0), D(0))
     kinds = [e.kind for e in journal.events if e.run_id == resumed.run_id]
     assert "policy_roll_resumed" in kinds
-    assert kinds[-1] != "roll_planned"
-    assert [e.kind for e in journal.events if e.kind.startswith("roll_")][-1] == "roll_finished"
-    assert [p.text.split(":")[0] for p in resumed.policies] == ["roll"]
-    assert resumed.policies[0].acted
+    assert _roll_kinds(journal)[-1] == "roll_finished"
+    assert [(p.policy, p.acted) for p in resumed.policies] == [("roll", True)]
+
+
+def test_a_dry_run_says_it_would_finish_an_open_roll_and_leaves_it_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        _halted_roll(tmp_path, emu, journal, MemoryControls(), monkeypatch)
+        emu.clear_requests()
+        dry = _cycle(tmp_path, emu, journal, mode="dry-run")
+        writes = _writes(emu)
+
+    assert dry.ok, dry.error
+    assert writes == []
+    assert dry.plan is not None
+    assert dry.plan.orders == ()  # it would finish the roll, not hedge again
+    due = [e.message for e in journal.events if e.run_id == dry.run_id]
+    assert any(m.startswith("dry-run: would finish the roll of run ") for m in due)
+    assert _roll_kinds(journal)[-1] == "roll_planned"  # still open for a trading run
+    assert [(p.policy, p.acted) for p in dry.policies] == [("roll", False)]
+
+
+def test_an_open_roll_is_abandoned_when_the_policy_is_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Turned off, the roll is not finished behind the user's back: the record is closed
+    with its reason, and the plan hedges the lines again."""
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        _halted_roll(tmp_path, emu, journal, MemoryControls(), monkeypatch)
+        emu.clear_requests()
+        off = _cycle(tmp_path, emu, journal, extra="")
+        writes = _writes(emu)
+
+    assert off.ok, off.error
+    assert SPOT not in writes
+    assert writes == [BATCH]  # the hedges, planned afresh
+    (finished,) = [
+        e for e in journal.events if e.run_id == off.run_id and e.kind == "roll_finished"
+    ]
+    assert "abandoned (policy roll is off now)" in finished.message
+    assert "not sent: sell 0.02" in finished.message
 
 
 # -- paper, and the venues without spot orders -------------------------------------------
