@@ -17,7 +17,7 @@ from rebalancer.daemon.wake import WakeOutcome, Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.exchange.port import is_spot
-from rebalancer.notify import NullNotifier
+from rebalancer.notify import Notification, NotificationKind, NullNotifier
 from rebalancer.service.controls import MemoryControls
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
@@ -103,3 +103,61 @@ def test_the_daemon_rolls_on_the_wake_up_where_the_condition_holds_and_never_aga
     assert SPOT not in writes[1]  # the next wake-up: nothing more is rolled
     if rolls:
         assert writes[1] == []
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    async def notify(self, n: Notification) -> None:
+        self.sent.append(n)
+
+    def notify_in_background(self, n: Notification) -> None:
+        self.sent.append(n)
+
+    async def drain(self, timeout: float) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_a_roll_due_but_not_performed_is_notified_once_while_it_stays_due(
+    tmp_path: Path,
+) -> None:
+    """A dry-run daemon: every cycle journals the roll it would do; the notifier hears it
+    once, not at every wake-up, and nothing is sent to the exchange."""
+    journal = MemoryJournal()
+    notifier = _Recorder()
+    with Emulator(seed_state()) as emu:
+        _open_hedges(tmp_path, emu)
+        settings = settings_for(tmp_path, emu, extra=_policy("3"))
+        waker = Waker(
+            settings,
+            gateway=gateway_for(settings),
+            journal=journal,
+            controls=MemoryControls(),
+            notifier=notifier,
+            clock=utcnow,
+            mode="dry-run",
+        )
+        emu.clear_requests()
+
+        async def wake_thrice() -> None:
+            try:
+                for _ in range(3):
+                    await waker.wake(Wake.CALENDAR)
+            finally:
+                await waker.gateway.close()
+
+        asyncio.run(wake_thrice())
+        writes = [r.path for r in emu.requests() if r.method != "GET"]
+
+    assert writes == []
+    due = [e for e in journal.events if e.kind == "policy_roll_due"]
+    assert len(due) == 3  # journaled in every run...
+    policy = [n for n in notifier.sent if n.kind is NotificationKind.POLICY]
+    assert len(policy) == 1  # ...and notified once
+    assert policy[0].title == "Roll due, not performed"
+    assert "(dry-run)" in policy[0].text
+    assert "collateral is below the floor" in policy[0].text

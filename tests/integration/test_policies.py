@@ -14,17 +14,30 @@ import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from rebalancer.config import load_settings
 from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
+from rebalancer.emulator.state import EmulatorState
+from rebalancer.exchange.ccxt_client import build_client
+from rebalancer.exchange.ccxt_gateway import CcxtGateway
+from rebalancer.exchange.paper import PaperGateway
 from rebalancer.notify import NullNotifier
 from rebalancer.service.controls import Controls, MemoryControls, TradingGate
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
-from tests.integration.harness import OPEN, gateway_for, seed_state, settings_for, utcnow
+from tests.integration.harness import (
+    OPEN,
+    gateway_for,
+    seed_state,
+    settings_for,
+    utcnow,
+    write_config,
+)
 
 D = Decimal
 
@@ -189,3 +202,124 @@ def test_a_halted_portfolio_runs_no_policy_and_sends_nothing(tmp_path: Path) -> 
     assert result.refused
     assert writes == []
     assert _kinds(journal, result.run_id) == []  # the kill switch gates the policies too
+
+
+# -- the top-up policy in every cycle (`once`, the daemon's cycles, fleet jobs) --------------
+
+
+def _thin_margin() -> EmulatorState:
+    """100 of futures wallet for a 250 short: a 40 % move liquidates, inside a 99 % alert
+    distance; 500 USDT in spot to move."""
+    return seed_state(
+        futures_wallet="100",
+        extra={
+            "spot_balances": {"BTC": "0.14", "ETH": "1.2", "USDT": "500"},
+            "positions": [{"symbol": "BTCUSDT", "size": "-0.005", "entry_price": "50000"}],
+        },
+    )
+
+
+TOP_UP_ON = '[policy]\nenabled = ["top-up"]\n[safety]\ntop_up_max = 100\n'
+
+
+def _top_up_events(journal: MemoryJournal, run_id: str) -> list[str]:
+    return [
+        f"{e.kind}: {e.message}"
+        for e in journal.events
+        if e.run_id == run_id and e.kind.startswith("policy_top_up")
+    ]
+
+
+@pytest.mark.parametrize("mode", ["live", "dry-run"])
+def test_a_cycle_applies_the_top_up_policy_and_journals_it(tmp_path: Path, mode: str) -> None:
+    journal = MemoryJournal()
+    extra = TOP_UP_ON + "margin_alert_distance = 0.99\n"
+    with Emulator(_thin_margin()) as emu:
+        result = _cycle(tmp_path, emu, journal, extra=extra, mode=mode)
+        transfers = [r for r in emu.requests() if r.path == "/sapi/v1/asset/transfer"]
+
+    assert result.ok, result.error
+    (event,) = _top_up_events(journal, result.run_id)
+    if mode == "live":
+        # top_up_max (100) of the 500 held: the limit holds, once.
+        assert event.startswith("policy_top_up: top-up: moved 100 USDT from spot to futures")
+        assert len(transfers) == 1
+        assert [(p.policy, p.acted) for p in result.policies] == [("top-up", True)]
+        assert result.after is not None
+        assert result.before is not None
+        assert result.after.cash == result.before.cash - 100  # read again after the move
+    else:
+        assert event.startswith("policy_top_up_due: top-up dry-run: would move 100 USDT")
+        assert transfers == []
+        assert [(p.policy, p.acted) for p in result.policies] == [("top-up", False)]
+    assert any(n.startswith("top-up") for n in result.notes)  # what `once` prints
+
+
+def test_a_healthy_margin_leaves_the_top_up_idle_and_says_why(tmp_path: Path) -> None:
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        result = _cycle(tmp_path, emu, journal, extra=TOP_UP_ON)
+        transfers = [r for r in emu.requests() if r.path == "/sapi/v1/asset/transfer"]
+
+    assert result.ok, result.error
+    (event,) = _top_up_events(journal, result.run_id)
+    assert event.startswith("policy_top_up_idle: top-up idle: no position, alert below 25%")
+    assert transfers == []
+    assert result.policies == ()  # idle is journaled, not notified
+
+
+def test_without_the_top_up_policy_nothing_is_journaled_or_moved(tmp_path: Path) -> None:
+    journal = MemoryJournal()
+    with Emulator(_thin_margin()) as emu:
+        result = _cycle(tmp_path, emu, journal, extra="[safety]\nmargin_alert_distance = 0.99\n")
+        transfers = [r for r in emu.requests() if r.path == "/sapi/v1/asset/transfer"]
+
+    assert result.ok, result.error
+    assert _top_up_events(journal, result.run_id) == []
+    assert transfers == []
+
+
+@pytest.mark.parametrize(("account", "why"), [("segregated", "paper"), ("unified", "unified")])
+def test_paper_mode_refuses_the_top_up_and_says_why(tmp_path: Path, account: str, why: str) -> None:
+    paper = f"""
+[paper]
+spot = {{ BTC = 0.14, ETH = 1.2, USDT = 500 }}
+futures_wallet = 100
+taker_fee = 0.0005
+slippage_bps = 0
+account = "{account}"
+[simulation]
+haircuts = {{ BTC = 0.95, ETH = 0.95 }}
+"""
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        config = write_config(tmp_path, emu, extra=paper + TOP_UP_ON)
+        config.write_text(config.read_text().replace('mode = "live"', 'mode = "paper"'))
+        settings = load_settings(config, {})
+        public = CcxtGateway(build_client(settings.config.exchange, None), quote="USDT")
+        gateway = PaperGateway.open(settings, public, _Store(), utcnow)
+
+        async def go() -> CycleResult:
+            try:
+                return await run_cycle(settings, gateway, journal, utcnow, gate=OPEN, mode="paper")
+            finally:
+                await gateway.close()
+
+        result = asyncio.run(go())
+
+    assert result.ok, result.error
+    (event,) = _top_up_events(journal, result.run_id)
+    assert event.startswith("policy_top_up_refused: top-up refused: ")
+    assert why in event
+    assert result.policies == ()  # the account's kind, not the margin: journaled, not notified
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.saved: dict[str, dict[str, Any]] = {}
+
+    def load(self, portfolio: str) -> dict[str, Any] | None:
+        return self.saved.get(portfolio)
+
+    def save(self, portfolio: str, document: dict[str, Any]) -> None:
+        self.saved[portfolio] = document

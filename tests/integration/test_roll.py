@@ -1,24 +1,29 @@
 """The roll policy acts, exactly once, through real ccxt against the emulator (and in paper).
 
-A due roll (here: collateral below its floor of the gross hedge) closes each rolled line's
-hedge with a reduce-only perp order through the executor, then trades spot to target with
-journaled spot market orders (`/api/v3/order`), in that order. The next run finds no hedge
-to roll and sends nothing. A lost spot answer is found by client id (one order, not two); a
-crash between the close and the spot order sends neither twice; the kill switch refuses the
-spot order; a venue without spot orders is refused at check-config.
+A due roll (here: collateral below its floor of the gross hedge) is journaled whole, then
+closes each rolled line's hedge with a reduce-only perp order through the executor, then
+trades spot to target with journaled spot market orders (`/api/v3/order`), in that order. The
+next run finds no hedge to roll and sends nothing. A lost spot answer is found by client id
+(one order, not two); a kill at any step of the roll, or a halt between the close and the spot
+order, leaves the roll for the next run, which finishes it once instead of hedging again; a
+venue without spot orders is refused at check-config.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -29,7 +34,7 @@ from rebalancer.emulator.orders import Segment
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.port import OrderReport, OrderRequest, OrderState
 from rebalancer.service.controls import Controls, MemoryControls, TradingGate
-from rebalancer.service.crashpoints import ENV, ROLL_POINTS
+from rebalancer.service.crashpoints import ENV, POINTS, ROLL_POINTS
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.gated_gateway import GatedGateway
 from rebalancer.service.journal import OrderIntentRecord
@@ -300,31 +305,172 @@ def test_once_rolls_once(tmp_path: Path) -> None:
     assert sorted(spot.values()) == ["filled", "filled"]
 
 
-@pytest.mark.parametrize("point", ROLL_POINTS)
-def test_a_crash_between_the_close_and_the_spot_order_recovers_without_a_second_order(
+def _latest_roll_event(db: Path) -> str | None:
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT kind FROM events WHERE kind IN ('roll_planned', 'roll_finished') "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _open_runs(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT run_id FROM runs WHERE state NOT IN ('completed','failed','skipped')"
+        )
+        return [r[0] for r in rows.fetchall()]
+
+
+LIVE = {"filled", "partially_filled", "accepted"}
+
+
+@pytest.mark.parametrize("point", [*POINTS, *ROLL_POINTS])
+def test_a_roll_killed_at_any_point_is_finished_once_by_the_next_run(
     tmp_path: Path, point: str
 ) -> None:
+    """SIGKILL at each step of a roll (its perp closes' intents, in flight, answered; its spot
+    intents, in flight), then `once` again: the roll ends done exactly once. Every intent is
+    at most one order on the exchange, the journal equals the exchange, the hedges stay
+    closed (no perp order but the roll's reduce-only closes), and the spot is at target: the
+    BTC hedge's 0.02 sold once, ETH bought once."""
     with Emulator(seed_state()) as emu:
         assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+        opened = len(emu.exchange.store.all_orders())
+        btc, eth = _spot(emu, "BTC"), _spot(emu, "ETH")
         config = write_config(tmp_path, emu, extra=ROLL)
+        if point in ("in_flight", "spot_in_flight"):
+            emu.set_latency(D("0.8"))  # the kill lands while the request waits
         crashed = _once(config, point)
-        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-        closed = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+        emu.set_latency(D(0))
         restarted = _once(config)
-        on_exchange = [o.client_order_id for o in emu.exchange.store.all_orders()]
-        spot = _spot_orders(emu)
+        emu.clear_requests()
+        again = _once(config)
+        writes_again = _writes(emu)
+        orders = emu.exchange.store.all_orders()
+        hedges = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+        btc_after, eth_after = _spot(emu, "BTC"), _spot(emu, "ETH")
 
-    assert closed == (D(0), D(0))  # the crashed run closed the hedges...
-    assert spot == []  # ...and its spot orders never left, before or after the restart
+    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
-    assert len(on_exchange) == len(set(on_exchange))
+    assert again.returncode == 0, again.stdout + again.stderr
+    on_exchange = [o.client_order_id for o in orders]
+    assert len(on_exchange) == len(set(on_exchange)), "a client order id was sent twice"
     journal = _journal_orders(tmp_path / "journal.db")
-    spot_journaled = {c: s for c, (i, s) in journal.items() if not i.endswith(":USDT")}
-    if point == "after_spot_intents":  # journaled, then found not sent by client id
-        assert spot_journaled
-        assert all(s == "not_placed" for s in spot_journaled.values())
-    else:
-        assert spot_journaled == {}
+    for client_id in on_exchange:  # every real order is journaled...
+        assert journal[client_id][1] in LIVE, (client_id, journal[client_id])
+    for client_id, (_, status) in journal.items():  # ...and nothing journaled is imaginary
+        assert (status in LIVE) == (client_id in on_exchange), (client_id, status)
+    assert _open_runs(tmp_path / "journal.db") == []
+    rolled = orders[opened:]
+    perps = [o for o in rolled if o.segment is not Segment.SPOT]
+    spot = [o for o in rolled if o.segment is Segment.SPOT]
+    assert perps, "the crashed run or its successor closed the hedges"
+    assert all(o.reduce_only for o in perps), "a hedge was re-opened"
+    assert hedges == (D(0), D(0))
+    assert sorted(o.symbol for o in spot) == ["BTCUSDT", "ETHUSDT"]  # one sale, one purchase
+    assert abs((btc - btc_after) - D("0.02")) <= D("0.0001")
+    assert eth_after > eth
+    assert _latest_roll_event(tmp_path / "journal.db") == "roll_finished"
+    assert writes_again == []  # rolled and finished: the next run has nothing to do
+
+
+def _halted_roll(
+    tmp: Path,
+    emu: Emulator,
+    journal: MemoryJournal,
+    controls: MemoryControls,
+    monkeypatch: pytest.MonkeyPatch,
+) -> CycleResult:
+    """Hedges opened, then a roll the kill switch stops between its closes and its spot."""
+    gate = TradingGate(controls, "seed-60-40")
+    halted = Controls(halted=True, reason="halted by the user", since=datetime.now(UTC))
+    assert _cycle(tmp, emu, journal, extra="").ok
+    place = CcxtGateway.place
+
+    async def place_then_halt(self: CcxtGateway, orders: list[OrderRequest]) -> list[OrderReport]:
+        reports = await place(self, orders)
+        controls.save("seed-60-40", halted)
+        return reports
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CcxtGateway, "place", place_then_halt)
+        stopped = _cycle(tmp, emu, journal, gate=gate, wrap=True)
+    controls.save("seed-60-40", Controls())
+    assert not stopped.ok
+    assert (position(emu, "BTCUSDT"), position(emu, "ETHUSDT")) == (D(0), D(0))
+    return stopped
+
+
+def _roll_kinds(journal: MemoryJournal) -> list[str]:
+    return [e.kind for e in journal.events if e.kind.startswith("roll_")]
+
+
+def test_a_halt_between_the_close_and_the_spot_leaves_the_roll_for_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kill switch stops the roll after its closes; once trading resumes, the next run
+    sends the roll's spot orders (recorded before the closes) instead of re-opening the
+    hedges."""
+    journal = MemoryJournal()
+    controls = MemoryControls()
+    with Emulator(seed_state()) as emu:
+        _halted_roll(tmp_path, emu, journal, controls, monkeypatch)
+        emu.clear_requests()
+        gate = TradingGate(controls, "seed-60-40")
+        resumed = _cycle(tmp_path, emu, journal, gate=gate, wrap=True)
+        writes = _writes(emu)
+        hedges = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+
+    assert resumed.ok, resumed.error
+    assert writes == [SPOT, SPOT]  # the roll's spot orders, and no perp order
+    assert hedges == (D(0), D(0))
+    kinds = [e.kind for e in journal.events if e.run_id == resumed.run_id]
+    assert "policy_roll_resumed" in kinds
+    assert _roll_kinds(journal)[-1] == "roll_finished"
+    assert [(p.policy, p.acted) for p in resumed.policies] == [("roll", True)]
+
+
+def test_a_dry_run_says_it_would_finish_an_open_roll_and_leaves_it_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        _halted_roll(tmp_path, emu, journal, MemoryControls(), monkeypatch)
+        emu.clear_requests()
+        dry = _cycle(tmp_path, emu, journal, mode="dry-run")
+        writes = _writes(emu)
+
+    assert dry.ok, dry.error
+    assert writes == []
+    assert dry.plan is not None
+    assert dry.plan.orders == ()  # it would finish the roll, not hedge again
+    due = [e.message for e in journal.events if e.run_id == dry.run_id]
+    assert any(m.startswith("dry-run: would finish the roll of run ") for m in due)
+    assert _roll_kinds(journal)[-1] == "roll_planned"  # still open for a trading run
+    assert [(p.policy, p.acted) for p in dry.policies] == [("roll", False)]
+
+
+def test_an_open_roll_is_abandoned_when_the_policy_is_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Turned off, the roll is not finished behind the user's back: the record is closed
+    with its reason, and the plan hedges the lines again."""
+    journal = MemoryJournal()
+    with Emulator(seed_state()) as emu:
+        _halted_roll(tmp_path, emu, journal, MemoryControls(), monkeypatch)
+        emu.clear_requests()
+        off = _cycle(tmp_path, emu, journal, extra="")
+        writes = _writes(emu)
+
+    assert off.ok, off.error
+    assert SPOT not in writes
+    assert writes == [BATCH]  # the hedges, planned afresh
+    (finished,) = [
+        e for e in journal.events if e.run_id == off.run_id and e.kind == "roll_finished"
+    ]
+    assert "abandoned (policy roll is off now)" in finished.message
+    assert "not sent: sell 0.02" in finished.message
 
 
 # -- paper, and the venues without spot orders -------------------------------------------
@@ -451,3 +597,57 @@ def test_a_line_whose_spot_trade_cannot_be_placed_keeps_its_hedge(
     assert skipped[1].startswith("ETH: ETH +")
     assert "not enough quote" in skipped[1]
     assert all(m.endswith("hedge kept") for m in skipped)
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+class _Hook(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def test_once_notifies_the_roll_it_performs_once(tmp_path: Path) -> None:
+    class Hook(_Hook):
+        bodies: ClassVar[list[dict[str, object]]] = []
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    notify = '\n[notify]\nwebhooks = [{ kind = "json", url_env = "ROLL_HOOK_URL" }]\n'
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        with Emulator(seed_state()) as emu:
+            assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+            config = write_config(tmp_path, emu, extra=ROLL + notify)
+            env = {**os.environ, **CREDENTIALS, "ROLL_HOOK_URL": url}
+            env.pop(ENV, None)
+            runs = [
+                subprocess.run(
+                    [EXE, "once", "-c", str(config), "--yes"],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=60,
+                    check=False,
+                )
+                for _ in range(2)
+            ]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    texts = [json.dumps(b) for b in Hook.bodies]
+    assert len(texts) == 1  # the run that rolled; the next has nothing to say
+    assert "Roll performed" in texts[0]
+    assert "collateral is below the floor" in texts[0]
+    assert url not in runs[0].stdout + runs[0].stderr  # a webhook URL is a secret

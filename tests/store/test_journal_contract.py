@@ -200,3 +200,26 @@ def test_snapshots_plans_and_events_are_accepted_for_a_started_run(journal: Jour
     journal.record_plan("r1", seed_plan())
     journal.record_event(Event("r1", T0, "leverage_set", "1x on BTC/USDT:USDT", {"leverage": 1}))
     assert journal.unfinished_runs("main")[0].state is RunState.STARTED
+
+
+def test_the_latest_event_of_some_kinds_is_the_portfolios_newest(journal: Journal) -> None:
+    journal.start_run(run_start("r1"))
+    journal.start_run(run_start("r2", at=T0 + S))
+    journal.start_run(run_start("other", portfolio="else", at=T0 + 2 * S))
+    assert journal.latest_event("main", ("roll_planned", "roll_finished")) is None
+    data = {"run_id": "r1", "spot": [{"quantity": "0.02"}]}
+    journal.record_event(Event("r1", T0, "roll_planned", "recorded", data))
+    journal.record_event(Event("r2", T0 + S, "policy_roll_idle", "no condition"))
+    journal.record_event(Event("other", T0 + 2 * S, "roll_finished", "another portfolio's"))
+
+    found = journal.latest_event("main", ("roll_planned", "roll_finished"))
+    assert found is not None
+    assert (found.run_id, found.kind, found.at) == ("r1", "roll_planned", T0)
+    assert found.data == data  # read back as written, quantities as strings
+
+    journal.record_event(Event("r2", T0 + 3 * S, "roll_finished", "done", {"roll": "r1"}))
+    latest = journal.latest_event("main", ("roll_planned", "roll_finished"))
+    assert latest is not None
+    assert (latest.run_id, latest.kind) == ("r2", "roll_finished")
+    assert journal.latest_event("main", ("policy_roll_idle",)) is not None
+    assert journal.latest_event("else", ("roll_planned",)) is None

@@ -54,8 +54,12 @@ def run_command(config_path: Path, mode: str | None, yes: bool) -> None:
 
     On start it reconciles runs a crash left open, then schedules: a calendar cycle on
     `schedule.cron`, and a drift check every `schedule.drift_check_interval` that rebalances
-    when the trigger policy fires and watches margin health. SIGHUP reloads the config (a bad
-    file keeps the old one). Logs are JSON lines (readable lines on a terminal).
+    when the trigger policy fires and watches margin health. `[policy]` applies in every
+    cycle: a due roll closes hedges then trades spot (a roll a crash cut is finished first),
+    and top-up moves up to `safety.top_up_max` of spot quote to futures below the margin
+    alert (also on an alert between cycles, once per excursion); each is journaled and
+    notified once while unchanged. SIGHUP reloads the config (a bad file keeps the old one).
+    Logs are JSON lines (readable lines on a terminal).
     """
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode

@@ -24,6 +24,7 @@ from rebalancer.cli.common import (
 )
 from rebalancer.config import Mode, Settings
 from rebalancer.exchange.port import ExchangeGateway
+from rebalancer.notify import NotifierPort
 from rebalancer.output_file import OUTPUT_FILE
 from rebalancer.render.cycle_table import render_cycle
 from rebalancer.render.plan_table import print_plan
@@ -82,7 +83,12 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
     hedge's projected carry beside the spot trade it replaces (`[carry]`; figures only, no tax
     advice). With `[policy] enabled = ["roll"]` the run journals whether a roll is due, and a
     due roll closes the rolled lines' hedges, then trades their spot to target (spot market
-    orders, journaled like perp orders; Binance and paper only); a dry-run only says so.
+    orders, journaled like perp orders; Binance and paper only); a roll an earlier run left
+    between its closes and its spot orders is finished first, never re-sent blindly. With
+    `enabled = ["top-up"]` the run moves up to `safety.top_up_max` of spot quote to futures
+    when the margin is below `safety.margin_alert_distance`, and says why not otherwise. A
+    dry-run only says what a policy would do; what a policy did or would do goes to
+    `[notify]`.
     """
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
@@ -101,15 +107,21 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
     async def cycle(gateway: ExchangeGateway, journal: bootstrap.Journal) -> CycleResult:
         if run_mode is Mode.LIVE:
             await check_key(settings, gateway)
-        await _reconcile_first(settings, gateway, journal)
-        return await run_cycle(
-            settings,
-            gateway,
-            journal.journal,
-            utcnow,
-            gate=bootstrap.trading_gate(settings, journal),
-            mode=run_mode.value,
-        )
+        notifier = bootstrap.notifier(settings)  # a missing webhook secret stops us here
+        try:
+            await _reconcile_first(settings, gateway, journal)
+            result = await run_cycle(
+                settings,
+                gateway,
+                journal.journal,
+                utcnow,
+                gate=bootstrap.trading_gate(settings, journal),
+                mode=run_mode.value,
+            )
+            await _notify_policies(notifier, settings, result)
+            return result
+        finally:
+            await notifier.aclose()
 
     with user_errors():
         result = _with_journal(settings, run_mode, cycle)
@@ -210,6 +222,16 @@ async def _reconcile_first(
             ],
             EXIT_FAILED,
         )
+
+
+async def _notify_policies(notifier: NotifierPort, settings: Settings, result: CycleResult) -> None:
+    """What a policy did in this run, or was about to do, through `[notify]` (once per run;
+    a failed webhook never fails the run)."""
+    for note in result.policies:
+        notifier.notify_in_background(
+            note.notification(settings.config.portfolio.name, result.run_id, utcnow())
+        )
+    await notifier.drain(10.0)
 
 
 def _with_journal(

@@ -20,10 +20,16 @@ from sqlalchemy.exc import ArgumentError
 
 from rebalancer.config.cost_basis import CostBasisError, merged, read_lots
 from rebalancer.config.model import AppConfig, Mode, StorageConfig
-from rebalancer.config.strategy import to_carry_terms, to_roll_rules, to_strategy
+from rebalancer.config.strategy import (
+    to_carry_terms,
+    to_roll_rules,
+    to_strategy,
+    to_top_up_rules,
+)
 from rebalancer.domain.carry import CarryTerms
 from rebalancer.domain.roll import RollRules
 from rebalancer.domain.strategy import Strategy
+from rebalancer.domain.top_up import TopUpRules
 from rebalancer.secrets import Credentials, MissingSecretError, read_credentials
 
 
@@ -51,6 +57,10 @@ class Settings:
     @property
     def mode(self) -> Mode:
         return self.config.mode
+
+    @property
+    def top_up(self) -> TopUpRules:
+        return to_top_up_rules(self.config)
 
 
 def load_settings(

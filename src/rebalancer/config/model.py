@@ -405,7 +405,8 @@ class SafetyConfig(_Model):
     def _top_up(self) -> SafetyConfig:
         if self.top_up_from_spot and self.top_up_max <= 0:
             raise ValueError(
-                "top_up_from_spot needs top_up_max > 0 (the most moved per alert, in the quote)"
+                "top_up_from_spot needs top_up_max > 0 (the most moved per cycle or alert, in "
+                "the quote)"
             )
         return self
 
@@ -577,8 +578,8 @@ class AppConfig(_Model):
             )
         if self.policy.top_up and self.safety.top_up_max <= 0:
             raise ValueError(
-                "policy 'top-up' needs safety.top_up_max > 0 (the most moved per alert, in "
-                "the quote)"
+                "policy 'top-up' needs safety.top_up_max > 0 (the most moved per cycle or "
+                "alert, in the quote)"
             )
         if self.hedging.rebalance_to == "band" and (
             self.schedule.drift_abs is None and self.schedule.drift_rel is None

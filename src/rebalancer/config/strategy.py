@@ -8,6 +8,7 @@ from rebalancer.config.model import AppConfig
 from rebalancer.domain.carry import CarryTerms
 from rebalancer.domain.roll import RollRules
 from rebalancer.domain.strategy import Band, Group, Hedge, RebalanceTo, Strategy
+from rebalancer.domain.top_up import TopUpRules
 
 _HOUR = Decimal(3600)
 
@@ -58,4 +59,15 @@ def to_roll_rules(config: AppConfig) -> RollRules:
         collateral_floor=policy.collateral_floor if "collateral" in on else None,
         max_borrow=config.hedging.max_borrow if "borrowing" in on else None,
         on_carry="carry" in on,
+    )
+
+
+def to_top_up_rules(config: AppConfig) -> TopUpRules:
+    """The top-up policy: on with `policy.enabled = ["top-up"]` (or `safety.top_up_from_spot`),
+    moving at most `safety.top_up_max` once the margin distance is below its alert."""
+    safety = config.safety
+    return TopUpRules(
+        enabled=config.top_up_enabled,
+        most=safety.top_up_max,
+        alert_distance=safety.margin_alert_distance,
     )

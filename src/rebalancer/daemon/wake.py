@@ -17,7 +17,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Protocol
 
 import structlog
@@ -26,7 +25,6 @@ from rebalancer.config import Settings
 from rebalancer.domain.exposure import valuation
 from rebalancer.domain.margin import MarginHealth, margin_health
 from rebalancer.domain.planner import PlanningError, plan
-from rebalancer.domain.roll import describe_roll
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from rebalancer.domain.triggers import Decision, TriggerPolicy, Wake, decide
@@ -38,12 +36,13 @@ from rebalancer.service.controls import (
     Controls,
     ControlStore,
     TradingGate,
-    TradingStopped,
     after_cycle,
 )
 from rebalancer.service.cycle import CycleResult, read_snapshot, run_cycle
 from rebalancer.service.journal import Journal, JournalUnavailable, WriterLockLost
+from rebalancer.service.policy_notes import PolicyNote
 from rebalancer.service.reconcile import reconcile
+from rebalancer.service.top_up import top_up
 from rebalancer.store import WriterLockHeld
 
 Clock = Callable[[], datetime]
@@ -122,6 +121,8 @@ class Waker:
         self.give_way = give_way  # called once another process has taken the writer lock
         self.outage: JournalUnavailable | None = None  # until recovered
         self._margin_alerted = False
+        self._topped_up = False  # the top-up policy moved quote in this margin excursion
+        self._policy_said: dict[str, str] = {}  # the last "about to act" notified, per policy
         self._refused: tuple[bool, bool, datetime | None] | None = None  # the stop last journaled
         self.carry = carry  # the carry ledger, read at every wake-up
         self._carry_read_until: datetime | None = None
@@ -232,7 +233,7 @@ class Waker:
         for state in value.lines:
             self.metrics.drift(state.line.name, float(state.drift(value.equity)))
         health = margin_health(snapshot, settings.config.safety.maintenance_margin_rate)
-        await self._watch_margin(health)
+        self._watch_margin(health)
         policy = TriggerPolicy(settings.config.schedule.trigger)
         decision = decide(policy, kind, value, strategy.band)
         log.info(
@@ -241,14 +242,18 @@ class Waker:
         if not decision.rebalance:
             # The account was read and needs nothing: the daemon is alive (keeps /healthz 200).
             self.metrics.cycle_finished("skipped", self.clock())
+            await self._top_up_between_cycles(snapshot)
             return WakeOutcome(kind, decision)
         if not controls.trading_allowed:
-            return await self._refuse(kind, decision, controls, snapshot)
+            outcome = await self._refuse(kind, decision, controls, snapshot)
+            await self._top_up_between_cycles(snapshot)
+            return outcome
         if kind is Wake.DRIFT_CHECK and not _placeable(snapshot, strategy):
             # Beyond the threshold but nothing the exchange would take (rounding, minimums, or
             # a cap that already binds): say so, and do not journal an empty run every check.
             log.info("rebalance_not_actionable", reason=decision.reason)
             self.metrics.cycle_finished("skipped", self.clock())
+            await self._top_up_between_cycles(snapshot)
             return WakeOutcome(kind, decision, skipped="the plan has no placeable order")
         cycle = await self._cycle(kind, decision, snapshot)
         self._after(cycle)
@@ -284,6 +289,7 @@ class Waker:
             reason=decision.reason,
             snapshot=snapshot,
             gate=self.gate,
+            top_up=not self._topped_up,
         )
 
     async def _refuse(
@@ -338,12 +344,7 @@ class Waker:
                 "Rebalance failed",
                 f"run {cycle.run_id}: {cycle.error}",
             )
-        if cycle.roll is not None and cycle.roll.acts:
-            quote = self.settings.config.portfolio.quote
-            what = describe_roll(cycle.roll, quote)
-            self._notify(
-                NotificationKind.POLICY, Severity.WARNING, "Roll due", f"run {cycle.run_id}: {what}"
-            )
+        self._policy_notes(cycle)
         if after.circuit_open and not before.circuit_open:
             self.metrics.set_circuit(True)
             log.error("circuit_opened", reason=after.reason)
@@ -354,7 +355,7 @@ class Waker:
                 f"{after.reason}. Run `rebalancer resume` once resolved.",
             )
 
-    async def _watch_margin(self, health: MarginHealth) -> None:
+    def _watch_margin(self, health: MarginHealth) -> None:
         if health.leverage is not None:
             self.metrics.gross_leverage(float(health.leverage))
         if health.distance is not None:
@@ -362,6 +363,7 @@ class Waker:
         threshold = self.settings.config.safety.margin_alert_distance
         if not health.below(threshold):
             self._margin_alerted = False
+            self._topped_up = False  # a new excursion may move quote again
             return
         if self._margin_alerted:
             return  # one alert per excursion below the threshold, not one per check
@@ -373,32 +375,39 @@ class Waker:
         )
         log.warning("margin_warning", distance=str(health.distance))
         self._notify(NotificationKind.MARGIN_WARNING, Severity.CRITICAL, "Margin warning", text)
-        await self._top_up(health)
 
-    async def _top_up(self, health: MarginHealth) -> None:
-        config = self.settings.config
-        safety = config.safety
-        # Segregated accounts only: a unified account has no futures wallet to move quote to.
-        if not config.top_up_enabled or self.mode != "live" or health.unified:
+    async def _top_up_between_cycles(self, snapshot: Snapshot) -> None:
+        """The top-up policy on a wake-up that runs no cycle (a cycle applies it itself, and
+        journals it): at most once per excursion below the margin alert."""
+        if self._topped_up or not self._margin_alerted:
             return
-        try:
-            self.gate.check()
-            moved = await self.gateway.top_up_futures(safety.top_up_max)
-        except TradingStopped as exc:
-            log.warning("top_up_refused", reason=str(exc))
+        outcome = await top_up(self.settings, self.gateway, self.gate, snapshot, mode=self.mode)
+        if outcome is None:
             return
-        except ExchangeFailure as exc:
-            log.error("top_up_failed", error=str(exc))
-            return
-        if moved > Decimal(0):
-            log.warning("futures_topped_up", amount=str(moved))
-            self._notify(
-                NotificationKind.MARGIN_WARNING,
-                Severity.WARNING,
-                "Collateral moved",
-                f"moved {moved} {self.settings.config.portfolio.quote} from spot to "
-                "the futures wallet",
-            )
+        log.warning("top_up_between_cycles", outcome=outcome.text)
+        if outcome.notable:
+            self._policy_outcome(PolicyNote("top-up", outcome.acted, outcome.text), None)
+
+    def _policy_notes(self, cycle: CycleResult) -> None:
+        """Notify what the policies did in this run (each act), or were about to do (once
+        while it stays the same: not repeated every cycle)."""
+        said = {note.policy for note in cycle.policies}
+        for policy in ("roll", "top-up"):
+            if policy not in said:
+                self._policy_said.pop(policy, None)  # quiet again: the next one is news
+        for note in cycle.policies:
+            self._policy_outcome(note, cycle.run_id)
+
+    def _policy_outcome(self, note: PolicyNote, run_id: str | None) -> None:
+        if note.acted:
+            if note.policy == "top-up":
+                self._topped_up = True
+            self._policy_said.pop(note.policy, None)
+        elif self._policy_said.get(note.policy) == note.text:
+            return  # unchanged since it was last said
+        else:
+            self._policy_said[note.policy] = note.text
+        self.notifier.notify_in_background(note.notification(self.portfolio, run_id, self.clock()))
 
     def _notify(self, kind: NotificationKind, severity: Severity, title: str, text: str) -> None:
         self.notifier.notify_in_background(

@@ -13,12 +13,13 @@ Pure, and shared: the live cycle acts on it; the backtest's roll is meant to cal
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 
 from rebalancer.domain.carry import split_over_members
+from rebalancer.domain.lifecycle import OrderStatus
 from rebalancer.domain.market import ZERO, MarketRules
 from rebalancer.domain.plan import CapState, HedgeOrSell, OrderIntent, Plan, PlanLine, Side
 from rebalancer.domain.snapshot import Snapshot
@@ -271,3 +272,121 @@ def spot_orders(
 
 def _floor(quantity: Decimal, step: Decimal) -> Decimal:
     return (quantity // step) * step
+
+
+# -- the roll as one journaled decision (DESIGN: exactly once across a crash) ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedLine:
+    """A rolled line as the roll's record holds it: the perp closes it waits for."""
+
+    line: str
+    hedge: Decimal
+    reasons: tuple[str, ...]  # RollReason names
+    closes: tuple[str, ...]  # client ids of its reduce-only perp closes
+    closed: bool = False  # known closed already (the record of a run finishing a roll)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSpot:
+    client_id: str
+    order: SpotOrder
+
+
+@dataclass(frozen=True, slots=True)
+class RollRecord:
+    """The whole roll, journaled before its first order leaves: its perp closes and the spot
+    trades that replace them, with their client ids and the reasons. `resumes`: the run whose
+    roll this record finishes."""
+
+    run_id: str
+    lines: tuple[RecordedLine, ...]
+    spot: tuple[RecordedSpot, ...]
+    resumes: str | None = None
+
+    @property
+    def client_ids(self) -> tuple[str, ...]:
+        return (*(c for line in self.lines for c in line.closes), *(s.client_id for s in self.spot))
+
+
+class RollStage(Enum):
+    UNRESOLVED = "an order of the roll has an unknown outcome"
+    VOID = "no hedge of the roll closed"
+    PENDING = "its hedges closed; spot orders still to send"
+    DONE = "every spot order of the roll has its answer"
+
+
+@dataclass(frozen=True, slots=True)
+class RollProgress:
+    stage: RollStage
+    closed: tuple[str, ...]  # lines whose hedge closed in full
+    pending: tuple[SpotOrder, ...]  # spot orders of closed lines never placed
+
+
+def roll_record(
+    run_id: str,
+    decision: RollDecision,
+    plan: Plan,
+    orders: Sequence[SpotOrder],
+    client_id: Callable[[str, int], str],
+) -> RollRecord:
+    """The record of a roll this run performs: `plan` is its `rolled_plan`, `orders` the spot
+    orders of `spot_orders` (legs after the plan's)."""
+    lines = tuple(
+        RecordedLine(
+            roll.line,
+            roll.hedge,
+            tuple(r.name for r in roll.reasons),
+            tuple(client_id(run_id, o.leg) for o in plan.orders if o.line == roll.line),
+        )
+        for roll in decision.lines
+    )
+    spot = tuple(RecordedSpot(client_id(run_id, o.leg), o) for o in orders)
+    return RollRecord(run_id, lines, spot)
+
+
+def roll_progress(record: RollRecord, statuses: Mapping[str, OrderStatus]) -> RollProgress:
+    """How far a recorded roll got, from its orders' journaled statuses (by client id; an id
+    missing was never journaled, so never sent). A line's spot is due once each of its closes
+    filled; a spot order is still to send only if it was never journaled or was found never
+    placed: anything the exchange answered (filled, rejected, ...) is never sent again."""
+    if any(statuses[c].needs_resolution for c in record.client_ids if c in statuses):
+        return RollProgress(RollStage.UNRESOLVED, (), ())
+    closed = tuple(
+        line.line
+        for line in record.lines
+        if line.closed or all(statuses.get(c) is OrderStatus.FILLED for c in line.closes)
+    )
+    if not closed:
+        return RollProgress(RollStage.VOID, (), ())
+    pending = tuple(
+        s.order
+        for s in record.spot
+        if s.order.line in closed and statuses.get(s.client_id) in (None, OrderStatus.NOT_PLACED)
+    )
+    return RollProgress(RollStage.PENDING if pending else RollStage.DONE, closed, pending)
+
+
+def resumed_record(
+    record: RollRecord,
+    progress: RollProgress,
+    run_id: str,
+    client_id: Callable[[str, int], str],
+) -> RollRecord:
+    """The record of `run_id` finishing `record`'s spot phase: its closed lines, and the spot
+    orders still to send under this run's own client ids (legs from 1)."""
+    lines = tuple(
+        replace(line, closes=(), closed=True)
+        for line in record.lines
+        if line.line in progress.closed
+    )
+    spot = tuple(
+        RecordedSpot(client_id(run_id, leg), replace(order, leg=leg))
+        for leg, order in enumerate(progress.pending, start=1)
+    )
+    return RollRecord(run_id, lines, spot, resumes=record.resumes or record.run_id)
+
+
+def describe_spot(orders: Sequence[SpotOrder]) -> str:
+    return ", ".join(f"{o.side.value} {o.quantity} {o.asset}" for o in orders) or "no trade"

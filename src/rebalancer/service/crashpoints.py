@@ -13,8 +13,10 @@ import threading
 
 ENV = "REBALANCER_CRASH_AT"
 POINTS = ("before_intents", "after_intents", "in_flight", "after_answer", "after_fill")
-# The roll policy's spot phase, after its perp closes were answered.
-ROLL_POINTS = ("before_spot_intents", "after_spot_intents")
+# The roll policy's spot phase, after its perp closes were answered (its closes crash at
+# POINTS): before its spot intents commit, after, while a spot request is in flight, and
+# once every spot answer is journaled (before the roll's record is closed).
+ROLL_POINTS = ("before_spot_intents", "after_spot_intents", "spot_in_flight", "after_spot_fill")
 
 
 def crash_point(name: str) -> None:

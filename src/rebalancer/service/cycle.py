@@ -10,11 +10,17 @@ The trading gate (kill switch and circuit breaker) is checked before anything is
 before the first write (leverage, margin mode) and before each order phase: a trading run on a
 stopped portfolio is journaled as SKIPPED with the refusal and sends nothing; a dry-run still
 reads and plans, and says the portfolio is stopped.
+
+The policies (`[policy]`, off by default) are decided here, in every run whoever calls it
+(`once`, the daemon, fleet jobs): a roll an earlier run left between its closes and its spot
+orders is finished first (instead of planning the hedges again); else the roll policy decides,
+and a performed roll is journaled whole (`roll_planned`) before its first order; then the
+top-up policy. What each did, or was about to do, is in `CycleResult.policies` to notify.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -25,12 +31,19 @@ from rebalancer.config import Settings
 from rebalancer.domain.carry import with_carry
 from rebalancer.domain.lifecycle import RunState
 from rebalancer.domain.limits import limit_violations
+from rebalancer.domain.market import MarketRules
 from rebalancer.domain.plan import Plan, Side
 from rebalancer.domain.planner import PlanningError, plan
 from rebalancer.domain.roll import (
     RollDecision,
+    RollRecord,
+    RollStage,
     decide_roll,
     describe_roll,
+    describe_spot,
+    resumed_record,
+    roll_progress,
+    roll_record,
     rolled_plan,
     spot_orders,
 )
@@ -39,9 +52,13 @@ from rebalancer.domain.strategy import Strategy
 from rebalancer.exchange.errors import ExchangeFailure
 from rebalancer.exchange.port import ExchangeGateway, OrderReport, OrderState, is_spot
 from rebalancer.service.controls import TradingGate, TradingStopped
-from rebalancer.service.executor import Execution, UnsafePlan, execute, execute_spot
+from rebalancer.service.executor import STATUS_OF, Execution, UnsafePlan, execute, execute_spot
 from rebalancer.service.ids import new_run_id
 from rebalancer.service.journal import Event, Journal, JournalUnavailable, RunStart
+from rebalancer.service.policy_notes import PolicyNote
+from rebalancer.service.roll import ROLL_FINISHED, ROLL_PLANNED, open_roll, record_to_data
+from rebalancer.service.top_up import TopUpOutcome
+from rebalancer.service.top_up import top_up as move_quote
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger(__name__)
@@ -60,6 +77,7 @@ class CycleResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     refused: bool = False  # trading is halted or the circuit is open: nothing was sent
     roll: RollDecision | None = None  # the roll policy's decision, when it is enabled
+    policies: tuple[PolicyNote, ...] = ()  # what a policy did or was about to (to notify)
 
     @property
     def unresolved(self) -> tuple[str, ...]:
@@ -107,6 +125,10 @@ class _Run:
     gate: TradingGate
     mode: str
     state: RunState = RunState.STARTED
+    executed: bool = False  # reached EXECUTING: orders may have left
+    balances_moved: bool = False  # quote moved between wallets (top-up): read them again
+    stopped: str | None = None  # why the run ended before trading, where it did
+    top_up_again: bool = True  # the top-up policy may move quote in this run
 
     def advance(self, state: RunState, error: str | None = None) -> None:
         self.journal.advance_run(self.run_id, state, self.clock(), error=error)
@@ -144,10 +166,13 @@ async def run_cycle(
     trigger: str = "manual",
     reason: str = "requested by the user",
     snapshot: Snapshot | None = None,
+    top_up: bool = True,
 ) -> CycleResult:
-    """Run one cycle; `snapshot`, when given, is a fresh read to plan from (no second read)."""
+    """Run one cycle; `snapshot`, when given, is a fresh read to plan from (no second read).
+    `top_up=False`: the daemon already moved quote in this margin alert (once per alert)."""
     portfolio = settings.config.portfolio
     run = _Run(new_run_id(clock()), settings, gateway, journal, clock, gate, mode)
+    run.top_up_again = top_up
     structlog.contextvars.bind_contextvars(run_id=run.run_id)
     try:
         journal.start_run(RunStart(run.run_id, portfolio.name, mode, trigger, reason, clock()))
@@ -178,20 +203,30 @@ async def _cycle(run: _Run, snapshot: Snapshot | None) -> CycleResult:
         journal.record_snapshot(run.run_id, before, phase="before")
         run.advance(RunState.SNAPSHOT)
         planned = make_plan(settings, before)
-        decision = _roll_policy(run, planned, before)
-        rolling = None
-        if decision is not None and _performs(run, decision):
-            rolling = await _placeable(run, decision, before)
-        if rolling is not None:  # the rolled lines' hedges close instead of being planned
-            planned = rolled_plan(planned, before, rolling)
+        decision: RollDecision | None = None
+        record = _open_roll(run)  # a roll an earlier run left between its closes and its spot
+        policies: list[PolicyNote] = []
+        if record is not None:  # this run finishes it instead of re-planning the hedges
+            planned = replace(planned, orders=())
+            policies.append(PolicyNote("roll", run.mode != "dry-run", _resuming(run, record)))
+        else:
+            decision = _roll_policy(run, planned, before)
+            if decision is not None and _performs(run, decision):
+                planned, record = await _rolling(run, decision, planned, before)
         journal.record_plan(run.run_id, planned)
         run.advance(RunState.PLANNED)
         log.info("plan_made", orders=len(planned.orders), cap=planned.cap.value)
-        result = await _act(run, planned, before, notes, rolling)
+        topped = await _top_up(run, before)
+        if topped is not None:
+            notes = (*notes, topped.text)
+            if topped.notable:
+                policies.append(PolicyNote("top-up", topped.acted, topped.text))
+        result = await _act(run, planned, before, notes, record)
         if decision is not None and decision.acts:
             said = f"policy roll due: {describe_roll(decision, planned.quote)}"
-            return replace(result, roll=decision, notes=(*result.notes, said))
-        return replace(result, roll=decision)
+            policies.append(_roll_note(run, decision, record, planned.quote))
+            result = replace(result, notes=(*result.notes, said))
+        return replace(result, roll=decision, policies=tuple(policies))
     except TradingStopped as stopped:  # a halt between the leverage settings and the orders
         return run.fail(str(stopped), CycleResult(run.run_id, RunState.FAILED, planned, before))
     except (ExchangeFailure, PlanningError, UnsafePlan) as exc:
@@ -228,12 +263,113 @@ def _performs(run: _Run, decision: RollDecision) -> bool:
     return decision.acts and run.mode != "dry-run" and run.gateway.spot_orders
 
 
+async def _rolling(
+    run: _Run, decision: RollDecision, planned: Plan, before: Snapshot
+) -> tuple[Plan, RollRecord | None]:
+    """The plan of a run that rolls, and the roll's record (journaled before any order): the
+    placeable lines' hedges close first, then their spot orders, numbered after the closes."""
+    placeable = await _placeable(run, decision, before)
+    if placeable is None:
+        return planned, None
+    rolling, rules = placeable
+    planned = rolled_plan(planned, before, rolling)
+    first = max((o.leg for o in planned.orders), default=0) + 1
+    lines = [r.line for r in rolling.lines]
+    orders, skips = spot_orders(rolling, before, rules, lines=lines, first_leg=first)
+    for skip in skips:
+        run.event(
+            "policy_roll_skipped", f"{skip.line}: {skip.asset} {skip.value:+.2f}: {skip.reason}"
+        )
+    return planned, roll_record(run.run_id, rolling, planned, orders, run.gateway.client_id)
+
+
+def _open_roll(run: _Run) -> RollRecord | None:
+    """The record this run sends to finish a roll an earlier run left open (its hedges closed,
+    its spot orders not all answered), or None. A void or complete roll is closed here; an
+    order of unknown outcome stops the run (recovery looks it up first)."""
+    found = open_roll(run.journal, run.settings.config.portfolio.name)
+    if found is None:
+        return None
+    record, progress = found
+    origin = record.resumes or record.run_id
+    dry = run.mode == "dry-run"
+    if progress.stage is RollStage.UNRESOLVED:
+        raise UnsafePlan(
+            f"the roll of run {origin} has an order of unknown outcome; run `rebalancer "
+            "reconcile` when the exchange answers"
+        )
+    if progress.stage is not RollStage.PENDING:
+        if not dry:
+            _finish_roll(run, record, f"roll of run {origin}: {progress.stage.value}")
+        return None
+    pending = describe_spot(progress.pending)
+    if not dry and not (run.settings.roll.enabled and run.gateway.spot_orders):
+        why = "policy roll is off now" if not run.settings.roll.enabled else "no spot orders here"
+        _finish_roll(run, record, f"roll of run {origin} abandoned ({why}): not sent: {pending}")
+        return None
+    return resumed_record(record, progress, run.run_id, run.gateway.client_id)
+
+
+def _resuming(run: _Run, record: RollRecord) -> str:
+    text = (
+        f"the roll of run {record.resumes}: its hedges closed, its spot not traded yet: "
+        f"{describe_spot([s.order for s in record.spot])}"
+    )
+    if run.mode == "dry-run":
+        run.event("policy_roll_due", f"dry-run: would finish {text}")
+        return f"roll due: dry-run: would finish {text}"
+    run.event("policy_roll_resumed", f"finishing {text}")
+    log.warning("roll_resumed", roll=record.resumes)
+    return f"roll: finishing {text}"
+
+
+def _finish_roll(run: _Run, record: RollRecord, message: str) -> None:
+    run.journal.record_event(
+        Event(run.run_id, run.clock(), ROLL_FINISHED, message, {"roll": record.run_id})
+    )
+
+
+def _roll_note(
+    run: _Run, decision: RollDecision, record: RollRecord | None, quote: str
+) -> PolicyNote:
+    """What the roll policy did in this run, for the notifier: acted, or due and not done."""
+    if record is not None and run.executed:
+        rolled = {line.line for line in record.lines}
+        performed = replace(decision, lines=tuple(r for r in decision.lines if r.line in rolled))
+        return PolicyNote("roll", True, f"rolled: {describe_roll(performed, quote)}")
+    if run.mode == "dry-run":
+        why = "dry-run"
+    elif not run.gateway.spot_orders:
+        why = "no spot orders on this venue"
+    elif record is None:
+        why = "its spot trades cannot be placed; hedges kept"
+    else:
+        why = f"the run ended before trading: {run.stopped or 'see its events'}"
+    return PolicyNote(
+        "roll", False, f"roll due, not performed ({why}): {describe_roll(decision, quote)}"
+    )
+
+
+async def _top_up(run: _Run, before: Snapshot) -> TopUpOutcome | None:
+    """The top-up policy in this run, journaled (None: the policy is off)."""
+    outcome = await move_quote(
+        run.settings, run.gateway, run.gate, before, mode=run.mode, again=run.top_up_again
+    )
+    if outcome is None:
+        return None
+    run.event(outcome.kind, outcome.text)
+    if outcome.acted:
+        run.balances_moved = True
+        log.warning("futures_topped_up", amount=str(outcome.moved))
+    return outcome
+
+
 async def _act(
     run: _Run,
     planned: Plan,
     before: Snapshot,
     notes: tuple[str, ...],
-    roll: RollDecision | None = None,
+    roll: RollRecord | None = None,
 ) -> CycleResult:
     """What a planned run does: refuse it (limits, a halt), end it (nothing to send), or trade."""
     safety = run.settings.config.safety
@@ -246,8 +382,9 @@ async def _act(
     if refused:
         why = "plan refused by safety limits: " + "; ".join(refused)
         run.event("plan_refused", why)
+        run.stopped = why
         return run.fail(why, CycleResult(run.run_id, RunState.FAILED, planned, before))
-    if run.mode == "dry-run" or not planned.orders:
+    if run.mode == "dry-run" or (not planned.orders and roll is None):
         note = "dry-run: nothing placed" if run.mode == "dry-run" else "nothing to trade"
         run.event("run_completed", note)
         run.advance(RunState.COMPLETED)
@@ -255,32 +392,45 @@ async def _act(
     try:
         run.gate.check()  # halted while this cycle read and planned
     except TradingStopped as stopped:
+        run.stopped = str(stopped)
         return run.refuse(stopped, CycleResult(run.run_id, RunState.SKIPPED, planned, before))
-    return await _trade(run, planned, before, roll)
+    result = await _trade(run, planned, before, roll)
+    return replace(result, notes=(*result.notes, *notes))
 
 
-def _spot_values(roll: RollDecision | None) -> dict[str, Decimal]:
-    """Per asset, the spot value a roll trades (signed), summed over its lines."""
+def _spot_values(roll: RollRecord | None) -> dict[str, Decimal]:
+    """Per asset, the spot value a roll trades (signed: sales negative), over its orders."""
     values: dict[str, Decimal] = {}
-    for line in roll.lines if roll is not None else ():
-        for asset, value in line.spot.items():
-            values[asset] = values.get(asset, Decimal(0)) + value
+    for spot in roll.spot if roll is not None else ():
+        order = spot.order
+        value = order.notional if order.side is Side.BUY else -order.notional
+        values[order.asset] = values.get(order.asset, Decimal(0)) + value
     return values
 
 
 async def _trade(
-    run: _Run, planned: Plan, before: Snapshot, roll: RollDecision | None = None
+    run: _Run, planned: Plan, before: Snapshot, roll: RollRecord | None = None
 ) -> CycleResult:
     run.advance(RunState.EXECUTING)
+    run.executed = True
     gateway = run.gateway
-    traded = sorted({o.instrument for o in planned.orders})
-    for change in await gateway.prepare(traded, run.settings.config.hedging.margin_mode):
-        run.event("instrument_prepared", change)
-    execution = await execute(planned, run.run_id, gateway, run.journal, run.clock, gate=run.gate)
+    if roll is not None:  # the whole roll, journaled before its first order leaves
+        run.journal.record_event(
+            Event(run.run_id, run.clock(), ROLL_PLANNED, _recorded(roll), record_to_data(roll))
+        )
+    if planned.orders:
+        traded = sorted({o.instrument for o in planned.orders})
+        for change in await gateway.prepare(traded, run.settings.config.hedging.margin_mode):
+            run.event("instrument_prepared", change)
+        execution = await execute(
+            planned, run.run_id, gateway, run.journal, run.clock, gate=run.gate
+        )
+    else:
+        execution = Execution((), (), ())
     if roll is not None:
-        execution = await _roll_spot(run, planned, before, roll, execution)
+        execution = await _roll_spot(run, roll, execution)
     spot_traded = any(is_spot(r.instrument) for r in execution.reports)
-    if spot_traded:  # spot balances moved: read the whole account again
+    if spot_traded or run.balances_moved:  # balances moved: read the whole account again
         after = await read_snapshot(run.settings, gateway)
     else:
         after = await gateway.refresh_positions(before)
@@ -300,11 +450,21 @@ async def _trade(
     return replace(done, notes=notes)
 
 
-async def _placeable(run: _Run, decision: RollDecision, before: Snapshot) -> RollDecision | None:
-    """The due rolls whose spot trades can all be placed now; a line with a trade the spot
-    market would not take (no market, below its minimums, nothing held on the exchange to
-    sell) keeps its hedge: closing it without the trade would leave the line off target, and
-    the next cycle would hedge it again."""
+def _recorded(roll: RollRecord) -> str:
+    closes = ", ".join(c for line in roll.lines for c in line.closes) or "none (closed before)"
+    lines = ", ".join(f"{line.line} ({', '.join(line.reasons)})" for line in roll.lines)
+    spot = describe_spot([s.order for s in roll.spot])
+    finishing = f"finishing run {roll.resumes}'s roll; " if roll.resumes else ""
+    return f"roll recorded: {finishing}lines {lines}; closes {closes}; spot {spot}"
+
+
+async def _placeable(
+    run: _Run, decision: RollDecision, before: Snapshot
+) -> tuple[RollDecision, Mapping[str, MarketRules | None]] | None:
+    """The due rolls whose spot trades can all be placed now, with the spot markets' rules; a
+    line with a trade the spot market would not take (no market, below its minimums, nothing
+    held on the exchange to sell) keeps its hedge: closing it without the trade would leave the
+    line off target, and the next cycle would hedge it again."""
     assets = sorted({a for r in decision.lines for a in r.spot})
     rules = await run.gateway.spot_rules(assets) if assets else {}
     names = [r.line for r in decision.lines]
@@ -314,36 +474,41 @@ async def _placeable(run: _Run, decision: RollDecision, before: Snapshot) -> Rol
         run.event("policy_roll_skipped", why)
     kept = {s.line for s in skips}
     lines = tuple(r for r in decision.lines if r.line not in kept)
-    return replace(decision, lines=lines) if lines else None
+    return (replace(decision, lines=lines), rules) if lines else None
 
 
-async def _roll_spot(
-    run: _Run, planned: Plan, before: Snapshot, roll: RollDecision, execution: Execution
-) -> Execution:
+async def _roll_spot(run: _Run, roll: RollRecord, execution: Execution) -> Execution:
     """The roll's second step: spot to target on each rolled line whose hedge closed in full
-    (its closing orders all filled); a line whose close did not fill trades no spot."""
-    reports = {r.client_id: r for r in execution.reports}
-    closed: list[str] = []
-    for line in (r.line for r in roll.lines):
-        ids = [run.gateway.client_id(run.run_id, o.leg) for o in planned.orders if o.line == line]
-        if all(reports.get(i) is not None and reports[i].state is OrderState.FILLED for i in ids):
-            closed.append(line)
-        else:
-            run.event("policy_roll_withheld", f"{line}: its hedge did not close in full; no spot")
-    assets = sorted({a for r in roll.lines if r.line in closed for a in r.spot})
-    rules = await run.gateway.spot_rules(assets) if assets else {}
-    first = max((o.leg for o in planned.orders), default=0) + 1
-    orders, skips = spot_orders(roll, before, rules, lines=closed, first_leg=first)
-    for skip in skips:
+    (its closing orders all filled); a line whose close did not fill trades no spot. The
+    roll's record is closed once every spot order has its answer; a halt or an unknown
+    outcome leaves it open, for the next run to finish."""
+    statuses = {r.client_id: STATUS_OF[r.state] for r in execution.reports}
+    progress = roll_progress(roll, statuses)
+    if progress.stage is RollStage.UNRESOLVED:
         run.event(
-            "policy_roll_skipped", f"{skip.line}: {skip.asset} {skip.value:+.2f}: {skip.reason}"
+            "policy_roll_withheld",
+            "spot orders wait: a close has an unknown outcome; the next run finishes the roll "
+            "once it is looked up",
         )
+        return execution
+    for line in roll.lines:
+        if line.line not in progress.closed:
+            run.event(
+                "policy_roll_withheld", f"{line.line}: its hedge did not close in full; no spot"
+            )
+    if progress.stage is not RollStage.PENDING:
+        _finish_roll(run, roll, f"roll: {progress.stage.value}")
+        return execution
+    orders = progress.pending
     try:
         sent = await execute_spot(
             orders, run.run_id, run.gateway, run.journal, run.clock, gate=run.gate
         )
     except TradingStopped as stopped:
-        run.event("trading_refused", f"spot orders of the roll not sent: {stopped}")
+        run.event(
+            "trading_refused",
+            f"spot orders of the roll not sent: {stopped}; the next trading run sends them",
+        )
         stopped_why = execution.stopped or f"spot orders of the roll not sent: {stopped}"
         return replace(execution, stopped=stopped_why)
     for order, report in zip(orders, sent, strict=True):
@@ -353,6 +518,9 @@ async def _roll_spot(
             f"{order.line}: {verb} {report.filled} {order.asset} ({report.state.value}) "
             f"as {report.client_id}",
         )
+    statuses.update({r.client_id: STATUS_OF[r.state] for r in sent})
+    if roll_progress(roll, statuses).stage is RollStage.DONE:
+        _finish_roll(run, roll, f"roll: {RollStage.DONE.value}")
     unknown = tuple(r.client_id for r in sent if r.state is OrderState.UNKNOWN)
     return replace(
         execution,

@@ -174,11 +174,13 @@ async def execute_spot(
     journal.record_intents(intents, clock())
     crash_point("after_spot_intents")
     reports = []
+    crash_soon("spot_in_flight")
     for i in intents:
         request = OrderRequest(i.client_id, i.instrument, i.side, i.amount, reduce_only=False)
         report = await gateway.place_spot(request)
         journal.record_update(update_from(report, clock()))
         reports.append(report)
+    crash_point("after_spot_fill")
     return reports
 
 

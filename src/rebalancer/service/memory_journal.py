@@ -86,3 +86,10 @@ class MemoryJournal:
             (o for o in self.orders.values() if o.intent.run_id == run_id),
             key=lambda o: o.intent.leg,
         )
+
+    def latest_event(self, portfolio: str, kinds: Sequence[str]) -> Event | None:
+        for event in reversed(self.events):
+            run = self.runs.get(event.run_id)
+            if event.kind in kinds and run is not None and run.portfolio == portfolio:
+                return event
+        return None

@@ -251,6 +251,20 @@ class SqlJournal:
         with self._store.read() as session:
             return [rows.stored_order(r) for r in session.scalars(query)]
 
+    def latest_event(self, portfolio: str, kinds: Sequence[str]) -> Event | None:
+        query = (
+            select(EventRow)
+            .join(RunRow, RunRow.run_id == EventRow.run_id)
+            .where(RunRow.portfolio == portfolio, EventRow.kind.in_(list(kinds)))
+            .order_by(EventRow.id.desc())
+            .limit(1)
+        )
+        with self._store.read() as session:
+            row = session.scalars(query).first()
+            if row is None:
+                return None
+            return Event(row.run_id, row.at, row.kind, row.message, dict(row.data or {}))
+
 
 def _run(conn: Connection, run_id: str, *, lock: bool = False) -> Row[*tuple[Any, ...]]:
     row = conn.execute(_RUN_FOR_UPDATE if lock else _RUN, {"key": run_id}).first()

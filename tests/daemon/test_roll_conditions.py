@@ -1,0 +1,247 @@
+"""The roll policy acts exactly when one of its enabled conditions holds, and never otherwise:
+in the daemon (a real `Waker`) and in `once` (the real command in a subprocess), against the
+emulator through real ccxt.
+
+Each case opens the hedges without the policy, then runs twice with it. Where a condition in
+`roll_on` holds, the first run rolls the lines it names (one spot order per rolled asset, its
+reason journaled) and notifies once; the second sends nothing. Where none holds (or the
+condition that holds is not in `roll_on`, or the policy is off), no spot order is ever sent.
+The seed account: $7,000 BTC and $3,000 ETH in spot, BTC hedged short and ETH long. With a
+2,000 futures wallet the leverage cap binds; with 4,000 it does not, and only ETH is hedged.
+At a funding rate of -0.0003 BTC's short hedge costs more over 30 days than selling the BTC
+it stands for (carry), and ETH's long hedge earns; over one hour neither costs more. A
+segregated account borrows nothing (the borrowing condition holding is covered on the pure
+decision: tests/unit/domain/test_roll.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rebalancer.config import load_settings
+from rebalancer.daemon.wake import Waker
+from rebalancer.domain.triggers import Wake
+from rebalancer.emulator import Emulator
+from rebalancer.emulator.orders import Segment
+from rebalancer.notify import Notification, NotificationKind
+from rebalancer.service.controls import MemoryControls
+from rebalancer.service.crashpoints import ENV as CRASH_ENV
+from rebalancer.service.cycle import run_cycle
+from rebalancer.service.memory_journal import MemoryJournal
+from tests.integration.harness import ENV as CREDENTIALS
+from tests.integration.harness import (
+    OPEN,
+    gateway_for,
+    seed_state,
+    settings_for,
+    utcnow,
+    write_config,
+)
+
+EXE = str(Path(sys.executable).with_name("rebalancer"))
+
+
+@dataclass(frozen=True)
+class Case:
+    wallet: str
+    policy: str  # the [policy] (and [carry]/[hedging]) text; "" is the policy off
+    rolls: tuple[str, ...]  # the spot markets traded by the roll
+    reason: str | None  # the RollReason text journaled, where it acts
+    shorts_pay: bool = False  # funding below zero: BTC's short hedge pays, ETH's long earns
+
+
+def _policy(roll_on: str, more: str = "") -> str:
+    return f"""
+[policy]
+enabled = ["roll"]
+allow_spot_sales = true
+roll_on = {roll_on}
+collateral_floor = {{floor}}
+{more}"""
+
+
+CASES = {
+    "cap-holds": Case("2000", _policy('["cap"]'), ("BTCUSDT", "ETHUSDT"), "leverage cap binds"),
+    "cap-within": Case("4000", _policy('["cap"]'), (), None),
+    "collateral-holds": Case(
+        "2000",
+        _policy('["collateral"]').replace("{floor}", "3"),
+        ("BTCUSDT", "ETHUSDT"),
+        "collateral is below the floor",
+    ),
+    "collateral-above": Case("2000", _policy('["collateral"]').replace("{floor}", "0.5"), (), None),
+    "carry-holds": Case(
+        "2000", _policy('["carry"]'), ("BTCUSDT",), "projected carry exceeds", shorts_pay=True
+    ),
+    "carry-cheap": Case(
+        "2000", _policy('["carry"]', '[carry]\nhorizon = "1h"'), (), None, shorts_pay=True
+    ),
+    "borrowing-none": Case(
+        "2000", _policy('["borrowing"]', "[hedging]\nmax_borrow = 0.01"), (), None
+    ),
+    # The cap binds, but roll_on leaves it out; collateral and carry do not hold.
+    "cap-not-enabled": Case(
+        "2000",
+        _policy('["collateral", "carry"]', '[carry]\nhorizon = "1h"').replace("{floor}", "0.5"),
+        (),
+        None,
+    ),
+    "policy-off": Case("2000", "", (), None),  # the cap binds; no policy, nothing decided
+}
+
+
+def _config_text(case: Case) -> str:
+    text = case.policy.replace("{floor}", "0.5")
+    if "[hedging]" in text:  # the harness writes [hedging] itself: add to it
+        text = text.replace("[hedging]\nmax_borrow = 0.01", "")
+    return text
+
+
+def _write(tmp: Path, emu: Emulator, case: Case) -> Path:
+    config = write_config(tmp, emu, extra=_config_text(case))
+    if "max_borrow" in case.policy:
+        text = config.read_text(encoding="utf-8")
+        config.write_text(
+            text.replace("min_trade_notional = 10", "min_trade_notional = 10\nmax_borrow = 0.01"),
+            encoding="utf-8",
+        )
+    return config
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    async def notify(self, n: Notification) -> None:
+        self.sent.append(n)
+
+    def notify_in_background(self, n: Notification) -> None:
+        self.sent.append(n)
+
+    async def drain(self, timeout: float) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _once(config: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **CREDENTIALS}
+    env.pop(CRASH_ENV, None)
+    return subprocess.run(
+        [EXE, "once", "-c", str(config), "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def _spot_symbols(emu: Emulator) -> list[str]:
+    """The spot markets of every spot order, oldest first."""
+    return [o.symbol for o in emu.exchange.store.all_orders() if o.segment is Segment.SPOT]
+
+
+def _daemon(tmp: Path, emu: Emulator, case: Case) -> tuple[list[list[str]], list[str], Recorder]:
+    """Two calendar wake-ups: per wake-up the spot markets traded, and the policy events."""
+
+    opening = settings_for(tmp, emu)
+    opener = gateway_for(opening)
+
+    async def open_hedges() -> None:
+        try:
+            done = await run_cycle(opening, opener, MemoryJournal(), utcnow, gate=OPEN, mode="live")
+            assert done.ok, done.error
+        finally:
+            await opener.close()
+
+    asyncio.run(open_hedges())
+    config = _write(tmp, emu, case)
+    settings = load_settings(config, CREDENTIALS)
+    journal = MemoryJournal()
+    notifier = Recorder()
+    waker = Waker(
+        settings,
+        gateway=gateway_for(settings),
+        journal=journal,
+        controls=MemoryControls(),
+        notifier=notifier,
+        clock=utcnow,
+        mode="live",
+    )
+    traded: list[list[str]] = []
+
+    async def wake_twice() -> None:
+        try:
+            for _ in range(2):
+                before = _spot_symbols(emu)
+                outcome = await waker.wake(Wake.CALENDAR)
+                assert outcome.cycle is not None, outcome
+                assert outcome.cycle.ok, outcome.cycle.error
+                traded.append(sorted(_spot_symbols(emu)[len(before) :]))
+        finally:
+            await waker.gateway.close()
+
+    asyncio.run(wake_twice())
+    events = [f"{e.kind}: {e.message}" for e in journal.events if e.kind.startswith("policy")]
+    return traded, events, notifier
+
+
+def _once_twice(tmp: Path, emu: Emulator, case: Case) -> tuple[list[list[str]], list[str]]:
+    opened = _once(write_config(tmp, emu))
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    config = _write(tmp, emu, case)
+    traded: list[list[str]] = []
+    for _ in range(2):
+        before = _spot_symbols(emu)
+        done = _once(config)
+        assert done.returncode == 0, done.stdout + done.stderr
+        traded.append(sorted(_spot_symbols(emu)[len(before) :]))
+    with sqlite3.connect(tmp / "journal.db") as conn:
+        rows = conn.execute(
+            "SELECT kind, message FROM events WHERE kind LIKE 'policy%' ORDER BY id"
+        ).fetchall()
+    return traded, [f"{k}: {m}" for k, m in rows]
+
+
+@pytest.mark.parametrize("entry", ["daemon", "once"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_roll_acts_exactly_when_an_enabled_condition_holds(
+    tmp_path: Path, name: str, entry: str
+) -> None:
+    case = CASES[name]
+    rates = {"funding_rates": {"BTCUSDT": "-0.0003", "ETHUSDT": "-0.0003"}}
+    state = seed_state(futures_wallet=case.wallet, extra=rates if case.shorts_pay else None)
+    with Emulator(state) as emu:
+        if entry == "daemon":
+            traded, events, notifier = _daemon(tmp_path, emu, case)
+        else:
+            traded, events = _once_twice(tmp_path, emu, case)
+        spot_now = _spot_symbols(emu)
+
+    assert sorted(traded[0]) == sorted(case.rolls)
+    assert traded[1] == []  # rolled once: the next run finds nothing to roll
+    assert sorted(spot_now) == sorted(case.rolls)
+    if not case.policy:
+        assert events == []  # off: nothing decided, nothing journaled
+        return
+    due = [e for e in events if e.startswith("policy_roll_due")]
+    if case.reason is None:
+        assert due == []
+        assert [e.split(":")[0] for e in events] == ["policy_roll_idle", "policy_roll_idle"]
+    else:
+        assert len(due) == 1
+        assert case.reason in due[0]
+        assert events[-1] == "policy_roll_idle: roll: no condition holds"
+    if entry == "daemon":
+        policy = [n for n in notifier.sent if n.kind is NotificationKind.POLICY]
+        assert [n.title for n in policy] == (["Roll performed"] if case.reason else [])
