@@ -2,10 +2,12 @@
 
 A due roll (here: collateral below its floor of the gross hedge) closes each rolled line's
 hedge with a reduce-only perp order through the executor, then trades spot to target with
-journaled spot market orders (`/api/v3/order`), in that order. The next run finds no hedge
-to roll and sends nothing. A lost spot answer is found by client id (one order, not two); a
-crash between the close and the spot order sends neither twice; the kill switch refuses the
-spot order; a venue without spot orders is refused at check-config.
+journaled spot market orders (Binance `/api/v3/order`; on the unified accounts Bybit
+`/v5/order/create` with `category=spot` and OKX `/api/v5/trade/order` on the SPOT instrument),
+in that order. The next run finds no hedge to roll and sends nothing. A lost spot answer is
+found by client id (one order, not two); a crash between the close and the spot order sends
+neither twice; the kill switch refuses the spot order; check-config accepts the roll on every
+venue (each places spot orders).
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
     hedge's projected carry beside the spot trade it replaces (`[carry]`; figures only, no tax
     advice). With `[policy] enabled = ["roll"]` the run journals whether a roll is due, and a
     due roll closes the rolled lines' hedges, then trades their spot to target (spot market
-    orders, journaled like perp orders; Binance and paper only); a dry-run only says so.
+    orders, journaled like perp orders; Binance, Bybit, OKX and paper); a dry-run only says so.
     """
     settings = settings_from(config_path)
     run_mode = Mode(mode) if mode else settings.mode
