@@ -548,3 +548,35 @@ def test_a_lost_spot_answer_on_a_unified_account_yields_exactly_one_spot_order(
     assert btc.client_id == spot[0]
     journaled = journal.orders[btc.client_id]
     assert journaled.intent.instrument == "BTC/USDT"
+
+
+@pytest.mark.parametrize("venue", UNIFIED)
+@pytest.mark.parametrize("point", ROLL_POINTS)
+def test_a_crash_before_the_spot_order_on_a_unified_account_recovers_without_sending_it(
+    tmp_path: Path, venue: str, point: str
+) -> None:
+    """Killed between the closes and the spot orders: restarted, reconcile looks a journaled
+    spot intent up by client id in the venue's spot category, finds it was never sent, and the
+    next run has no hedge left to roll."""
+    with Emulator(seed_state(), venue=venue) as emu:
+        assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+        config = write_config(tmp_path, emu, extra=UNIFIED_ROLL)
+        crashed = _once(config, point)
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        closed = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
+        emu.clear_requests()
+        restarted = _once(config)
+        looked_up = {r.path for r in emu.requests() if r.method == "GET"}
+        spot = _spot_orders(emu)
+
+    assert closed == (D(0), D(0))
+    assert spot == []
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    journal = _journal_orders(tmp_path / "journal.db")
+    spot_journaled = {c: s for c, (i, s) in journal.items() if not i.endswith(":USDT")}
+    if point == "after_spot_intents":
+        assert spot_journaled
+        assert all(s == "not_placed" for s in spot_journaled.values())
+        assert PATHS[venue].lookup in looked_up  # found not sent by client id
+    else:
+        assert spot_journaled == {}
