@@ -325,8 +325,9 @@ class Bybit:
         return True
 
     async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
-        # Written out, not through ccxt's create_order: its spot market buy sends qty in the
-        # quote coin unless told otherwise, and Bybit reads a buy's qty as quote by default.
+        # Written out, not through ccxt's create_order, whose spot market unit depends on
+        # whether a price or cost is passed and on the account type it assumes: Bybit reads a
+        # market buy's qty as quote unless marketUnit says otherwise, so it is said here.
         market = spot_market(venue, order.instrument, self.name)
         if not LINK_ID.fullmatch(order.client_id):
             raise PermanentError(f"client id {order.client_id!r} breaks Bybit's orderLinkId rule")

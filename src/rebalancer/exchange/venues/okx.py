@@ -22,6 +22,7 @@ borrows; `cross` would let a buy borrow the quote on this account) and `tgtCcy=b
 in base units: OKX reads a market buy's `sz` as quote otherwise). The item answers like a batch
 item (a refusal is overall code 1 with its own `sCode`, classified by the table above); each
 accepted order is looked up by `clOrdId`, and one sized in the quote is not taken as ours.
+
 There are no transfers: the coins already back the perps. Carry (funding fees and interest
 deductions) is read from the account's bills (`okx_carry`).
 """
