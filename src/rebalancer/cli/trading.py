@@ -83,7 +83,7 @@ def once_command(config_path: Path, mode: str | None, yes: bool) -> None:
     hedge's projected carry beside the spot trade it replaces (`[carry]`; figures only, no tax
     advice). With `[policy] enabled = ["roll"]` the run journals whether a roll is due, and a
     due roll closes the rolled lines' hedges, then trades their spot to target (spot market
-    orders, journaled like perp orders; Binance and paper only); a roll an earlier run left
+    orders, journaled like perp orders; Binance, Bybit, OKX and paper); a roll an earlier run left
     between its closes and its spot orders is finished first, never re-sent blindly. With
     `enabled = ["top-up"]` the run moves up to `safety.top_up_max` of spot quote to futures
     when the margin is below `safety.margin_alert_distance`, and says why not otherwise. A

@@ -11,6 +11,8 @@ The account is unified: the quote lives in one wallet that fees and PnL settle i
 go negative (borrowed); spot coins back the perps at a collateral ratio (`unified.HAIRCUTS`, 1
 for stablecoins), so `totalMarginBalance` = sum(coin value x ratio) + unrealised PnL. Order checks
 and fills are the sim's (the Binance-coded rejections of `Exchange` are translated here).
+Spot market orders (`order/create` with `category=spot`, `bybit_orders`) trade the account's
+coins: a sale credits the one quote balance, a buy spends it (never below zero).
 This module holds what the dialect shares (errors, signing, answers); the endpoints live in
 `bybit_account` and `bybit_orders`, the route table in `bybit_routes`.
 """

@@ -247,7 +247,10 @@ class Exchange:
 
     # -- spot orders ----------------------------------------------------------------------------
 
-    def place_spot_order(self, req: OrderRequest) -> Order:
+    def place_spot_order(self, req: OrderRequest, *, unit: str = "") -> Order:
+        """A spot order; `unit` is what a dialect's request said the size is in (kept on the
+        order for its answers). On a unified account a market buy spends the one quote balance
+        (never below zero: nothing is borrowed) and a sale credits it."""
         with self.lock:
             spec = self.account.spot.market(req.symbol)
             if spec is None:
@@ -260,16 +263,41 @@ class Exchange:
                 qty = (req.quote_qty / fill_price).quantize(spec.step_size, rounding=ROUND_DOWN)
             if qty is None:
                 raise bad_param("quantity")
-            order = self._new_order(Segment.SPOT, req, client_id, qty)
+            order = replace(
+                self._new_order(Segment.SPOT, req, client_id, qty),
+                unit=unit,
+                requested=req.qty if req.qty is not None else req.quote_qty,
+            )
             if req.type is OrderType.MARKET:
+                moved = self._fund_unified_buy(spec.quote, req.side, qty, price)
                 result = self.account.spot_market_order(req.symbol, req.side, qty, at=self.clock())
                 if isinstance(result, Rejection):
+                    self._unfund(spec.quote, moved)
                     raise spot_rejection(result)
                 order = self._record_fill(order, result)
             else:
                 order = self._admit_limit(order, price)
             self.store.save(order)
             return order
+
+    def _fund_unified_buy(self, quote: str, side: Side, qty: Decimal, price: Decimal) -> Decimal:
+        """A unified account holds its quote in one balance (the sim keeps most of it in the
+        futures wallet): move what a market buy pays into the spot book, if the balance has it
+        (otherwise the buy is refused for insufficient balance). Returns what was moved."""
+        account = self.account
+        if not account.unified or side is not Side.BUY or quote != account.quote:
+            return Decimal(0)
+        cost = qty * account.slippage.fill_price(price, side)
+        short = cost - account.spot.balance(quote).free
+        if short <= 0 or account.wallet_balance < short:
+            return Decimal(0)
+        account.credit_futures(-short)
+        account.spot.credit(quote, short)
+        return short
+
+    def _unfund(self, quote: str, moved: Decimal) -> None:
+        if moved > 0 and self.account.spot.debit_free(quote, moved) is None:
+            self.account.credit_futures(moved)
 
     # -- limit orders ---------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ Swap amounts are contracts: `CT_VAL` base units each (BTC 0.01, ETH 0.1, otherwi
 step), lot size = the sim's step / `ctVal`, so the sim sees base units as on the other dialects.
 The account is unified (`unified.unify`): coins back the perps at a haircut, `adjEq` = coins x
 haircut + USDT + unrealised PnL, the USDT `cashBal` goes negative when borrowed (`liab`).
+Spot market orders (a SPOT `instId` on `trade/order`, `tdMode=cash`, `okx_orders`) trade the
+account's coins: a sale credits the USDT balance, a buy spends it (never below zero).
 This module holds what the dialect shares (ids, errors, signing, answers); the endpoints live
 in `okx_account`, `okx_orders` and `okx_bills`, the route table in `okx_routes`.
 """

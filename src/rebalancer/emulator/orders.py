@@ -56,6 +56,10 @@ class Order:
     cum_quote: Decimal
     created_ms: int
     updated_ms: int
+    # What a market order's size was given in, as the dialect's request said it (Bybit's
+    # `marketUnit`, OKX's `tgtCcy`); empty where the venue has no such field (Binance).
+    unit: str = ""
+    requested: Decimal | None = None  # the size as sent, in `unit` (None: `qty`)
 
     @property
     def avg_price(self) -> Decimal:

@@ -445,8 +445,8 @@ class CcxtGateway:
             failure = known or self.classified(exc, placing_order=True)
             return (await self._after_failure([order], failure))[0]
         try:
-            parsed = mapping(raw, f"order {order.client_id}")
-            return self._with_fee(order_report(parsed, order.instrument, order.client_id))
+            # A full answer (Binance) is final; an ack (Bybit, OKX) is looked up for its fill.
+            return await self._settle(order, mapping(raw, f"order {order.client_id}"))
         except Exception as exc:  # the order may be live: find it, never raise
             return await self._resolve(order, _unreadable(exc))
 

@@ -259,3 +259,137 @@ def test_an_open_order_is_found_in_realtime_and_one_closing_meanwhile_in_history
 def test_an_order_nowhere_is_not_found() -> None:
     with pytest.raises(OrderNotFound):
         find(LookupVenue([], [], []))
+
+
+# -- spot market orders (the roll policy) -----------------------------------------------------
+
+SPOT_MARKET = {
+    "id": "BTCUSDT",
+    "symbol": "BTC/USDT",
+    "spot": True,
+    "precision": {"amount": 0.00001, "price": 0.01},
+    "limits": {"amount": {"min": 0.0001}, "cost": {"min": 5}},
+}
+SALE = OrderRequest("rb-20261130T000000-abcdef-3", "BTC/USDT", Side.SELL, D("0.02001"), False)
+PURCHASE = OrderRequest("rb-20261130T000000-abcdef-4", "BTC/USDT", Side.BUY, D("0.0123"), False)
+
+
+class SpotVenue:
+    """A venue whose client records the one create call and answers Bybit's ack."""
+
+    def __init__(self, rows: list[dict[str, Any]] | None = None) -> None:
+        self.client = self
+        self.markets = {"BTC/USDT": SPOT_MARKET, "BTC/USDT:USDT": {"id": "BTCUSDT", "swap": True}}
+        self.precisionMode = 4  # ccxt's TICK_SIZE
+        self.sent: list[dict[str, Any]] = []
+        self.rows = rows or []
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+
+    async def privatePostV5OrderCreate(self, request: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        self.sent.append(request)
+        ack = {"orderId": "17", "orderLinkId": request["orderLinkId"]}
+        return {"retCode": 0, "retMsg": "OK", "result": ack, "retExtInfo": {}}
+
+    async def read(self, name: str, *args: Any) -> Any:
+        self.asked.append((name, args[0]))
+        return {"retCode": 0, "result": {"list": self.rows}}
+
+    def parse_order(self, row: dict[str, Any], market: Any) -> dict[str, Any]:
+        return {"clientOrderId": row["orderLinkId"], "symbol": market["symbol"]}
+
+
+def test_a_spot_market_order_is_sent_in_base_coin_units_without_borrowing() -> None:
+    venue = SpotVenue()
+    bybit = Bybit()
+
+    assert bybit.spot_orders
+    sold = asyncio.run(bybit.send_spot(venue, SALE))  # type: ignore[arg-type]
+    bought = asyncio.run(bybit.send_spot(venue, PURCHASE))  # type: ignore[arg-type]
+
+    assert venue.sent == [
+        {
+            "category": "spot",
+            "symbol": "BTCUSDT",
+            "side": "Sell",
+            "orderType": "Market",
+            "qty": "0.02001",
+            "marketUnit": "baseCoin",
+            "isLeverage": 0,
+            "orderLinkId": SALE.client_id,
+        },
+        {
+            "category": "spot",
+            "symbol": "BTCUSDT",
+            "side": "Buy",
+            "orderType": "Market",
+            "qty": "0.0123",
+            "marketUnit": "baseCoin",  # a buy's qty would otherwise be USDT to spend
+            "isLeverage": 0,
+            "orderLinkId": PURCHASE.client_id,
+        },
+    ]
+    # An ack: no status, so the gateway looks it up; its client id is checked like any other.
+    assert isinstance(sold, Mapping)
+    assert sold["clientOrderId"] == SALE.client_id
+    assert sold.get("status") is None
+    assert isinstance(bought, Mapping)
+    assert bought["id"] == "17"
+
+
+@pytest.mark.parametrize(
+    ("order", "says"),
+    [
+        (OrderRequest(SALE.client_id, "BTC/USDT", Side.SELL, D("0.020011"), False), "spot step"),
+        (OrderRequest(SALE.client_id, "BTC/USDT", Side.SELL, D("0.00005"), False), "minimum"),
+        (OrderRequest(SALE.client_id, "ETH/USDT", Side.SELL, D("0.1"), False), "not a spot market"),
+        (OrderRequest("rb:run/3", "BTC/USDT", Side.SELL, D("0.02"), False), "orderLinkId"),
+    ],
+)
+def test_a_spot_order_the_rules_refuse_is_not_sent(order: OrderRequest, says: str) -> None:
+    venue = SpotVenue()
+
+    with pytest.raises(PermanentError, match=says):
+        asyncio.run(Bybit().send_spot(venue, order))  # type: ignore[arg-type]
+    assert venue.sent == []
+
+
+def test_a_spot_order_is_looked_up_in_the_spot_category() -> None:
+    row = {"orderLinkId": SALE.client_id, "orderType": "Market", "side": "Sell", "marketUnit": ""}
+    venue = SpotVenue([row])
+
+    found = asyncio.run(Bybit().find(venue, "BTC/USDT", SALE.client_id))  # type: ignore[arg-type]
+
+    assert found == {"clientOrderId": SALE.client_id, "symbol": "BTC/USDT"}
+    name, query = venue.asked[0]
+    assert name == "privateGetV5OrderHistory"
+    assert (query["category"], query["symbol"], query["orderLinkId"]) == (
+        "spot",
+        "BTCUSDT",
+        SALE.client_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("side", "unit"), [("Buy", ""), ("Buy", "quoteCoin"), ("Sell", "quoteCoin")]
+)
+def test_a_spot_order_sized_in_the_quote_coin_is_not_taken_as_ours(side: str, unit: str) -> None:
+    row = {
+        "orderLinkId": PURCHASE.client_id,
+        "orderType": "Market",
+        "side": side,
+        "marketUnit": unit,
+    }
+
+    with pytest.raises(MalformedResponse, match="quote coin"):
+        asyncio.run(Bybit().find(SpotVenue([row]), "BTC/USDT", PURCHASE.client_id))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"), [(170141, DuplicateClientOrderId), (170146, AmbiguousOutcome)]
+)
+def test_spot_duplicate_and_timeout_codes_are_looked_up_never_rejected(
+    code: int, kind: type[Exception]
+) -> None:
+    exc = ce.InvalidOrder(f'bybit {{"retCode":{code},"retMsg":"spot","result":{{}}}}')
+
+    assert isinstance(classify(exc, placing_order=True, codes=CODE_KINDS), kind)

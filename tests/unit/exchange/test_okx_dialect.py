@@ -22,8 +22,10 @@ from rebalancer.domain.snapshot import AccountKind
 from rebalancer.exchange.errors import (
     AmbiguousOutcome,
     DuplicateClientOrderId,
+    ExchangeFailure,
     MalformedResponse,
     OrderNotFound,
+    OrderRejected,
     PermanentError,
     RateLimited,
     classify,
@@ -334,3 +336,136 @@ def test_a_part_lot_is_refused_never_rounded(
 def test_zero_negative_and_part_lots_are_refused(contracts: Decimal) -> None:
     with pytest.raises(NotWholeLotsError):
         whole_lots(contracts, BTC)
+
+
+# -- spot market orders (the roll policy) -----------------------------------------------------
+
+SPOT_MARKET = {
+    "id": "BTC-USDT",
+    "symbol": "BTC/USDT",
+    "spot": True,
+    "precision": {"amount": 0.00001, "price": 0.1},
+    "limits": {"amount": {"min": 0.00001}, "cost": {}},
+}
+SALE = OrderRequest(
+    client_ids.alphanumeric("20261130T000000-abcdef", 3), "BTC/USDT", Side.SELL, D("0.02001"), False
+)
+PURCHASE = OrderRequest(
+    client_ids.alphanumeric("20261130T000000-abcdef", 4), "BTC/USDT", Side.BUY, D("0.5"), False
+)
+
+
+class SpotVenue:
+    """A venue whose client records the one order call and answers as told."""
+
+    def __init__(self, answer: Any = None, raises: Exception | None = None) -> None:
+        self.client = self
+        self.markets = {"BTC/USDT": SPOT_MARKET}
+        self.precisionMode = 4  # ccxt's TICK_SIZE
+        self.sent: list[dict[str, Any]] = []
+        self.answer = answer
+        self.raises = raises
+        self.found: dict[str, Any] = {}
+
+    async def privatePostTradeOrder(self, request: dict[str, Any]) -> Any:  # noqa: N802
+        self.sent.append(request)
+        if self.raises is not None:
+            raise self.raises
+        item = {"clOrdId": request["clOrdId"], "ordId": "9", "sCode": "0", "sMsg": "Order placed"}
+        return self.answer or {"code": "0", "msg": "", "data": [item]}
+
+    async def read(self, name: str, *args: Any) -> Any:
+        assert name == "fetch_order"
+        return self.found
+
+
+def _all_failed(code: str) -> Exception:
+    body = {
+        "code": "1",
+        "msg": "All operations failed",
+        "data": [{"clOrdId": SALE.client_id, "sCode": code, "sMsg": "no"}],
+    }
+    return ce.InvalidOrder("okx " + json.dumps(body))
+
+
+def test_a_spot_market_order_is_sent_in_cash_mode_sized_in_the_base_currency() -> None:
+    venue = SpotVenue()
+    okx = Okx()
+
+    assert okx.spot_orders
+    sold = asyncio.run(okx.send_spot(venue, SALE))  # type: ignore[arg-type]
+    asyncio.run(okx.send_spot(venue, PURCHASE))  # type: ignore[arg-type]
+
+    assert venue.sent == [
+        {
+            "instId": "BTC-USDT",
+            "tdMode": "cash",
+            "side": "sell",
+            "ordType": "market",
+            "sz": "0.02001",
+            "tgtCcy": "base_ccy",
+            "clOrdId": SALE.client_id,
+        },
+        {
+            "instId": "BTC-USDT",
+            "tdMode": "cash",
+            "side": "buy",
+            "ordType": "market",
+            "sz": "0.5",
+            "tgtCcy": "base_ccy",  # a buy's sz would otherwise be USDT to spend
+            "clOrdId": PURCHASE.client_id,
+        },
+    ]
+    assert isinstance(sold, Mapping)
+    assert (sold["id"], sold["clientOrderId"], sold.get("status")) == ("9", SALE.client_id, None)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [("51008", OrderRejected), ("50004", AmbiguousOutcome), ("51016", DuplicateClientOrderId)],
+)
+def test_a_refused_spot_order_carries_its_own_code(code: str, kind: type[Exception]) -> None:
+    with pytest.raises(kind) as caught:
+        asyncio.run(Okx().send_spot(SpotVenue(raises=_all_failed(code)), SALE))  # type: ignore[arg-type]
+
+    assert isinstance(caught.value, ExchangeFailure)
+    assert caught.value.code == int(code)
+
+
+@pytest.mark.parametrize(
+    ("order", "says"),
+    [
+        (OrderRequest(SALE.client_id, "BTC/USDT", Side.SELL, D("0.000011"), False), "spot step"),
+        (OrderRequest(SALE.client_id, "ETH/USDT", Side.SELL, D("0.1"), False), "not a spot market"),
+        (OrderRequest("rb-run-3", "BTC/USDT", Side.SELL, D("0.02"), False), "clOrdId"),
+    ],
+)
+def test_a_spot_order_the_rules_refuse_is_not_sent(order: OrderRequest, says: str) -> None:
+    venue = SpotVenue()
+
+    with pytest.raises(PermanentError, match=says):
+        asyncio.run(Okx().send_spot(venue, order))  # type: ignore[arg-type]
+    assert venue.sent == []
+
+
+@pytest.mark.parametrize(
+    ("side", "target", "taken"),
+    [
+        ("sell", "", True),
+        ("buy", "base_ccy", True),
+        ("buy", "", False),
+        ("buy", "quote_ccy", False),
+    ],
+)
+def test_a_spot_order_sized_in_the_quote_currency_is_not_taken_as_ours(
+    side: str, target: str, taken: bool
+) -> None:
+    venue = SpotVenue()
+    info = {"clOrdId": PURCHASE.client_id, "ordType": "market", "side": side, "tgtCcy": target}
+    venue.found = {"clientOrderId": PURCHASE.client_id, "info": info}
+
+    if taken:
+        assert asyncio.run(Okx().find(venue, "BTC/USDT", PURCHASE.client_id)) == venue.found  # type: ignore[arg-type]
+    else:
+        with pytest.raises(MalformedResponse, match="quote currency"):
+            asyncio.run(Okx().find(venue, "BTC/USDT", PURCHASE.client_id))  # type: ignore[arg-type]

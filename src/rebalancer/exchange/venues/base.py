@@ -19,6 +19,7 @@ from rebalancer.domain.ledger import CarryRead
 from rebalancer.domain.market import MarketRules
 from rebalancer.domain.snapshot import AccountKind
 from rebalancer.exchange.errors import FailureKinds, MalformedResponse, PermanentError
+from rebalancer.exchange.parse import market_rules
 from rebalancer.exchange.port import KeyPermissions, OrderRequest
 
 
@@ -164,8 +165,10 @@ class Dialect(Protocol):
         ...
 
     async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
-        """Send one spot market order (amount in base units); ccxt's unified order back.
-        Raises what ccxt raises; `PermanentError` (nothing sent) without `spot_orders`."""
+        """Send one spot market order (amount in base units, on the spot market's step);
+        ccxt's unified order back, or an ack with our client id to look up (no status). Raises
+        what ccxt raises, the venue's refusal as its kind, `PermanentError` (nothing sent) for
+        an order the spot market's rules or the client-id form refuse."""
         ...
 
     async def key_permissions(self, venue: Venue) -> KeyPermissions | None:
@@ -182,10 +185,24 @@ class Dialect(Protocol):
         ...
 
 
-def no_spot_orders(venue: str) -> PermanentError:
-    return PermanentError(
-        f"the bot does not place spot orders on {venue} yet; remove 'roll' from policy.enabled"
-    )
+def spot_market(venue: Venue, symbol: str, name: str) -> Mapping[str, Any]:
+    """ccxt's spot market `symbol` (loaded with the perps); `PermanentError` if there is none."""
+    market = (venue.client.markets or {}).get(symbol)
+    if not isinstance(market, Mapping) or not market.get("spot"):
+        raise PermanentError(f"{symbol} is not a spot market on {name}; nothing sent")
+    return market
+
+
+def spot_lots(venue: Venue, market: Mapping[str, Any], amount: Decimal) -> str:
+    """`amount` (base units) as sent, if it is a positive whole number of the spot market's
+    steps at or above its minimum; `PermanentError` (nothing sent) otherwise."""
+    rules = market_rules(market, int(venue.client.precisionMode))
+    if amount <= 0 or amount % rules.amount_step or amount < rules.min_amount:
+        raise PermanentError(
+            f"{market['symbol']}: {amount} is not a positive whole number of the spot step "
+            f"{rules.amount_step} at or above the minimum {rules.min_amount}; nothing sent"
+        )
+    return format(amount, "f")
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -11,8 +11,13 @@ id, `orderLinkId`), so every order is looked up by `orderLinkId`: history first
 then history again. History covers seven days per query: an order of ours is searched in the
 seven days from its run's start (read from its client id, `domain.client_ids`), so recovery finds
 an order from a run older than a week too; an id that carries no time is searched in the last
-seven days only. Error codes: 110072 (duplicate `orderLinkId`) means "look it up", 10016 is
-an ambiguous server error, 110043 (leverage not modified) is no error. Margin mode is
+seven days only. Spot market orders (the roll policy's) go one at a time to `/v5/order/create`
+with `category=spot`, `qty` in the base coin (`marketUnit=baseCoin`: Bybit reads a market buy's
+qty as quote otherwise) and `isLeverage=0` (no spot margin: a buy spends the account's quote);
+the answer is an ack, so each is looked up by `orderLinkId` in the spot category like a perp
+order, and a row sized in the quote coin is not taken as ours. Error codes: 110072 and 170141
+(duplicate `orderLinkId`) mean "look it up", 10016 and 170146 are ambiguous server errors,
+110043 (leverage not modified) is no error. Margin mode is
 account-level on UTA: cross only, refused otherwise. There are no transfers: the coins already
 back the perps.
 """
@@ -43,7 +48,7 @@ from rebalancer.exchange.errors import (
     TransientError,
 )
 from rebalancer.exchange.parse import mapping, number
-from rebalancer.exchange.port import KeyPermissions, OrderRequest
+from rebalancer.exchange.port import KeyPermissions, OrderRequest, is_spot
 from rebalancer.exchange.venues.base import (
     Account,
     FuturesAccount,
@@ -51,7 +56,8 @@ from rebalancer.exchange.venues.base import (
     Venue,
     epoch_ms,
     from_ms,
-    no_spot_orders,
+    spot_lots,
+    spot_market,
 )
 
 BATCH = 10  # create-batch accepts ten linear orders
@@ -72,12 +78,14 @@ CODE_KINDS: Mapping[int, FailureKinds] = MappingProxyType(
         110001: FailureKinds(OrderNotFound, OrderNotFound),
         170213: FailureKinds(OrderNotFound, OrderNotFound),
         110072: FailureKinds(DuplicateClientOrderId, DuplicateClientOrderId),
+        170141: FailureKinds(DuplicateClientOrderId, DuplicateClientOrderId),  # spot's 110072
+        170146: _AMBIGUOUS,  # spot: order creation timeout
         110043: FailureKinds(NoChangeNeeded, NoChangeNeeded),  # leverage not modified
         110025: FailureKinds(NoChangeNeeded, NoChangeNeeded),  # position mode not modified
     }
 )
-"""Bybit codes whose meaning must not be ccxt's (which calls 110072 an invalid order and
-110043 a bad request)."""
+"""Bybit codes whose meaning must not be ccxt's (which calls 110072 and 170141 invalid orders,
+170146 an invalid order and 110043 a bad request)."""
 
 # Only spot and linear markets at start-up; the account is declared unified, which spares
 # ccxt's two account probes (user/query-api and account/info) before the first order.
@@ -314,14 +322,40 @@ class Bybit:
 
     @property
     def spot_orders(self) -> bool:
-        return False  # not yet: `policy.enabled = ["roll"]` is refused on this venue
+        return True
 
     async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
-        raise no_spot_orders(self.name)
+        # Written out, not through ccxt's create_order, whose spot market unit depends on
+        # whether a price or cost is passed and on the account type it assumes: Bybit reads a
+        # market buy's qty as quote unless marketUnit says otherwise, so it is said here.
+        market = spot_market(venue, order.instrument, self.name)
+        if not LINK_ID.fullmatch(order.client_id):
+            raise PermanentError(f"client id {order.client_id!r} breaks Bybit's orderLinkId rule")
+        request = {
+            "category": "spot",
+            "symbol": market["id"],
+            "side": "Buy" if order.side.value == "buy" else "Sell",
+            "orderType": "Market",
+            "qty": spot_lots(venue, market, order.amount),
+            "marketUnit": "baseCoin",  # qty in the base coin, a buy's too
+            "isLeverage": 0,  # no spot margin: a buy spends the quote the account holds
+            "orderLinkId": order.client_id,
+        }
+        result = _result(await venue.client.privatePostV5OrderCreate(request), "order create")
+        # An ack only (order id and orderLinkId): the gateway looks the order up for its fill.
+        return {
+            "id": result.get("orderId"),
+            "clientOrderId": result.get("orderLinkId"),
+            "info": result,
+        }
 
     async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
-        market = venue.client.market(instrument)
-        query = {"category": "linear", "symbol": market["id"], "orderLinkId": client_id}
+        spot = is_spot(instrument)
+        market = (
+            spot_market(venue, instrument, self.name) if spot else venue.client.market(instrument)
+        )
+        category = "spot" if spot else "linear"
+        query = {"category": category, "symbol": market["id"], "orderLinkId": client_id}
         # A market order is usually filled by now: history first (one call). Then open orders,
         # then history again, so an order closing between two reads is never missed.
         for endpoint in _LOOKUPS:
@@ -334,7 +368,10 @@ class Bybit:
                     r for r in rows if isinstance(r, Mapping) and r.get("orderLinkId") == client_id
                 ]
                 # Another order's row is passed on as it is: the echo check refuses it.
-                return venue.client.parse_order((ours or rows)[0], market)
+                row = (ours or rows)[0]
+                if spot:
+                    _base_units(row, client_id)
+                return venue.client.parse_order(row, market)
         raise OrderNotFound(f"no order with orderLinkId {client_id}")
 
     async def key_permissions(self, venue: Venue) -> KeyPermissions | None:
@@ -374,6 +411,19 @@ class Bybit:
     async def transfer_to_futures(self, venue: Venue, amount: Decimal) -> None:
         raise PermanentError(
             "a Bybit unified account has no separate futures wallet: nothing to transfer"
+        )
+
+
+def _base_units(row: object, client_id: str) -> None:
+    """Refuse a spot market order row whose qty is not in the base coin (a buy sent without
+    `marketUnit=baseCoin` is quote-denominated): its amounts are not in the units we think."""
+    row = mapping(row, f"order {client_id}")
+    unit = row.get("marketUnit") or ""
+    in_quote = unit == "quoteCoin" or (unit == "" and row.get("side") == "Buy")
+    if row.get("orderType") == "Market" and in_quote:
+        raise MalformedResponse(
+            f"spot order {client_id} is sized in the quote coin (marketUnit {unit!r}), not the "
+            "base coin the bot sends; not taken as ours"
         )
 
 

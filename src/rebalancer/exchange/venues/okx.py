@@ -15,6 +15,14 @@ Orders: amounts are contracts on the lot grid (refused otherwise), `tdMode=cross
 up by `clOrdId` (`/trade/order`). Client ids are letters and digits, 1-32
 (`client_ids.alphanumeric`). Error codes: 50004 (timeout) is ambiguous, 50011 a rate limit,
 51016 (duplicate `clOrdId`) means "look it up", 51603 not found, 59xxx settings refusals.
+
+Spot market orders (the roll policy's) go one at a time to `/trade/order` on the SPOT
+instrument with `tdMode=cash` (the trade spends and receives the account's own coins and never
+borrows; `cross` would let a buy borrow the quote on this account) and `tgtCcy=base_ccy` (`sz`
+in base units: OKX reads a market buy's `sz` as quote otherwise). The item answers like a batch
+item (a refusal is overall code 1 with its own `sCode`, classified by the table above); each
+accepted order is looked up by `clOrdId`, and one sized in the quote is not taken as ours.
+
 There are no transfers: the coins already back the perps. Carry (funding fees and interest
 deductions) is read from the account's bills (`okx_carry`).
 """
@@ -40,18 +48,20 @@ from rebalancer.exchange.errors import (
     FailureKinds,
     MalformedResponse,
     OrderNotFound,
+    OrderRejected,
     PermanentError,
     RateLimited,
     TransientError,
 )
 from rebalancer.exchange.parse import mapping, number
-from rebalancer.exchange.port import KeyPermissions, OrderRequest
+from rebalancer.exchange.port import KeyPermissions, OrderRequest, is_spot
 from rebalancer.exchange.venues.base import (
     Account,
     FuturesAccount,
     Rejection,
     Venue,
-    no_spot_orders,
+    spot_lots,
+    spot_market,
 )
 from rebalancer.exchange.venues.okx_carry import read_carry
 
@@ -308,14 +318,43 @@ class Okx:
         return {"id": row.get("ordId"), "clientOrderId": row.get("clOrdId"), "info": row}
 
     async def find(self, venue: Venue, instrument: str, client_id: str) -> Any:
-        return await venue.read("fetch_order", None, instrument, {"clOrdId": client_id})
+        found = await venue.read("fetch_order", None, instrument, {"clOrdId": client_id})
+        if is_spot(instrument):
+            _base_units(found, client_id)
+        return found
 
     @property
     def spot_orders(self) -> bool:
-        return False  # not yet: `policy.enabled = ["roll"]` is refused on this venue
+        return True
 
     async def send_spot(self, venue: Venue, order: OrderRequest) -> object:
-        raise no_spot_orders(self.name)
+        market = spot_market(venue, order.instrument, self.name)
+        if not client_ids.ALPHANUMERIC.fullmatch(order.client_id):
+            raise PermanentError(f"client id {order.client_id!r} breaks OKX's clOrdId rule")
+        request = {
+            "instId": market["id"],
+            # Cash: the trade spends and receives the account's own coins and never borrows
+            # (cross would let a buy borrow the quote on a multi-currency margin account).
+            "tdMode": "cash",
+            "side": order.side.value,
+            "ordType": "market",
+            "sz": spot_lots(venue, market, order.amount),
+            "tgtCcy": "base_ccy",  # sz in the base currency (a market buy's default is quote)
+            "clOrdId": order.client_id,
+        }
+        try:
+            answer = await venue.client.privatePostTradeOrder(request)
+        except Exception as exc:
+            items = _failed_items(exc, 1)
+            if items is None:
+                raise
+            item: object = items[0]  # code 1: refused, with the item's own sCode
+        else:
+            item = _one(answer, "order")
+        parsed = self.answer(venue, order, item)  # an ambiguous sCode raises: look it up
+        if isinstance(parsed, Rejection):
+            raise OrderRejected(f"{parsed.code} {parsed.message}", code=parsed.code)
+        return parsed
 
     async def key_permissions(self, venue: Venue) -> KeyPermissions | None:
         perm = {p.strip() for p in str((await self._config(venue)).get("perm", "")).split(",")}
@@ -334,6 +373,19 @@ class Okx:
         raise PermanentError(
             "an OKX multi-currency margin account has no separate futures wallet: "
             "nothing to transfer"
+        )
+
+
+def _base_units(found: object, client_id: str) -> None:
+    """Refuse a spot market order whose `sz` is not in the base currency (a buy sent without
+    `tgtCcy=base_ccy` is sized in the quote): its amounts are not in the units we think."""
+    info = mapping(mapping(found, f"order {client_id}").get("info"), f"order {client_id}.info")
+    target = info.get("tgtCcy") or ""
+    in_quote = target == "quote_ccy" or (target == "" and info.get("side") == "buy")
+    if info.get("ordType") == "market" and in_quote:
+        raise MalformedResponse(
+            f"spot order {client_id} is sized in the quote currency (tgtCcy {target!r}), not "
+            "the base currency the bot sends; not taken as ours"
         )
 
 
