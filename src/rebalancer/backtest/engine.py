@@ -322,18 +322,28 @@ def run(spec: RunSpec, market: Market, *, scan: bool = True) -> RunResult:
             _part(accrual, start, end),
         )
         recorder.store(start, obs)
-        bar = _first_candidate(obs, replay.fires, start, end) if scan else start
-        if bar is None:
+        # Bars of this block after one examined without a change are still the frozen account's
+        # projection (bit-identical to observing them afresh), so the search goes on in it.
+        after = start
+        changed = False
+        while not changed:
+            if scan:
+                bar = _first_candidate(obs, replay.fires, start, end, after)
+            else:
+                bar = after if after < end else None
+            if bar is None:
+                break
+            changed = replay.handle(bar)
+            after = bar + 1
+        if not changed:
             wallet = float(obs.wallet[-1])
             start = end
             block = min(block * 2, LAST_BLOCK)
             continue
-        wallet = float(obs.wallet[bar - start])
-        if replay.handle(bar):
-            scanner = replay.scanner()
-            wallet = float(replay.account.wallet_balance)
-            block = FIRST_BLOCK
-        start = bar + 1
+        scanner = replay.scanner()
+        wallet = float(replay.account.wallet_balance)
+        block = FIRST_BLOCK
+        start = after
     replay.sync(bars - 1)
     return _result(replay, recorder, market)
 
@@ -345,12 +355,16 @@ def _part(
 
 
 def _first_candidate(
-    obs: Observation, fires: npt.NDArray[np.int64], start: int, end: int
+    obs: Observation, fires: npt.NDArray[np.int64], start: int, end: int, after: int
 ) -> int | None:
+    """The first bar in [after, end) that the scan flags or the calendar fires at (the block
+    `obs` observed starts at `start`)."""
     found: int | None = None
-    if obs.candidates is not None and obs.candidates.any():
-        found = start + int(np.argmax(obs.candidates))
-    nxt = int(np.searchsorted(fires, start, "left"))
+    if obs.candidates is not None:
+        rest = obs.candidates[after - start :]
+        if rest.any():
+            found = after + int(np.argmax(rest))
+    nxt = int(np.searchsorted(fires, after, "left"))
     if nxt < len(fires) and fires[nxt] < end:
         fire = int(fires[nxt])
         found = fire if found is None else min(found, fire)
