@@ -91,10 +91,12 @@ class Scanner:
             [(n, col, float(state.positions[k])) for n, col, k in universe.leg_terms],
         )
         self._hedgeable = np.array([line.hedgeable for line in universe.lines], dtype=bool)
+        self._all_hedgeable = bool(self._hedgeable.all())
         # The same terms as arrays: each bar's sums are row sums of a (bars x terms) matrix,
         # which come out the same whatever the block (one row's sum never sees another row).
         self._perp_columns = np.array([c for c, _, _ in self._perps], dtype=np.intp)
         self._perp_sizes = np.array([h for _, h, _ in self._perps])
+        self._perp_sizes_abs = np.abs(self._perp_sizes)
         self._perp_rates = np.array([abs(h) * m for _, h, m in self._perps])
         self._spot_columns = np.array([c for c, _ in self._spot], dtype=np.intp)
         self._spot_quantities = np.array([q for _, q in self._spot])
@@ -117,7 +119,7 @@ class Scanner:
         if self._perps:
             marks = _take(closes, self._perp_columns)
             hedge = (marks * self._perp_sizes).sum(axis=1)
-            gross = (marks * np.abs(self._perp_sizes)).sum(axis=1)
+            gross = (marks * self._perp_sizes_abs).sum(axis=1)
             maintenance = (marks * self._perp_rates).sum(axis=1)
         else:
             hedge = gross = maintenance = np.zeros(n)
@@ -169,7 +171,9 @@ class Scanner:
         if self.checks.cap is None:
             return None, None
         wanted = np.abs(value[:, None] * self.u.weights - spot_lines)
-        wanted = np.where(self._hedgeable, wanted, 0.0).sum(axis=1)
+        if not self._all_hedgeable:
+            wanted = np.where(self._hedgeable, wanted, 0.0)
+        wanted = wanted.sum(axis=1)
         cap = self.checks.cap * collateral
         cap_bound = wanted > cap
         slack = self.checks.hold
@@ -282,6 +286,10 @@ def _apply(terms: _Terms | None, closes: Floats, lines: int) -> Floats:
 
 def _take(closes: Floats, columns: npt.NDArray[np.intp]) -> Floats:
     """`closes[:, columns]`, without the copy when that is every column in order."""
-    if len(columns) == closes.shape[1] and bool(np.all(columns == np.arange(len(columns)))):
+    if len(columns) == closes.shape[1] and _in_order(columns):
         return closes
     return closes[:, columns]
+
+
+def _in_order(columns: npt.NDArray[np.intp]) -> bool:
+    return bool(np.array_equal(columns, np.arange(len(columns))))
