@@ -122,7 +122,7 @@ def _timed(policy: Policy, strategy: Strategy, market: Market, label: str) -> fl
     took = time.perf_counter() - began
     rate = bar_assets / took
     print(
-        f"  {label:23s} {took:6.2f} s  {rate:9.3g} bar-assets/s  "
+        f"  {label:32s} {took:6.2f} s  {rate:9.3g} bar-assets/s  "
         f"x{rate / GOAL_PER_CORE:5.2f} of goal  x{rate / VECTORBT:5.2f} of vectorbt  "
         f"({result.ledger.rebalances} rebalances, {result.ledger.cap_bound} cap-bound, "
         f"fees {result.ledger.fees:.0f}, final {result.final_value:.0f})"

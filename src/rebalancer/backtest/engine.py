@@ -275,9 +275,9 @@ def _drift_checks(times: npt.NDArray[np.int64], every: int) -> npt.NDArray[np.bo
     return first
 
 
-def _hold(spec: RunSpec) -> float | None:
-    """The cap slack, where the scan can prove a plan holds every hedge (scan.py, `held`): the
-    overlay acting on the band trigger, rebalancing to target, with no borrowing limit."""
+def _hold(spec: RunSpec) -> tuple[float, float] | None:
+    """The cap slack and minimum trade, where the scan can prove that a plan holds every hedge
+    (scan.py, `held`): the overlay on the band trigger, to target, with no borrowing limit."""
     strategy = spec.strategy
     policy = spec.policy
     if (
@@ -288,7 +288,7 @@ def _hold(spec: RunSpec) -> float | None:
         or (spec.unified and strategy.max_borrow is not None)
     ):
         return None
-    return float(strategy.cap_slack)
+    return float(strategy.cap_slack), float(strategy.min_trade_notional)
 
 
 def _cap(spec: RunSpec) -> float:

@@ -60,9 +60,10 @@ class Checks:
     limits: Floats  # per line: band half-width (inf: none)
     floor: float | None  # flag futures equity < floor x gross
     cap: float | None  # L x (1 - buffer): compute the cap-bound flag
-    # The cap slack, when a plan within it would hold every hedge and the engine may skip it
-    # (planner.py: "cap slack"; band trigger, rebalancing to target, no borrowing limit).
-    hold: float | None = None
+    # The cap slack and the minimum trade, when a plan within the slack would hold every hedge
+    # and the engine may skip it (planner.py: "cap slack"; band trigger, rebalancing to target,
+    # no borrowing limit).
+    hold: tuple[float, float] | None = None
 
 
 class Scanner:
@@ -166,8 +167,8 @@ class Scanner:
     ) -> tuple[Flags | None, Flags | None]:
         """The cap-bound flags, and the bars `due` for a plan where it surely holds every hedge
         within the cap slack: the wanted hedges do not fit under the cap even before fees, and
-        the gross is within the slack of it either side, each by more than float error and
-        the planner's money grain per line."""
+        the gross is within the slack of it either side (or less than a minimum trade under
+        it), each by more than float error and the planner's money grain per line."""
         if self.checks.cap is None:
             return None, None
         wanted = np.abs(value[:, None] * self.u.weights - spot_lines)
@@ -176,9 +177,9 @@ class Scanner:
         wanted = wanted.sum(axis=1)
         cap = self.checks.cap * collateral
         cap_bound = wanted > cap
-        slack = self.checks.hold
-        if slack is None:
+        if self.checks.hold is None:
             return cap_bound, None
+        slack, min_trade = self.checks.hold
         margin = MONEY_TOLERANCE * (1 + np.abs(value) + np.abs(cap) + gross + wanted)
         margin = margin + MONEY_GRAIN * len(self.u.lines)
         with np.errstate(invalid="ignore"):
@@ -187,7 +188,7 @@ class Scanner:
                 & (value > margin)
                 & (cap > margin)
                 & (wanted > cap + margin)
-                & (gross >= cap * (1 - slack) + margin)
+                & (gross >= np.minimum(cap * (1 - slack), cap - min_trade) + margin)
                 & (gross <= cap * (1 + slack) - margin)
             )
         return cap_bound, held

@@ -20,8 +20,9 @@ Cap slack (`Strategy.cap_slack`, opt-in, 0 by default). While the wanted hedges 
 under the leverage cap, every price move shifts the gross a little over or under it, and a
 plan at slack 0 trades it back (a small de-levering, or a small increase) at every cycle. With
 a slack `f`, a plan whose wanted hedges do not fit even before fees, made while the gross is
-within `f` of the cap either side (cap x (1 - f) <= gross <= cap x (1 + f)), holds every hedge:
-no fit, no orders, the cap state still reported. Outside that zone, or when the hedges fit, or
+within `f` of the cap either side (cap x (1 - f) <= gross <= cap x (1 + f); below the cap, also
+while the room left is less than one `min_trade_notional`), holds every hedge: no fit, no
+orders, the cap state still reported. Outside that zone, or when the hedges fit, or
 when the borrowing limit is the tighter one, it plans as at slack 0. The strategy requires
 (1 + f) x (1 - collateral_buffer) <= 1, so the held gross never exceeds max_leverage x K.
 """
@@ -180,7 +181,8 @@ def _held_within_slack(
     if wanted_gross <= max(ZERO, caps.budget(ZERO) - value.unmanaged_gross):
         return None  # the hedges may fit: plan as usual
     gross = snapshot.gross_notional
-    if not caps.leverage * (1 - slack) <= gross <= caps.leverage * (1 + slack):
+    low = min(caps.leverage * (1 - slack), caps.leverage - strategy.min_trade_notional)
+    if not low <= gross <= caps.leverage * (1 + slack):
         return None
     state = CapState.OVER if gross > caps.leverage else CapState.BINDING
     allowed = tuple(line.hedge for line in value.lines)

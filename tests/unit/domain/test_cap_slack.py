@@ -87,3 +87,13 @@ def test_the_slack_must_keep_the_gross_within_max_leverage() -> None:
     with pytest.raises(ValueError, match="cap_slack"):
         _strategy("-0.01")
     assert _strategy("0.0526", buffer="0.05").cap_slack == D("0.0526")  # 1.0526 x 0.95 < 1
+
+
+def test_less_than_a_minimum_trade_of_room_under_the_cap_is_held_too() -> None:
+    # A wallet of $100: cap 95, gross 46 + 46 = 92 is 3.2 % under it (within 5 % anyway);
+    # at a 1 % slack only the rule "room below one minimum trade (10)" holds it.
+    snap = _capped("-0.00092", "0.0184", futures_equity="100")
+    assert plan(snap, _strategy("0.01")).orders == ()
+    assert any("cap_slack" in note for note in plan(snap, _strategy("0.01")).notes)
+    snap = _capped("-0.00084", "0.0168", futures_equity="100")  # gross 84: room 11, not below
+    assert plan(snap, _strategy("0.01")) == plan(snap, _strategy("0"))
