@@ -193,15 +193,23 @@ def test_the_fast_loop_skips_held_plans_and_is_the_reference_loop(policy: Policy
     to=st.sampled_from(list(RebalanceTo)),
     leverage=st.sampled_from(["0.3", "1"]),
     slack=st.sampled_from(["0.02", "0.05", "0.1"]),
+    min_trade=st.sampled_from(["10", "60"]),  # 60: the room rule (under one minimum trade)
     unified=st.booleans(),
 )
 def test_the_fast_loop_with_a_cap_slack_is_the_reference_loop_on_random_paths(
-    *, seed: int, vol: float, band: str, to: RebalanceTo, leverage: str, slack: str, unified: bool
+    *,
+    seed: int,
+    vol: float,
+    band: str,
+    to: RebalanceTo,
+    leverage: str,
+    slack: str,
+    min_trade: str,
+    unified: bool,
 ) -> None:
     symbols = ["A", "B", "C", "D"]
-    s = strategy(
-        {"A": "0.4", "B": "0.2", "C": "0.1", "D": "0.1"}, "0.2", to=to, band=Band(Decimal(band))
-    )
+    weights = {"A": "0.4", "B": "0.2", "C": "0.1", "D": "0.1"}
+    s = strategy(weights, "0.2", to=to, band=Band(Decimal(band)), min_trade=min_trade)
     s = _slack(replace(s, max_leverage=Decimal(leverage)), slack)
     closes = random_walk(300, symbols, seed=seed, vol=vol)
     account = AccountKind.UNIFIED if unified else AccountKind.SEGREGATED
