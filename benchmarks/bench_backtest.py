@@ -1,19 +1,23 @@
 """Backtest throughput, in bar-assets per second (bars replayed x assets), on one core and on all.
 
 1. One year of minute bars x 20 assets (a seeded random walk, ~80 % annual volatility), one
-   run per policy on one core. Goal for band policies: >= 3e7 bar-assets/s per core
-   (vectorbt's published figure for a comparable rebalancing loop is about 8e6).
+   run per policy on one core. Goal: >= 3e7 bar-assets/s per core (vectorbt's published figure
+   for a comparable rebalancing loop is about 8e6). Then overlay-band with a 5 % collateral
+   buffer, without and with the opt-in cap slack (`hedging.cap_slack`, 5 %): while the cap
+   binds, the default re-plans and trades at nearly every drift check.
 2. The real daily BTC/ETH data with funding, 2020-01-01 .. 2025-12-29, every policy.
 3. A 36-combination sweep (band x policy x fee) over 4 years of minute bars x 20 assets on all
-   cores. Goal: under 60 s on a 2-core machine.
+   cores, with the strategy's defaults, or with `--cap-slack F` (collateral buffer and cap
+   slack both F). Goal: under 60 s on a 2-core machine.
 
 The machine is shared and noisy: compare figures as ratios within one run (the overlay policies
 against spot-band, fresh fitting against reused sizing), not absolute seconds across runs.
 
-Run: .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sweep-months N]
+Run: .venv/bin/python benchmarks/bench_backtest.py [--quick] [--sweep-months N] [--cap-slack F]
   --quick           the sweep over 1 year instead of 4
   --sweep-months N  the sweep over the first N months of the same path, and its time scaled
                     linearly to 4 years (an extrapolation, printed as one)
+  --cap-slack F     the sweep with collateral_buffer = cap_slack = F (e.g. 0.05)
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -43,6 +48,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 MINUTES_PER_YEAR = 525_600
 ASSETS = [f"A{k:02d}" for k in range(20)]
 GOAL_PER_CORE = 3e7
+SLACK = Decimal("0.05")  # collateral buffer and cap slack of the slack runs
 VECTORBT = 8e6
 
 
@@ -95,6 +101,12 @@ def one_year_per_policy() -> None:
             finally:
                 planner.fit = planner_fit  # type: ignore[assignment]
             took[name] = min(took.get(name, seconds), seconds)
+    buffered = replace(strategy, collateral_buffer=SLACK)
+    slack = replace(buffered, cap_slack=SLACK)
+    for _ in range(2):
+        for name, strat in (("buffer 5 %", buffered), ("buffer + slack 5 %", slack)):
+            seconds = _timed(Policy.OVERLAY_BAND, strat, market, f"overlay-band, {name}")
+            took[name] = min(took.get(name, seconds), seconds)
     band = took[Policy.SPOT_BAND.value]
     print(
         "  time against spot-band (this run): "
@@ -110,9 +122,10 @@ def _timed(policy: Policy, strategy: Strategy, market: Market, label: str) -> fl
     took = time.perf_counter() - began
     rate = bar_assets / took
     print(
-        f"  {label:23s} {took:6.2f} s  {rate:9.3g} bar-assets/s  "
+        f"  {label:32s} {took:6.2f} s  {rate:9.3g} bar-assets/s  "
         f"x{rate / GOAL_PER_CORE:5.2f} of goal  x{rate / VECTORBT:5.2f} of vectorbt  "
-        f"({result.ledger.rebalances} rebalances, {result.ledger.cap_bound} cap-bound)"
+        f"({result.ledger.rebalances} rebalances, {result.ledger.cap_bound} cap-bound, "
+        f"fees {result.ledger.fees:.0f}, final {result.final_value:.0f})"
     )
     return took
 
@@ -151,8 +164,10 @@ def real_daily() -> None:
             )
 
 
-def sweep(years: int, months: int | None = None) -> None:
+def sweep(years: int, months: int | None = None, slack: Decimal | None = None) -> None:
     strategy = _strategy(ASSETS, "0.2")
+    if slack is not None:
+        strategy = replace(strategy, collateral_buffer=slack, cap_slack=slack)
     if months is None:
         prices = _minutes(years)
     else:
@@ -174,6 +189,8 @@ def sweep(years: int, months: int | None = None) -> None:
     took = time.perf_counter() - began
     bar_assets = len(specs) * len(market.prices.times) * len(ASSETS)
     span = f"{years} years" if months is None else f"the first {months} months"
+    if slack is not None:
+        span += f", buffer and cap slack {slack}"
     print(
         f"sweep: {len(specs)} combinations x {span} of minute bars x {len(ASSETS)} assets "
         f"on {cores} cores: {took:.1f} s, "
@@ -204,9 +221,23 @@ def _months(argv: list[str]) -> int | None:
     return months
 
 
+def _slack(argv: list[str]) -> Decimal | None:
+    if "--cap-slack" not in argv:
+        return None
+    at = argv.index("--cap-slack")
+    try:
+        slack = Decimal(argv[at + 1])
+    except (IndexError, ArithmeticError):
+        sys.exit("--cap-slack: give a fraction, e.g. --cap-slack 0.05")
+    if not Decimal(0) < slack < Decimal("0.5"):
+        sys.exit("--cap-slack: give a fraction in (0, 0.5), e.g. 0.05")
+    return slack
+
+
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     months = _months(sys.argv)
+    slack = _slack(sys.argv)
     one_year_per_policy()
     real_daily()
-    sweep(1 if quick else 4, months)
+    sweep(1 if quick else 4, months, slack)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,15 @@ def test_bad_sweeps_are_refused_plainly() -> None:
     with pytest.raises(SweepError, match="max-leverage=2"):
         expand(base, [], ["max-leverage=2"])
     assert len(expand(base, [], ["band=0.02,0.05,0.10", "policy=overlay-band,roll,spot-band"])) == 9
+    with pytest.raises(SweepError, match=r"cap-slack=0\.05: cap_slack"):
+        expand(base, [], ["cap-slack=0.05"])  # no collateral buffer: it could exceed 1x
+
+
+def test_the_cap_slack_is_swept_inside_the_collateral_buffer() -> None:
+    base = RunSpec("", Policy.HOLD, strategy({"BTC": "0.5"}, "0.5"))
+    specs = expand(base, ["overlay-band"], ["collateral-buffer=0.05", "cap-slack=0,0.05"])
+    assert [s.strategy.cap_slack for s in specs] == [0, Decimal("0.05")]
+    assert all(s.strategy.collateral_buffer == Decimal("0.05") for s in specs)
 
 
 def _small_data(folder: Path) -> Path:

@@ -31,6 +31,7 @@ from rebalancer.backtest.setup import RunSpec
 from rebalancer.backtest.universe import build_universe
 from rebalancer.domain import planner
 from rebalancer.domain.fitting import fit
+from rebalancer.domain.snapshot import AccountKind
 from rebalancer.domain.strategy import Band, RebalanceTo, Strategy
 from tests.backtest.helpers import constant_funding, market, random_walk, shared_data, strategy
 from tests.backtest.test_scan import _same
@@ -137,3 +138,103 @@ def test_the_fast_loop_is_the_reference_loop_on_real_prices_with_funding() -> No
             result = _agree(RunSpec(policy.value, policy, strat, cron="0 0 * * 1"), m)
             bound += result.ledger.cap_bound
     assert bound > 0
+
+
+# The cap slack (planner.py, "cap slack"): the scan proves where a plan would hold every hedge
+# and the engine does not make it; the reference loop makes every plan. Held plans trade
+# nothing, so the runs must agree on everything and on every plan that was not held.
+
+
+def _slack(s: Strategy, slack: str = "0.1") -> Strategy:
+    return replace(s, collateral_buffer=Decimal("0.1"), cap_slack=Decimal(slack))
+
+
+def _agree_held(spec: RunSpec, m: Market) -> tuple[RunResult, int, int]:
+    """Both runs agree; returns the fast run and how many plans each made."""
+    fast, fast_plans, slow, slow_plans = _both(spec, m)
+    _same(fast, slow)
+
+    def acting(plans: list[str]) -> list[str]:
+        return [p for p in plans if "hedges held" not in p]
+
+    assert acting(fast_plans) == acting(slow_plans)
+    return fast, len(fast_plans), len(slow_plans)
+
+
+@pytest.mark.parametrize("policy", HEDGING)
+def test_the_fast_loop_skips_held_plans_and_is_the_reference_loop(policy: Policy) -> None:
+    symbols = ["BTC", "ETH", "SOL", "ADA", "XRP"]
+    weights = {"BTC": "0.3", "ETH": "0.2", "SOL": "0.1", "ADA": "0.1", "XRP": "0.1"}
+    s = strategy(weights, "0.2", band=Band(Decimal("0.02"), None))
+    s = replace(s, max_leverage=Decimal("0.2"))  # the cap binds from the first plan on
+    closes = random_walk(1_200, symbols, seed=11, vol=0.01)
+    times = 1_640_995_200 + 3_600 * np.arange(len(closes))
+    funding = {f"{a}/USDT:USDT": constant_funding(times, "0.0002") for a in symbols[:3]}
+    m = market(closes, symbols, s, funding=funding)
+    spec = RunSpec(policy.value, policy, _slack(s), Decimal(20_000), cron="0 */6 * * *")
+    result, fast, slow = _agree_held(spec, m)
+    assert result.ledger.rebalances > 0
+    if policy is Policy.OVERLAY_BAND:
+        assert result.ledger.cap_bound > 0
+        assert fast < slow  # held plans were skipped, not made
+        tight = run(replace(spec, strategy=_slack(s, "0")), m)
+        assert result.ledger.rebalances < tight.ledger.rebalances  # the point of the slack
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    seed=st.integers(0, 2**31),
+    vol=st.sampled_from([0.005, 0.02, 0.05]),
+    band=st.sampled_from(["0.01", "0.03"]),
+    to=st.sampled_from(list(RebalanceTo)),
+    leverage=st.sampled_from(["0.3", "1"]),
+    slack=st.sampled_from(["0.02", "0.05", "0.1"]),
+    min_trade=st.sampled_from(["10", "60"]),  # 60: the room rule (under one minimum trade)
+    unified=st.booleans(),
+)
+def test_the_fast_loop_with_a_cap_slack_is_the_reference_loop_on_random_paths(
+    *,
+    seed: int,
+    vol: float,
+    band: str,
+    to: RebalanceTo,
+    leverage: str,
+    slack: str,
+    min_trade: str,
+    unified: bool,
+) -> None:
+    symbols = ["A", "B", "C", "D"]
+    weights = {"A": "0.4", "B": "0.2", "C": "0.1", "D": "0.1"}
+    s = strategy(weights, "0.2", to=to, band=Band(Decimal(band)), min_trade=min_trade)
+    s = _slack(replace(s, max_leverage=Decimal(leverage)), slack)
+    closes = random_walk(300, symbols, seed=seed, vol=vol)
+    account = AccountKind.UNIFIED if unified else AccountKind.SEGREGATED
+    haircuts = tuple((a, Decimal("0.9")) for a in symbols)
+    spec = RunSpec("o", Policy.OVERLAY_BAND, s, Decimal(5_000), account=account, haircuts=haircuts)
+    _agree_held(spec, market(closes, symbols, s))
+
+
+@pytest.mark.needs_shared_data
+def test_the_fast_loop_with_a_cap_slack_is_the_reference_loop_on_real_prices() -> None:
+    folder = shared_data()
+    s = strategy({"BTC": "1/2", "ETH": "1/3"}, "1/6", band=Band(Decimal("0.02")))
+    prices = load_prices(folder / "prices.csv", ["BTC", "ETH"]).between(
+        datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
+    )
+    funding = {
+        "BTC/USDT:USDT": load_funding(folder / "funding_BTCUSDT.csv"),
+        "ETH/USDT:USDT": load_funding(folder / "funding_ETHUSDT.csv"),
+    }
+    skipped = 0
+    for leverage in ("1", "0.4"):
+        strat = _slack(replace(s, max_leverage=Decimal(leverage)))
+        universe = build_universe(strat, "USDT", prices)
+        m = Market(prices, universe, plan_funding(prices, universe, funding))
+        for policy in HEDGING:
+            _, fast, slow = _agree_held(RunSpec(policy.value, policy, strat, cron="0 0 * * 1"), m)
+            skipped += slow - fast
+    assert skipped > 0

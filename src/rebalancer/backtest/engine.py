@@ -4,8 +4,11 @@ At a bar the engine settles the funding due, checks cross-margin liquidation at 
 closes, asks the policy's trigger, and acts (every action plans through
 `rebalancer.domain.planner.plan` on a `Snapshot` of the account). Bars where nothing can happen
 are skipped: the vectorized `Scanner` projects the frozen account over blocks of bars and only
-flagged bars are examined exactly. `run(..., scan=False)` examines every bar instead; both give
-identical results, which the tests check.
+flagged bars are examined exactly, and after a bar examined without a change the search goes
+on in the block already projected. With a cap slack, flagged bars where the scan proves that the
+plan would hold every hedge are counted as cap-bound without planning (scan.py, `held`).
+`run(..., scan=False)` examines every bar and makes every plan instead; both give identical
+results, which the tests check.
 
 A unified account (`RunSpec.account`) also accrues interest hourly (at the first bar of each
 hour; every bar of daily data), on what it has borrowed at that bar's close, for the time since
@@ -34,12 +37,12 @@ from rebalancer.domain.exposure import valuation
 from rebalancer.domain.plan import CapState
 from rebalancer.domain.planner import PlanningError, plan
 from rebalancer.domain.snapshot import Snapshot
-from rebalancer.domain.strategy import hedge_lines
+from rebalancer.domain.strategy import RebalanceTo, hedge_lines
 from rebalancer.domain.triggers import breaches
 from rebalancer.sim import YEAR_SECONDS
 
 FIRST_BLOCK = 256
-LAST_BLOCK = 1 << 16
+LAST_BLOCK = 1 << 13  # larger blocks leave the cache: slower per bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class _Replay:
             limits=band_limits(spec.strategy, self.u.lines),
             floor=float(spec.margin_floor) if action is Action.ROLL else None,
             cap=_cap(spec) if spec.policy.hedges else None,
+            hold=_hold(spec),
         )
 
     def row(self, bar: int) -> tuple[Decimal, ...]:
@@ -271,6 +275,22 @@ def _drift_checks(times: npt.NDArray[np.int64], every: int) -> npt.NDArray[np.bo
     return first
 
 
+def _hold(spec: RunSpec) -> tuple[float, float] | None:
+    """The cap slack and minimum trade, where the scan can prove that a plan holds every hedge
+    (scan.py, `held`): the overlay on the band trigger, to target, with no borrowing limit."""
+    strategy = spec.strategy
+    policy = spec.policy
+    if (
+        not strategy.cap_slack
+        or policy.trigger is not Trigger.BAND
+        or policy.action is not Action.OVERLAY
+        or strategy.rebalance_to is not RebalanceTo.TARGET
+        or (spec.unified and strategy.max_borrow is not None)
+    ):
+        return None
+    return float(strategy.cap_slack), float(strategy.min_trade_notional)
+
+
 def _cap(spec: RunSpec) -> float:
     strategy = spec.strategy
     return float(strategy.max_leverage * (1 - strategy.collateral_buffer))
@@ -322,18 +342,33 @@ def run(spec: RunSpec, market: Market, *, scan: bool = True) -> RunResult:
             _part(accrual, start, end),
         )
         recorder.store(start, obs)
-        bar = _first_candidate(obs, replay.fires, start, end) if scan else start
-        if bar is None:
+        # Bars of this block after one examined without a change are still the frozen account's
+        # projection (bit-identical to observing them afresh), so the search goes on in it.
+        after = start
+        changed = False
+        while not changed:
+            if scan:
+                bar = _first_candidate(obs, replay.fires, start, end, after)
+            else:
+                bar = after if after < end else None
+            if bar is None:
+                break
+            if scan and obs.held is not None and obs.held[bar - start]:
+                # The plan would hold every hedge within the cap slack: nothing to examine.
+                replay.ledger.cap_bound += 1
+                after = bar + 1
+                continue
+            changed = replay.handle(bar)
+            after = bar + 1
+        if not changed:
             wallet = float(obs.wallet[-1])
             start = end
             block = min(block * 2, LAST_BLOCK)
             continue
-        wallet = float(obs.wallet[bar - start])
-        if replay.handle(bar):
-            scanner = replay.scanner()
-            wallet = float(replay.account.wallet_balance)
-            block = FIRST_BLOCK
-        start = bar + 1
+        scanner = replay.scanner()
+        wallet = float(replay.account.wallet_balance)
+        block = FIRST_BLOCK
+        start = after
     replay.sync(bars - 1)
     return _result(replay, recorder, market)
 
@@ -345,12 +380,16 @@ def _part(
 
 
 def _first_candidate(
-    obs: Observation, fires: npt.NDArray[np.int64], start: int, end: int
+    obs: Observation, fires: npt.NDArray[np.int64], start: int, end: int, after: int
 ) -> int | None:
+    """The first bar in [after, end) that the scan flags or the calendar fires at (the block
+    `obs` observed starts at `start`)."""
     found: int | None = None
-    if obs.candidates is not None and obs.candidates.any():
-        found = start + int(np.argmax(obs.candidates))
-    nxt = int(np.searchsorted(fires, start, "left"))
+    if obs.candidates is not None:
+        rest = obs.candidates[after - start :]
+        if rest.any():
+            found = after + int(np.argmax(rest))
+    nxt = int(np.searchsorted(fires, after, "left"))
     if nxt < len(fires) and fires[nxt] < end:
         fire = int(fires[nxt])
         found = fire if found is None else min(found, fire)

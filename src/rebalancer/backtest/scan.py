@@ -7,9 +7,14 @@ roll policy's margin floor). The flags are widened by a tolerance so that float 
 only add candidates, never lose one: every candidate is then decided exactly, in `Decimal`,
 by the sim account and the domain's trigger code. Floats here never move money.
 
-Each bar's numbers depend only on that bar's closes and the state, computed in a fixed order,
-so observing bars in blocks of any size gives bit-identical results (the scan-vs-loop test
-relies on it).
+Each bar's numbers depend only on that bar's closes and the state, computed in a fixed order
+(sums over a bar's terms are row sums, which never see another bar), so observing bars in
+blocks of any size gives bit-identical results (the scan-vs-loop test relies on it).
+
+With a cap slack (planner.py, "cap slack"), `held` marks the candidates where the plan surely
+holds every hedge: a band breach, the wanted hedges over the cap and the gross within the slack
+of it, each by more than the tolerances, and no liquidation risk. The engine counts those bars
+as cap-bound without making the plan; the reference loop makes it, and the tests compare.
 
 Unified accounts (`FloatState.ratios` set): the collateral is the coins at their ratios plus
 the quote balance (wallet + spot quote, negative when borrowed) plus uPnL, so it moves with
@@ -33,6 +38,7 @@ Flags = npt.NDArray[np.bool_]
 
 DRIFT_TOLERANCE = 1e-9  # weight points; float error on drift is ~1e-15
 MONEY_TOLERANCE = 1e-9  # relative to the amounts compared
+MONEY_GRAIN = 1e-8  # the planner cuts each wanted hedge towards zero by less than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class Observation:
     cap_bound: Flags | None  # a full rebalance would not fit under the cap
     candidates: Flags | None  # bars the exact check must look at
     borrowed: Floats | None = None  # unified: quote borrowed
+    held: Flags | None = None  # candidates where the plan surely holds every hedge (cap slack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,10 @@ class Checks:
     limits: Floats  # per line: band half-width (inf: none)
     floor: float | None  # flag futures equity < floor x gross
     cap: float | None  # L x (1 - buffer): compute the cap-bound flag
+    # The cap slack and the minimum trade, when a plan within the slack would hold every hedge
+    # and the engine may skip it (planner.py: "cap slack"; band trigger, rebalancing to target,
+    # no borrowing limit).
+    hold: tuple[float, float] | None = None
 
 
 class Scanner:
@@ -81,6 +92,15 @@ class Scanner:
             [(n, col, float(state.positions[k])) for n, col, k in universe.leg_terms],
         )
         self._hedgeable = np.array([line.hedgeable for line in universe.lines], dtype=bool)
+        self._all_hedgeable = bool(self._hedgeable.all())
+        # The same terms as arrays: each bar's sums are row sums of a (bars x terms) matrix,
+        # which come out the same whatever the block (one row's sum never sees another row).
+        self._perp_columns = np.array([c for c, _, _ in self._perps], dtype=np.intp)
+        self._perp_sizes = np.array([h for _, h, _ in self._perps])
+        self._perp_sizes_abs = np.abs(self._perp_sizes)
+        self._perp_rates = np.array([abs(h) * m for _, h, m in self._perps])
+        self._spot_columns = np.array([c for c, _ in self._spot], dtype=np.intp)
+        self._spot_quantities = np.array([q for _, q in self._spot])
 
     def observe(
         self,
@@ -97,18 +117,15 @@ class Scanner:
         ratios = self.state.ratios
         if ratios is not None and accrual is not None and self.state.borrow_rate:
             wallet_path = self._with_interest(funding, wallet, accrual, closes)
-        hedge = np.zeros(n)
-        gross = np.zeros(n)
-        maintenance = np.zeros(n)
-        for column, size, rate in self._perps:
-            notional = closes[:, column] * abs(size)
-            hedge = hedge + closes[:, column] * size
-            gross = gross + notional
-            maintenance = maintenance + notional * rate
+        if self._perps:
+            marks = _take(closes, self._perp_columns)
+            hedge = (marks * self._perp_sizes).sum(axis=1)
+            gross = (marks * self._perp_sizes_abs).sum(axis=1)
+            maintenance = (marks * self._perp_rates).sum(axis=1)
+        else:
+            hedge = gross = maintenance = np.zeros(n)
         futures = wallet_path + hedge - self.state.cost
-        spot = np.zeros(n)
-        for column, quantity in self._spot:
-            spot = spot + closes[:, column] * quantity
+        spot = (_take(closes, self._spot_columns) * self._spot_quantities).sum(axis=1)
         value = spot + self.state.cash + futures
         borrowed = None
         if ratios is not None:
@@ -127,24 +144,64 @@ class Scanner:
             drift = np.abs(exposure / value[:, None] - self.u.weights)
         largest = drift.max(axis=1) if drift.shape[1] else np.zeros(n)
         flags = None
+        excess = (drift - self.checks.limits).max(axis=1) if drift.shape[1] else np.full(n, -np.inf)
         if self.checks.band:
-            flags = (drift - self.checks.limits).max(axis=1) > -DRIFT_TOLERANCE
+            flags = excess > -DRIFT_TOLERANCE
             if checks is not None:
                 flags &= checks
+        risk = self._risk(futures, gross, maintenance)
         if self._perps:
-            slack = MONEY_TOLERANCE * (1 + np.abs(futures) + gross)
-            risk = futures - maintenance <= slack
-            if self.checks.floor is not None:
-                risk |= futures < self.checks.floor * gross + slack
             flags = risk if flags is None else flags | risk
         if flags is not None:
             flags |= ~(value > 0)
-        cap_bound = None
-        if self.checks.cap is not None:
-            wanted = np.abs(value[:, None] * self.u.weights - spot_lines)
-            wanted = np.where(self._hedgeable, wanted, 0.0).sum(axis=1)
-            cap_bound = wanted > self.checks.cap * futures
-        return Observation(value, largest, gross, futures, wallet_path, cap_bound, flags, borrowed)
+        surely = excess > DRIFT_TOLERANCE  # a band breach the exact check will find too
+        if checks is not None:
+            surely &= checks
+        cap_bound, held = self._cap_flags(value, spot_lines, gross, futures, surely & ~risk)
+        return Observation(
+            value, largest, gross, futures, wallet_path, cap_bound, flags, borrowed, held
+        )
+
+    def _cap_flags(
+        self, value: Floats, spot_lines: Floats, gross: Floats, collateral: Floats, due: Flags
+    ) -> tuple[Flags | None, Flags | None]:
+        """The cap-bound flags, and the bars `due` for a plan where it surely holds every hedge
+        within the cap slack: the wanted hedges do not fit under the cap even before fees, and
+        the gross is within the slack of it either side (or less than a minimum trade under
+        it), each by more than float error and the planner's money grain per line."""
+        if self.checks.cap is None:
+            return None, None
+        wanted = np.abs(value[:, None] * self.u.weights - spot_lines)
+        if not self._all_hedgeable:
+            wanted = np.where(self._hedgeable, wanted, 0.0)
+        wanted = wanted.sum(axis=1)
+        cap = self.checks.cap * collateral
+        cap_bound = wanted > cap
+        if self.checks.hold is None:
+            return cap_bound, None
+        slack, min_trade = self.checks.hold
+        margin = MONEY_TOLERANCE * (1 + np.abs(value) + np.abs(cap) + gross + wanted)
+        margin = margin + MONEY_GRAIN * len(self.u.lines)
+        with np.errstate(invalid="ignore"):
+            held = (
+                due
+                & (value > margin)
+                & (cap > margin)
+                & (wanted > cap + margin)
+                & (gross >= np.minimum(cap * (1 - slack), cap - min_trade) + margin)
+                & (gross <= cap * (1 + slack) - margin)
+            )
+        return cap_bound, held
+
+    def _risk(self, futures: Floats, gross: Floats, maintenance: Floats) -> Flags:
+        """Bars where liquidation, or the roll policy's margin floor, may be reached."""
+        if not self._perps:
+            return np.zeros(len(futures), dtype=bool)
+        slack = MONEY_TOLERANCE * (1 + np.abs(futures) + gross)
+        risk = futures - maintenance <= slack
+        if self.checks.floor is not None:
+            risk |= futures < self.checks.floor * gross + slack
+        return risk
 
     def _flows(self, funding: Floats | None, n: int) -> Floats:
         flow = np.zeros(n)
@@ -222,7 +279,18 @@ def _terms(lines: int, terms: list[tuple[int, int, float]]) -> _Terms | None:
 def _apply(terms: _Terms | None, closes: Floats, lines: int) -> Floats:
     if terms is None:
         return np.zeros((closes.shape[0], lines))
-    out = closes[:, terms.columns] * terms.coefficients
+    out = _take(closes, terms.columns) * terms.coefficients
     for line, column, coefficient in terms.extra:
         out[:, line] += closes[:, column] * coefficient
     return out
+
+
+def _take(closes: Floats, columns: npt.NDArray[np.intp]) -> Floats:
+    """`closes[:, columns]`, without the copy when that is every column in order."""
+    if len(columns) == closes.shape[1] and _in_order(columns):
+        return closes
+    return closes[:, columns]
+
+
+def _in_order(columns: npt.NDArray[np.intp]) -> bool:
+    return bool(np.array_equal(columns, np.arange(len(columns))))

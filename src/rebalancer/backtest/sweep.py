@@ -79,6 +79,11 @@ def _buffer(spec: RunSpec, text: str) -> RunSpec:
     return replace(spec, strategy=strategy)
 
 
+def _cap_slack(spec: RunSpec, text: str) -> RunSpec:
+    strategy = replace(spec.strategy, cap_slack=_decimal("cap-slack", text))
+    return replace(spec, strategy=strategy)
+
+
 def _min_trade(spec: RunSpec, text: str) -> RunSpec:
     strategy = replace(spec.strategy, min_trade_notional=_decimal("min-trade", text))
     return replace(spec, strategy=strategy)
@@ -119,6 +124,7 @@ SETTERS: dict[str, Callable[[RunSpec, str], RunSpec]] = {
     "rebalance-to": _rebalance,
     "max-leverage": _leverage,
     "collateral-buffer": _buffer,
+    "cap-slack": _cap_slack,
     "min-trade": _min_trade,
     "fee": _fee,
     "spot-fee": _spot_fee,

@@ -224,6 +224,7 @@ class HedgingConfig(_Model):
     rebalance_to: Literal["target", "band"] = "target"
     min_trade_notional: Num = Decimal(0)
     collateral_buffer: Num = Decimal(0)
+    cap_slack: Num = Decimal(0)
     instruments: dict[str, str] = Field(default_factory=dict)
     proxies: dict[str, ProxyConfig] = Field(default_factory=dict)
     max_borrow: Num | None = None
@@ -255,6 +256,18 @@ class HedgingConfig(_Model):
                 "use a fraction in [0, 0.5], e.g. 0.02"
             )
         return value
+
+    @model_validator(mode="after")
+    def _cap_slack(self) -> HedgingConfig:
+        slack, buffer = self.cap_slack, self.collateral_buffer
+        if slack < 0 or (1 + slack) * (1 - buffer) > 1:
+            most = readable(buffer / (1 - buffer))
+            raise ValueError(
+                f"cap_slack {readable(slack)} would let the hedges exceed max_leverage with "
+                f"collateral_buffer {readable(buffer)}; use 0 .. {most} "
+                "(at most buffer / (1 - buffer)), or raise collateral_buffer"
+            )
+        return self
 
     @field_validator("max_borrow")
     @classmethod

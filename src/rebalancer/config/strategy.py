@@ -32,6 +32,7 @@ def to_strategy(config: AppConfig) -> Strategy:
         band=Band(config.schedule.drift_abs, config.schedule.drift_rel),
         min_trade_notional=hedging.min_trade_notional,
         collateral_buffer=hedging.collateral_buffer,
+        cap_slack=hedging.cap_slack,
         max_borrow=hedging.max_borrow,
         borrow_stress=hedging.borrow_stress,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from rebalancer.config.load import Settings
 from rebalancer.config.model import SUPPORTED_VENUES, Mode
+from rebalancer.config.values import readable
 
 
 def render_summary(settings: Settings) -> RenderableType:
@@ -50,6 +51,14 @@ def render_summary(settings: Settings) -> RenderableType:
         f"hedging: max leverage {h.max_leverage}x, {h.margin_mode} margin, rebalance to "
         f"{h.rebalance_to}, minimum trade {h.min_trade_notional} {cfg.portfolio.quote}\n"
     )
+    if h.collateral_buffer or h.cap_slack:
+        slack = (
+            f"; while capped, hedges held within {readable(h.cap_slack * 100)} % of the cap"
+            if h.cap_slack
+            else ""
+        )
+        kept = readable(h.collateral_buffer * 100)
+        tail.append(f"cap: {kept} % of collateral kept free{slack}\n")
     s = cfg.schedule
     tail.append(
         f"schedule: trigger {s.trigger}, drift check every {s.drift_check_interval:g}s, "

@@ -15,6 +15,16 @@ own, the worst case) after the plan's fees: B(G) = max(0, stress x G + fees - qu
 keeps B within `max_borrow x V`, or, when the account is already past it, no higher than it
 was: the limit is a second cap on the gross the legs may end with, so the fit shrinks the
 increases (reductions go first, as under the leverage cap); it never forces de-levering.
+
+Cap slack (`Strategy.cap_slack`, opt-in, 0 by default). While the wanted hedges do not fit
+under the leverage cap, every price move shifts the gross a little over or under it, and a
+plan at slack 0 trades it back (a small de-levering, or a small increase) at every cycle. With
+a slack `f`, a plan whose wanted hedges do not fit even before fees, made while the gross is
+within `f` of the cap either side (cap x (1 - f) <= gross <= cap x (1 + f); below the cap, also
+while the room left is less than one `min_trade_notional`), holds every hedge: no fit, no
+orders, the cap state still reported. Outside that zone, or when the hedges fit, or
+when the borrowing limit is the tighter one, it plans as at slack 0. The strategy requires
+(1 + f) x (1 - collateral_buffer) <= 1, so the held gross never exceeds max_leverage x K.
 """
 
 from __future__ import annotations
@@ -97,7 +107,8 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     # value when unified (DESIGN §2, account kinds).
     cap = max(ZERO, strategy.max_leverage * snapshot.collateral * (1 - strategy.collateral_buffer))
     caps = _Caps(cap, strategy.max_leverage, *_borrow_cap(snapshot, strategy))
-    fitted = _fit_within_fees(
+    held = _held_within_slack(snapshot, strategy, value, wanted_gross, caps)
+    fitted = held or _fit_within_fees(
         snapshot, strategy, value=value, desired=desired, targets=targets, caps=caps
     )
     placed = fitted.fit.placed
@@ -113,6 +124,11 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         f"position on {s} is not managed by any target line and counts against the cap"
         for s in value.unmanaged
     )
+    if held is not None:
+        notes += (
+            f"hedges held: the gross {snapshot.gross_notional:.2f} is within hedging.cap_slack "
+            f"({strategy.cap_slack}) of the leverage cap {caps.leverage:.2f}",
+        )
     full_fees = _full_rebalance_fees(value, desired, snapshot)
     borrow_binds = fitted.cap_state is CapState.BINDING and caps.borrow_binds(fitted.fees)
     limit = "borrowing limit (hedging.max_borrow)" if borrow_binds else "leverage cap"
@@ -153,6 +169,24 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         notes=notes,
         borrowing=_borrowing(snapshot, strategy, caps, fitted, _gross(after, snapshot)),
     )
+
+
+def _held_within_slack(
+    snapshot: Snapshot, strategy: Strategy, value: Valuation, wanted_gross: Decimal, caps: _Caps
+) -> _Fitted | None:
+    """Every hedge held, when the cap slack applies (module doc: "cap slack"); else None."""
+    slack = strategy.cap_slack
+    if not slack or caps.leverage <= 0 or caps.borrow_binds(ZERO):
+        return None
+    if wanted_gross <= max(ZERO, caps.budget(ZERO) - value.unmanaged_gross):
+        return None  # the hedges may fit: plan as usual
+    gross = snapshot.gross_notional
+    low = min(caps.leverage * (1 - slack), caps.leverage - strategy.min_trade_notional)
+    if not low <= gross <= caps.leverage * (1 + slack):
+        return None
+    state = CapState.OVER if gross > caps.leverage else CapState.BINDING
+    allowed = tuple(line.hedge for line in value.lines)
+    return _Fitted(Fit(allowed, (), ()), state, ZERO)
 
 
 def _quote(snapshot: Snapshot) -> Decimal:

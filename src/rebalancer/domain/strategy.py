@@ -71,6 +71,9 @@ class Strategy:
     band: Band = field(default_factory=Band)
     min_trade_notional: Decimal = ZERO
     collateral_buffer: Decimal = ZERO  # fraction of futures equity the cap leaves unused
+    # While the wanted hedges do not fit under the cap, hold them as long as the gross is within
+    # this fraction of the cap, either side (planner.py: "cap slack"); 0: re-fit at every plan.
+    cap_slack: Decimal = ZERO
     # Unified accounts: the most quote (a share of V) that a plan may leave the account
     # borrowing under an adverse move of `borrow_stress` on every hedge (planner.py: "borrowing").
     max_borrow: Decimal | None = None
@@ -81,6 +84,11 @@ class Strategy:
             raise ValueError("max_leverage must be in (0, 1]")
         if not ZERO <= self.collateral_buffer < ONE:
             raise ValueError("collateral_buffer must be in [0, 1)")
+        if self.cap_slack < 0 or (1 + self.cap_slack) * (1 - self.collateral_buffer) > 1:
+            raise ValueError(
+                "cap_slack must be >= 0 and keep the gross within max_leverage: "
+                "(1 + cap_slack) x (1 - collateral_buffer) <= 1"
+            )
         if self.max_borrow is not None and not ZERO <= self.max_borrow <= ONE:
             raise ValueError("max_borrow must be in [0, 1]")
         if not ZERO < self.borrow_stress <= ONE:

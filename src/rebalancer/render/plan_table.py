@@ -179,8 +179,9 @@ def _summary(plan: Plan, borrowing: Borrowing | None) -> Text:
             style="yellow",
         )
     elif plan.cap is CapState.OVER:
+        how = "the plan de-levers first" if plan.orders else "nothing is placed (see the notes)"
         text.append(
-            f"Account is over the leverage cap: the plan de-levers first. A full rebalance needs "
+            f"Account is over the leverage cap: {how}. A full rebalance needs "
             f"{money(plan.required_collateral)} of {k}.\n",
             style="red",
         )
