@@ -108,7 +108,7 @@ def test_upgrade_from_0005_keeps_the_journal_and_adds_an_empty_ledger(db_url: st
     finally:
         engine.dispose()
 
-    upgrade(db_url)
+    upgrade(db_url, "rebalancer_0006")
 
     assert current_revision(db_url) == "rebalancer_0006"
     engine = make_engine(db_url)
