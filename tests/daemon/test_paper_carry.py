@@ -21,7 +21,7 @@ from rebalancer.exchange.paper import PaperGateway
 from rebalancer.review.carry_query import journal_carry
 from rebalancer.sim.values import quantize_money
 from tests.daemon.process_harness import write_daemon_config
-from tests.daemon.test_wake_outage import Recorder
+from tests.daemon.recorder import Recorder
 
 D = Decimal
 PAPER = """

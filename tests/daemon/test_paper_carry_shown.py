@@ -27,7 +27,7 @@ from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.paper import PaperGateway
 from tests.cli import rebalancer
 from tests.daemon.process_harness import write_daemon_config
-from tests.daemon.test_wake_outage import Recorder
+from tests.daemon.recorder import Recorder
 
 D = Decimal
 # Unified: no quote at all, so the hedges' fees are borrowed (the coins are the collateral) and

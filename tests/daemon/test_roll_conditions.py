@@ -31,11 +31,12 @@ from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.emulator.orders import Segment
-from rebalancer.notify import Notification, NotificationKind
+from rebalancer.notify import NotificationKind
 from rebalancer.service.controls import MemoryControls
 from rebalancer.service.crashpoints import ENV as CRASH_ENV
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
+from tests.daemon.recorder import Recorder
 from tests.integration.harness import ENV as CREDENTIALS
 from tests.integration.harness import (
     OPEN,
@@ -114,23 +115,6 @@ def _write(tmp: Path, emu: Emulator, case: Case) -> Path:
             encoding="utf-8",
         )
     return config
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    async def notify(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    def notify_in_background(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    async def drain(self, timeout: float) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _once(config: Path) -> subprocess.CompletedProcess[str]:

@@ -17,10 +17,11 @@ from rebalancer.daemon.wake import WakeOutcome, Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.exchange.port import is_spot
-from rebalancer.notify import Notification, NotificationKind, NullNotifier
+from rebalancer.notify import NotificationKind, NullNotifier
 from rebalancer.service.controls import MemoryControls
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
+from tests.daemon.recorder import Recorder
 from tests.integration.harness import OPEN, gateway_for, seed_state, settings_for, utcnow
 
 SPOT = "/api/v3/order"
@@ -105,30 +106,13 @@ def test_the_daemon_rolls_on_the_wake_up_where_the_condition_holds_and_never_aga
         assert writes[1] == []
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    async def notify(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    def notify_in_background(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    async def drain(self, timeout: float) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        return None
-
-
 def test_a_roll_due_but_not_performed_is_notified_once_while_it_stays_due(
     tmp_path: Path,
 ) -> None:
     """A dry-run daemon: every cycle journals the roll it would do; the notifier hears it
     once, not at every wake-up, and nothing is sent to the exchange."""
     journal = MemoryJournal()
-    notifier = _Recorder()
+    notifier = Recorder()
     with Emulator(seed_state()) as emu:
         _open_hedges(tmp_path, emu)
         settings = settings_for(tmp_path, emu, extra=_policy("3"))

@@ -19,7 +19,7 @@ from rebalancer.daemon.wake import Waker
 from rebalancer.domain.lifecycle import OrderStatus, RunState
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
-from rebalancer.notify import Notification, NotificationKind, Severity
+from rebalancer.notify import NotificationKind, Severity
 from rebalancer.service.controls import Controls, MemoryControls
 from rebalancer.service.journal import (
     JournalUnavailable,
@@ -30,6 +30,7 @@ from rebalancer.service.journal import (
 )
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.daemon.process_harness import write_daemon_config
+from tests.daemon.recorder import Recorder
 from tests.integration.harness import ENV, gateway_for, order_count, seed_state
 
 REFUSED = "connection refused (connection failed: Connection refused)"
@@ -80,23 +81,6 @@ class FlakyControls(MemoryControls):
     def save(self, portfolio: str, controls: Controls) -> None:
         self.db.gate()
         super().save(portfolio, controls)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    async def notify(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    def notify_in_background(self, n: Notification) -> None:
-        self.sent.append(n)
-
-    async def drain(self, timeout: float) -> bool:
-        return True
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _now() -> datetime:
