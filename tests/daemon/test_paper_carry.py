@@ -4,12 +4,13 @@ hedge and funding time, however many wake-ups see it, and the carry report adds 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from rebalancer import bootstrap
-from rebalancer.config import load_settings
+from rebalancer.config import Settings, load_settings
 from rebalancer.daemon.wake import Waker
 from rebalancer.domain.ledger import CarryKind
 from rebalancer.domain.triggers import Wake
@@ -46,6 +47,30 @@ class Clock:
         return self.now
 
 
+def paper_waker(
+    settings: Settings, journal: bootstrap.Journal, clock: Callable[[], datetime]
+) -> tuple[Waker, PaperGateway]:
+    """The daemon's wake-up over a paper account on the emulator's public prices, journaling
+    the funding the account settles into the carry ledger, as `rebalancer run` wires it."""
+    name = settings.config.portfolio.name
+    public = CcxtGateway(build_client(settings.config.exchange, None), quote="USDT")
+    ledger = journal.carry
+    gateway = PaperGateway.open(
+        settings, public, journal.paper, clock=clock, carry=lambda e: ledger.add(name, e)
+    )
+    waker = Waker(
+        settings,
+        gateway=gateway,
+        journal=journal.journal,
+        controls=journal.controls,
+        notifier=Recorder(),
+        clock=clock,
+        mode="paper",
+        carry=ledger,
+    )
+    return waker, gateway
+
+
 def test_a_paper_daemon_journals_each_funding_payment_once(tmp_path: Path) -> None:
     clock = Clock()
     with Emulator(seed_example_state()) as emu:  # only a price source
@@ -58,25 +83,8 @@ def test_a_paper_daemon_journals_each_funding_payment_once(tmp_path: Path) -> No
         name = settings.config.portfolio.name
 
         async def scenario(journal: bootstrap.Journal) -> list[int]:
-            public = CcxtGateway(build_client(settings.config.exchange, None), quote="USDT")
             ledger = journal.carry
-            gateway = PaperGateway.open(
-                settings,
-                public,
-                journal.paper,
-                clock=clock,
-                carry=lambda entries: ledger.add(name, entries),
-            )
-            waker = Waker(
-                settings,
-                gateway=gateway,
-                journal=journal.journal,
-                controls=journal.controls,
-                notifier=Recorder(),
-                clock=clock,
-                mode="paper",
-                carry=ledger,
-            )
+            waker, gateway = paper_waker(settings, journal, clock)
             counts = []
             try:
                 first = await waker.wake(Wake.DRIFT_CHECK)

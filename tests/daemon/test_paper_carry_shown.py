@@ -17,17 +17,13 @@ import pytest
 
 from rebalancer import bootstrap
 from rebalancer.config import load_settings
-from rebalancer.daemon.wake import Waker
 from rebalancer.domain.ledger import CarryEntry, CarryKind
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.emulator.state import seed_example_state
-from rebalancer.exchange.ccxt_client import build_client
-from rebalancer.exchange.ccxt_gateway import CcxtGateway
-from rebalancer.exchange.paper import PaperGateway
 from tests.cli import rebalancer
 from tests.daemon.process_harness import write_daemon_config
-from tests.daemon.recorder import Recorder
+from tests.daemon.test_paper_carry import paper_waker
 
 D = Decimal
 # Unified: no quote at all, so the hedges' fees are borrowed (the coins are the collateral) and
@@ -52,24 +48,9 @@ class Clock:
 def _run_paper_daemon(path: Path, clock: Clock) -> None:
     """Two wake-ups 16 h apart (two funding times between them), as the daemon makes them."""
     settings = load_settings(path, {})
-    name = settings.config.portfolio.name
 
     async def scenario(journal: bootstrap.Journal) -> None:
-        public = CcxtGateway(build_client(settings.config.exchange, None), quote="USDT")
-        ledger = journal.carry
-        gateway = PaperGateway.open(
-            settings, public, journal.paper, clock=clock, carry=lambda e: ledger.add(name, e)
-        )
-        waker = Waker(
-            settings,
-            gateway=gateway,
-            journal=journal.journal,
-            controls=journal.controls,
-            notifier=Recorder(),
-            clock=clock,
-            mode="paper",
-            carry=ledger,
-        )
+        waker, gateway = paper_waker(settings, journal, clock)
         try:
             first = await waker.wake(Wake.DRIFT_CHECK)
             assert first.cycle is not None
