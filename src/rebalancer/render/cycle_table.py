@@ -6,7 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rebalancer.exchange.port import OrderState
+from rebalancer.exchange.port import OrderReport, OrderState
 from rebalancer.render.numbers import money, points, quantity
 from rebalancer.service.cycle import CycleResult
 
@@ -30,7 +30,7 @@ def render_cycle(result: CycleResult) -> RenderableType:
                 header, justify="right" if header in ("filled", "avg price", "fee") else "left"
             )
         for r in result.reports:
-            fee = "" if r.fee is None else f"{money(r.fee)}{' est.' if r.fee_estimated else ''}"
+            fee = _fee(r)
             table.add_row(
                 r.client_id,
                 r.instrument,
@@ -58,3 +58,14 @@ def render_cycle(result: CycleResult) -> RenderableType:
         text.append(f"Run {result.run_id} FAILED: {result.error}\n", style="bold red")
     parts.append(text)
     return Group(*parts)
+
+
+def _fee(report: OrderReport) -> str:
+    """The fee in the quote as money; a fee charged in a coin (a spot buy's fee in what it
+    bought, on Bybit and OKX) as that coin's amount, named: 0.0003887 ETH is not "0.00"."""
+    if report.fee is None:
+        return ""
+    quote = report.instrument.split("/")[-1].split(":")[0]
+    if report.fee_currency is not None and report.fee_currency != quote:
+        return f"{quantity(report.fee)} {report.fee_currency}"
+    return f"{money(report.fee)}{' est.' if report.fee_estimated else ''}"
