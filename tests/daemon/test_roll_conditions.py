@@ -247,11 +247,18 @@ def test_the_roll_acts_exactly_when_an_enabled_condition_holds(
         else:
             traded, events = _once_twice(tmp_path, emu, case)
         spot_now = _spot_symbols(emu)
+        sold = [
+            o.symbol
+            for o in emu.exchange.store.all_orders()
+            if o.segment is Segment.SPOT and o.side.value == "SELL"
+        ]
         quote = emu.exchange.account.quote_balance()
 
     assert sorted(traded[0]) == sorted(case.rolls), events
     assert traded[1] == []  # rolled once: the next run finds nothing to roll
     assert sorted(spot_now) == sorted(case.rolls)
+    # BTC is over its target in every case: a roll of its line sells it in spot.
+    assert sold == (["BTCUSDT"] if "BTCUSDT" in case.rolls else [])
     if not case.policy:
         assert events == []  # off: nothing decided, nothing journaled
         return
