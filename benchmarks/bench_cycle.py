@@ -19,6 +19,13 @@ once by clOrdId (the answer is an ack only). The naive baseline is Binance's onl
 per cycle, round trips (wall time / latency: the sequential waits), the venue's floor (the
 fewest calls it allows for a snapshot + placement + confirmation, `Dialect.call_floor` in each
 dialect's module) and calls / floor (docs/venues.md).
+
+What the floor counts: one cycle's snapshot reads, its perp market orders in the venue's
+batches, and learning their fills; nothing else. The benchmark's config enables no `[policy]`,
+so its cycles never roll, and neither the floor nor the calls measured count a roll's spot
+orders: each is sent on its own (one create call, never batched), and on Bybit and OKX, whose
+answer is an ack, looked up for its fill (at least one more call). A roll's reduce-only perp
+closes are perp orders and go in the batches like any other.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The roll policy acts exactly when one of its enabled conditions holds, and never otherwise:
-in the daemon (a real `Waker`) and in `once` (the real command in a subprocess), against the
-emulator through real ccxt.
+in the daemon (a real `Waker`) and in `once` (the real command, run in-process: the process is
+not the subject), against the emulator through real ccxt.
 
 Each case opens the hedges without the policy, then runs twice with it. Where a condition in
 `roll_on` holds, the first run rolls the lines it names (one spot order per rolled asset, its
@@ -9,9 +9,13 @@ condition that holds is not in `roll_on`, or the policy is off), no spot order i
 The seed account: $7,000 BTC and $3,000 ETH in spot, BTC hedged short and ETH long. With a
 2,000 futures wallet the leverage cap binds; with 4,000 it does not, and only ETH is hedged.
 At a funding rate of -0.0003 BTC's short hedge costs more over 30 days than selling the BTC
-it stands for (carry), and ETH's long hedge earns; over one hour neither costs more. A
-segregated account borrows nothing (the borrowing condition holding is covered on the pure
-decision: tests/unit/domain/test_roll.py).
+it stands for (carry), and ETH's long hedge earns; over one hour neither costs more.
+
+Those cases run on Binance, a segregated account that borrows nothing. The borrowing cases run
+on the unified venues (Bybit, OKX: one account, the coins are collateral) with the quote 500
+USDT below zero: 500 borrowed of 9,500 equity (5.26%; 5.28% once the opening fees are paid),
+above a `max_borrow` of 0.01 and below 0.1. Their roll closes both hedges, sells $2,250 of BTC
+and buys $166 of ETH (the long exposure its hedge carried), which pays the borrowing off.
 """
 
 from __future__ import annotations
@@ -19,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from rebalancer.service.controls import MemoryControls
 from rebalancer.service.crashpoints import ENV as CRASH_ENV
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
+from tests.cli import Ran, rebalancer
 from tests.daemon.recorder import Recorder
 from tests.integration.harness import ENV as CREDENTIALS
 from tests.integration.harness import (
@@ -46,8 +49,7 @@ from tests.integration.harness import (
     utcnow,
     write_config,
 )
-
-EXE = str(Path(sys.executable).with_name("rebalancer"))
+from tests.integration.venues import UNIFIED
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Case:
     rolls: tuple[str, ...]  # the spot markets traded by the roll
     reason: str | None  # the RollReason text journaled, where it acts
     shorts_pay: bool = False  # funding below zero: BTC's short hedge pays, ETH's long earns
+    max_borrow: str | None = None  # hedging.max_borrow (the borrowing condition's limit)
+    venues: tuple[str, ...] = ("binance",)
 
 
 def _policy(roll_on: str, more: str = "") -> str:
@@ -85,8 +89,26 @@ CASES = {
     "carry-cheap": Case(
         "2000", _policy('["carry"]', '[carry]\nhorizon = "1h"'), (), None, shorts_pay=True
     ),
-    "borrowing-none": Case(
-        "2000", _policy('["borrowing"]', "[hedging]\nmax_borrow = 0.01"), (), None
+    "borrowing-none": Case("2000", _policy('["borrowing"]'), (), None, max_borrow="0.01"),
+    "borrowing-holds": Case(
+        "-500",
+        _policy('["borrowing"]'),
+        ("BTCUSDT", "ETHUSDT"),
+        "borrowing exceeds max_borrow",
+        max_borrow="0.01",
+        venues=UNIFIED,
+    ),
+    "borrowing-within": Case(
+        "-500", _policy('["borrowing"]'), (), None, max_borrow="0.1", venues=UNIFIED
+    ),
+    # Borrowing exceeds max_borrow, but roll_on leaves it out; nothing else holds.
+    "borrowing-not-enabled": Case(
+        "-500",
+        _policy('["cap", "collateral", "carry"]', '[carry]\nhorizon = "1h"'),
+        (),
+        None,
+        max_borrow="0.01",
+        venues=UNIFIED,
     ),
     # The cap binds, but roll_on leaves it out; collateral and carry do not hold.
     "cap-not-enabled": Case(
@@ -99,35 +121,24 @@ CASES = {
 }
 
 
-def _config_text(case: Case) -> str:
-    text = case.policy.replace("{floor}", "0.5")
-    if "[hedging]" in text:  # the harness writes [hedging] itself: add to it
-        text = text.replace("[hedging]\nmax_borrow = 0.01", "")
-    return text
-
-
 def _write(tmp: Path, emu: Emulator, case: Case) -> Path:
-    config = write_config(tmp, emu, extra=_config_text(case))
-    if "max_borrow" in case.policy:
+    config = write_config(tmp, emu, extra=case.policy.replace("{floor}", "0.5"))
+    if case.max_borrow is not None:  # the harness writes [hedging] itself: add to it
         text = config.read_text(encoding="utf-8")
         config.write_text(
-            text.replace("min_trade_notional = 10", "min_trade_notional = 10\nmax_borrow = 0.01"),
+            text.replace(
+                "min_trade_notional = 10",
+                f"min_trade_notional = 10\nmax_borrow = {case.max_borrow}",
+            ),
             encoding="utf-8",
         )
     return config
 
 
-def _once(config: Path) -> subprocess.CompletedProcess[str]:
+def _once(config: Path) -> Ran:
     env = {**os.environ, **CREDENTIALS}
     env.pop(CRASH_ENV, None)
-    return subprocess.run(
-        [EXE, "once", "-c", str(config), "--yes"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return rebalancer("once", "-c", str(config), "--yes", env=env)
 
 
 def _spot_symbols(emu: Emulator) -> list[str]:
@@ -197,24 +208,41 @@ def _once_twice(tmp: Path, emu: Emulator, case: Case) -> tuple[list[list[str]], 
     return traded, [f"{k}: {m}" for k, m in rows]
 
 
+RUNS = [
+    pytest.param(name, venue, id=f"{name}-{venue}")
+    for name in sorted(CASES)
+    for venue in CASES[name].venues
+]
+
+
 @pytest.mark.parametrize("entry", ["daemon", "once"])
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize(("name", "venue"), RUNS)
 def test_the_roll_acts_exactly_when_an_enabled_condition_holds(
-    tmp_path: Path, name: str, entry: str
+    tmp_path: Path, name: str, venue: str, entry: str
 ) -> None:
     case = CASES[name]
     rates = {"funding_rates": {"BTCUSDT": "-0.0003", "ETHUSDT": "-0.0003"}}
     state = seed_state(futures_wallet=case.wallet, extra=rates if case.shorts_pay else None)
-    with Emulator(state) as emu:
+    with Emulator(state, venue=venue) as emu:  # type: ignore[arg-type]
+        if venue in UNIFIED:  # no interest while the test runs: borrowing moves by trades only
+            emu.exchange.carry.borrow_rate = None
         if entry == "daemon":
             traded, events, notifier = _daemon(tmp_path, emu, case)
         else:
             traded, events = _once_twice(tmp_path, emu, case)
         spot_now = _spot_symbols(emu)
+        sold = [
+            o.symbol
+            for o in emu.exchange.store.all_orders()
+            if o.segment is Segment.SPOT and o.side.value == "SELL"
+        ]
+        quote = emu.exchange.account.quote_balance()
 
-    assert sorted(traded[0]) == sorted(case.rolls)
+    assert sorted(traded[0]) == sorted(case.rolls), events
     assert traded[1] == []  # rolled once: the next run finds nothing to roll
     assert sorted(spot_now) == sorted(case.rolls)
+    # BTC is over its target in every case: a roll of its line sells it in spot.
+    assert sold == (["BTCUSDT"] if "BTCUSDT" in case.rolls else [])
     if not case.policy:
         assert events == []  # off: nothing decided, nothing journaled
         return
@@ -226,6 +254,9 @@ def test_the_roll_acts_exactly_when_an_enabled_condition_holds(
         assert len(due) == 1
         assert case.reason in due[0]
         assert events[-1] == "policy_roll_idle: roll: no condition holds"
+    if case.max_borrow is not None and venue in UNIFIED:
+        # The roll's BTC sale pays the borrowing off; without a roll the account still borrows.
+        assert (quote >= 0) == bool(case.rolls), quote
     if entry == "daemon":
         policy = [n for n in notifier.sent if n.kind is NotificationKind.POLICY]
         assert [n.title for n in policy] == (["Roll performed"] if case.reason else [])

@@ -175,3 +175,25 @@ def test_faults_apply_to_spot_orders(client: Any, emulator: Emulator) -> None:
         client.privatePostV5OrderCreate(spot(marketUnit="baseCoin", orderLinkId="rb-5xx-1"))
     gone = client.privateGetV5OrderHistory({"category": "spot", "orderLinkId": "rb-5xx-1"})
     assert gone["result"]["list"] == []  # refused before it reached the engine
+
+
+@pytest.mark.parametrize("category", ["spot", "linear"])
+def test_an_order_not_yet_visible_answers_the_category_asked_for(
+    client: Any, emulator: Emulator, category: str
+) -> None:
+    symbol = "BTCUSDT"
+    if category == "spot":
+        client.privatePostV5OrderCreate(spot(marketUnit="baseCoin", orderLinkId="rb-lag-1"))
+    else:
+        client.privatePostV5OrderCreate(
+            {**spot(orderLinkId="rb-lag-1"), "category": "linear", "qty": "0.01"}
+        )
+    emulator.inject(Fault.not_yet_visible(count=1, path="/v5/order/history"))
+    lookup = {"category": category, "symbol": symbol, "orderLinkId": "rb-lag-1"}
+
+    lagging = client.privateGetV5OrderHistory(lookup)
+    seen = client.privateGetV5OrderHistory(lookup)
+    assert lagging["result"]["category"] == category
+    assert lagging["result"]["list"] == []
+    assert seen["result"]["category"] == category
+    assert [row["orderLinkId"] for row in seen["result"]["list"]] == ["rb-lag-1"]

@@ -2,8 +2,9 @@
 
 The one place spot is sold (DESIGN §2: "roll part of the overlay into spot trades"), so the
 conditions are explicit and each roll carries its reasons. Account-wide conditions roll every
-line that holds a hedge: the leverage cap binds (or the account is over it), collateral falls
-below a floor of the gross hedge, or the quote borrowed exceeds `max_borrow` of equity. The
+line that holds a hedge: the leverage cap binds (or the account is over it; the borrowing
+limit holding the plan back is not the cap), collateral falls below a floor of the gross
+hedge, or the quote borrowed exceeds `max_borrow` of equity. The
 carry condition is per line: its hedge's projected carry over the horizon exceeds the cost of
 the spot trade it replaces (carry.py). A rolled line's spot moves by its target hedge (the
 exposure its hedge would have carried), split over its members like the hedge.
@@ -75,7 +76,7 @@ class RollDecision:
 def account_reasons(plan: Plan, snapshot: Snapshot, rules: RollRules) -> tuple[RollReason, ...]:
     """The account-wide conditions that hold now."""
     reasons = []
-    if rules.on_cap and plan.cap is not CapState.WITHIN:
+    if rules.on_cap and leverage_cap_binds(plan):
         reasons.append(RollReason.CAP)
     gross = snapshot.gross_notional
     floor = rules.collateral_floor
@@ -85,6 +86,22 @@ def account_reasons(plan: Plan, snapshot: Snapshot, rules: RollRules) -> tuple[R
     if limit is not None and snapshot.borrowed > limit * snapshot.equity:
         reasons.append(RollReason.BORROWING)
     return tuple(reasons)
+
+
+def leverage_cap_binds(plan: Plan) -> bool:
+    """The leverage cap binds, or the account is over it.
+
+    A plan held back by the borrowing limit (`hedging.max_borrow`, unified accounts) is not the
+    leverage cap binding: that is the borrowing condition, which `roll_on` may leave out. Where
+    the borrowing limit is the tighter of the two, the leverage cap binds as well when a full
+    rebalance needs more collateral than the account has.
+    """
+    if plan.cap is CapState.WITHIN:
+        return False
+    if plan.cap is CapState.OVER:
+        return True
+    held_by_borrowing = plan.borrowing is not None and plan.borrowing.binding
+    return not held_by_borrowing or plan.collateral_shortfall > 0
 
 
 def decide_roll(

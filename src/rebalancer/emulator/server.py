@@ -225,8 +225,9 @@ class Emulator:
             return _json_reply(404, {"retCode": 10001, "retMsg": f"{method} {path} not found"})
         handler, signed = route
         fault = self.faults.take(method, path)
+        asked = dict(parse_qsl(query, keep_blank_values=True)).get("category", "linear")
         if fault is not None and not fault.executed:
-            return _bybit_fault(fault)
+            return _bybit_fault(fault, asked)
         try:
             if signed:
                 payload = body if method == "POST" else query
@@ -236,7 +237,7 @@ class Emulator:
         except BinanceError as error:
             answer = bybit.translated(error).body()
         if fault is not None:
-            return _bybit_fault(fault)
+            return _bybit_fault(fault, asked)
         body_out = dict(answer) if isinstance(answer, dict) else {"result": answer}
         return _json_reply(200, {**body_out, "time": self.exchange.now_ms()})
 
@@ -334,7 +335,8 @@ def _fault_reply(fault: Fault) -> _Reply:
     return reply
 
 
-def _bybit_fault(fault: Fault) -> _Reply:
+def _bybit_fault(fault: Fault, category: str) -> _Reply:
+    """Bybit's answer to an armed fault; a lookup's empty list names the `category` asked for."""
     if fault.kind in (FaultKind.RESPONSE_LOST, FaultKind.MALFORMED):
         return _fault_reply(fault)
     if fault.kind is FaultKind.BINANCE_ERROR:  # a venue error code, whatever the venue
@@ -342,7 +344,7 @@ def _bybit_fault(fault: Fault) -> _Reply:
     if fault.kind is FaultKind.TIMEOUT_UNKNOWN:
         return _json_reply(200, bybit.BybitError(10016, "Internal System Error.").body())
     if fault.kind is FaultKind.NOT_YET_VISIBLE:  # Bybit's lookups answer an empty list
-        return _json_reply(200, bybit.ok({"category": "linear", "list": [], "nextPageCursor": ""}))
+        return _json_reply(200, bybit.ok({"category": category, "list": [], "nextPageCursor": ""}))
     if fault.status == 429:
         reply = _json_reply(200, bybit.BybitError(10006, "Too many visits!").body())
         reply.headers["X-Bapi-Limit-Reset-Timestamp"] = "0"

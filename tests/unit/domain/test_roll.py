@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from rebalancer.domain.carry import CarryTerms, hedge_or_sell
-from rebalancer.domain.plan import CapState
+from rebalancer.domain.plan import CapState, Plan
 from rebalancer.domain.planner import plan
 from rebalancer.domain.roll import (
     RollDecision,
@@ -18,7 +18,7 @@ from rebalancer.domain.roll import (
     decide_roll,
     spot_to_target,
 )
-from rebalancer.domain.snapshot import Snapshot
+from rebalancer.domain.snapshot import AccountKind, Snapshot
 from rebalancer.domain.strategy import Strategy
 from tests.unit.domain.builders import perp, seed_snapshot, seed_strategy, snapshot
 from tests.unit.domain.test_account_kinds import unified_portfolios
@@ -87,8 +87,48 @@ def test_carry_above_the_spot_cost_rolls_that_line_only() -> None:
     assert decision.sales == {}
 
 
+def borrowing_over_its_limit() -> tuple[Snapshot, Strategy]:
+    """The seed example in a unified account, its hedges open and its quote 500 below zero:
+    500 borrowed of 9,500 equity, over a max_borrow of 1%; collateral far above the hedges."""
+    held = snapshot(
+        {"BTC": ("50000", "0.14"), "ETH": ("2500", "1.2")},
+        [perp("BTC/USDT:USDT", "50000", "-0.045"), perp("ETH/USDT:USDT", "2500", "0.066")],
+        futures_equity="0",
+    )
+    snap = replace(held, cash=D(-500), kind=AccountKind.UNIFIED, collateral_value=D(9000))
+    return snap, replace(seed_strategy(), max_borrow=D("0.01"))
+
+
+def test_borrowing_over_max_borrow_rolls_as_borrowing_and_not_as_the_cap() -> None:
+    snap, strat = borrowing_over_its_limit()
+    result = plan(snap, strat)
+    # The borrowing limit holds the plan's increases back; the leverage cap is far off.
+    assert result.cap is CapState.BINDING
+    assert result.borrowing is not None
+    assert result.borrowing.binding
+    assert result.collateral_shortfall == 0
+
+    def reasons(rules: RollRules) -> list[tuple[str, tuple[RollReason, ...]]]:
+        decision = decide_roll(result, snap, strat, (), rules)
+        return [(r.line, r.reasons) for r in decision.lines]
+
+    borrowing = (RollReason.BORROWING,)
+    assert reasons(replace(ON, max_borrow=D("0.01"))) == [("BTC", borrowing), ("ETH", borrowing)]
+    assert reasons(ON) == []  # roll_on ["cap"]: the cap does not bind
+    assert reasons(replace(ON, on_cap=False, max_borrow=D("0.1"))) == []  # 5.26% < 10%
+
+
 def test_a_line_without_a_hedge_has_nothing_to_roll() -> None:
     assert not decide(seed_snapshot("0"), ON).acts  # the cap binds, but no hedge is open
+
+
+def _leverage_cap_binds(result: Plan) -> bool:
+    """Over the cap, or bound by it: not when only the borrowing limit held the plan back (the
+    leverage cap binds too when a full rebalance needs more collateral than there is)."""
+    if result.cap is CapState.WITHIN:
+        return False
+    borrowing_only = result.borrowing is not None and result.borrowing.binding
+    return result.cap is CapState.OVER or not borrowing_only or result.collateral_shortfall > 0
 
 
 @st.composite
@@ -118,10 +158,13 @@ def test_a_line_rolls_exactly_when_a_condition_holds(
     decision = decide_roll(result, snap, strat, tuple(figures.values()), rule)
 
     gross = sum((abs(p.position) * p.mark for p in snap.perps.values()), D(0))
+    # Unified: the quote balance with the perps' unsettled PnL, below zero (segregated: none).
+    unified = snap.kind is AccountKind.UNIFIED
+    borrowed = max(-(snap.cash + snap.futures_equity), D(0)) if unified else D(0)
     account = rule.enabled and (
-        (rule.on_cap and result.cap is not CapState.WITHIN)
+        (rule.on_cap and _leverage_cap_binds(result))
         or (rule.collateral_floor is not None and snap.collateral < rule.collateral_floor * gross)
-        or (rule.max_borrow is not None and max(-snap.cash, D(0)) > rule.max_borrow * snap.equity)
+        or (rule.max_borrow is not None and borrowed > rule.max_borrow * snap.equity)
     )
     rolled = {r.line: r for r in decision.lines}
     for line in result.lines:

@@ -106,8 +106,10 @@ class Dialect(Protocol):
 
     def call_floor(self, orders: int) -> int:
         """The fewest REST calls this venue allows for one cycle that reads a snapshot (every
-        position counted), places `orders` market orders and learns their fills: the yardstick
-        `benchmarks/bench_cycle.py --all-venues` measures a cycle against."""
+        position counted), places `orders` perp market orders and learns their fills: the
+        yardstick `benchmarks/bench_cycle.py --all-venues` measures a cycle against. A roll's
+        spot orders are not counted (each is one call of its own, plus a lookup where the
+        answer is an ack)."""
         ...
 
     async def account(self, venue: Venue, coins: Sequence[str]) -> Account:
