@@ -36,6 +36,7 @@ from rebalancer.backtest.view import float_state, perp_rules, snapshot_of
 from rebalancer.domain.exposure import valuation
 from rebalancer.domain.plan import CapState
 from rebalancer.domain.planner import PlanningError, plan
+from rebalancer.domain.roll import leverage_cap_binds
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import RebalanceTo, hedge_lines
 from rebalancer.domain.triggers import breaches
@@ -224,8 +225,13 @@ class _Replay:
         else:
             if wanted.cap is not CapState.WITHIN:
                 self.ledger.cap_bound += 1
-                if action is Action.ROLL:
-                    self._roll(bar, f"cap {wanted.cap.value}")
+                if action is Action.ROLL:  # as live with the default roll_on: cap or borrowing
+                    why = (
+                        f"cap {wanted.cap.value}"
+                        if leverage_cap_binds(wanted)
+                        else "borrowing exceeds max_borrow"
+                    )
+                    self._roll(bar, why)
                     return True
             done = execute_plan(self.account, wanted, bar, at, self.ledger)
         if done:
