@@ -120,20 +120,11 @@ def test_the_fast_loop_is_the_reference_loop_on_random_paths(
 
 @pytest.mark.needs_shared_data
 def test_the_fast_loop_is_the_reference_loop_on_real_prices_with_funding() -> None:
-    folder = shared_data()
     s = strategy({"BTC": "1/2", "ETH": "1/3"}, "1/6", band=Band(Decimal("0.02")))
-    prices = load_prices(folder / "prices.csv", ["BTC", "ETH"]).between(
-        datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
-    )
-    funding = {
-        "BTC/USDT:USDT": load_funding(folder / "funding_BTCUSDT.csv"),
-        "ETH/USDT:USDT": load_funding(folder / "funding_ETHUSDT.csv"),
-    }
     bound = 0
     for leverage in ("1", "0.4"):
         strat = replace(s, max_leverage=Decimal(leverage))
-        universe = build_universe(strat, "USDT", prices)
-        m = Market(prices, universe, plan_funding(prices, universe, funding))
+        m = _real_market(strat)
         for policy in HEDGING:
             result = _agree(RunSpec(policy.value, policy, strat, cron="0 0 * * 1"), m)
             bound += result.ledger.cap_bound
@@ -220,8 +211,20 @@ def test_the_fast_loop_with_a_cap_slack_is_the_reference_loop_on_random_paths(
 
 @pytest.mark.needs_shared_data
 def test_the_fast_loop_with_a_cap_slack_is_the_reference_loop_on_real_prices() -> None:
-    folder = shared_data()
     s = strategy({"BTC": "1/2", "ETH": "1/3"}, "1/6", band=Band(Decimal("0.02")))
+    skipped = 0
+    for leverage in ("1", "0.4"):
+        strat = _slack(replace(s, max_leverage=Decimal(leverage)))
+        m = _real_market(strat)
+        for policy in HEDGING:
+            _, fast, slow = _agree_held(RunSpec(policy.value, policy, strat, cron="0 0 * * 1"), m)
+            skipped += slow - fast
+    assert skipped > 0
+
+
+def _real_market(strat: Strategy) -> Market:
+    """BTC and ETH, 2021-01 .. 2022-06, daily closes with their real funding."""
+    folder = shared_data()
     prices = load_prices(folder / "prices.csv", ["BTC", "ETH"]).between(
         datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC)
     )
@@ -229,12 +232,5 @@ def test_the_fast_loop_with_a_cap_slack_is_the_reference_loop_on_real_prices() -
         "BTC/USDT:USDT": load_funding(folder / "funding_BTCUSDT.csv"),
         "ETH/USDT:USDT": load_funding(folder / "funding_ETHUSDT.csv"),
     }
-    skipped = 0
-    for leverage in ("1", "0.4"):
-        strat = _slack(replace(s, max_leverage=Decimal(leverage)))
-        universe = build_universe(strat, "USDT", prices)
-        m = Market(prices, universe, plan_funding(prices, universe, funding))
-        for policy in HEDGING:
-            _, fast, slow = _agree_held(RunSpec(policy.value, policy, strat, cron="0 0 * * 1"), m)
-            skipped += slow - fast
-    assert skipped > 0
+    universe = build_universe(strat, "USDT", prices)
+    return Market(prices, universe, plan_funding(prices, universe, funding))

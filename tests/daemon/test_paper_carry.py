@@ -15,6 +15,7 @@ from rebalancer.daemon.wake import Waker
 from rebalancer.domain.ledger import CarryKind
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
+from rebalancer.emulator.carry_book import FUNDING_INTERVAL, last_slot
 from rebalancer.emulator.state import seed_example_state
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
@@ -38,10 +39,7 @@ class Clock:
     then passes exactly two funding times, whatever the time of day the test runs."""
 
     def __init__(self) -> None:
-        now = datetime.now(UTC)
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        last = day + timedelta(hours=8 * (now.hour // 8))
-        self.now = last - timedelta(hours=7)
+        self.now = last_slot(datetime.now(UTC), FUNDING_INTERVAL) - timedelta(hours=7)
 
     def __call__(self) -> datetime:
         return self.now

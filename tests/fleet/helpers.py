@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from rebalancer.emulator import Emulator
 from rebalancer.emulator.config import exchange_section
 from rebalancer.service.crashpoints import ENV as CRASH_ENV
 from rebalancer.store import Store
-from tests.daemon.process_harness import PATIENCE
+from tests.daemon.process_harness import wait_until as poll
 from tests.integration.harness import ENV as CREDENTIALS
 
 EXE = str(Path(sys.executable).with_name("rebalancer"))
@@ -96,14 +95,9 @@ def workers(
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `check` until it holds; fail naming `what` after `timeout` (at least `PATIENCE`,
-    as in the daemon's process tests: a deadline only says when to give up)."""
-    deadline = time.monotonic() + max(timeout, PATIENCE)
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    """Poll `check` until it holds; fail naming `what` (the process tests' wait, at least
+    `PATIENCE`: a deadline only says when to give up)."""
+    poll(check, timeout=timeout, what=what, every=0.2)
 
 
 def runs(store: Store, portfolio: str) -> list[tuple[str, str, int]]:

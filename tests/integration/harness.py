@@ -20,6 +20,7 @@ from rebalancer.emulator import (
     Emulator,
     EmulatorState,
 )
+from rebalancer.emulator.carry_book import FUNDING_INTERVAL, last_slot
 from rebalancer.emulator.config import exchange_section
 from rebalancer.emulator.state import seed_example_state
 from rebalancer.exchange.ccxt_client import build_client
@@ -96,8 +97,7 @@ def clear_of_a_funding_time(margin: timedelta = timedelta(minutes=3)) -> None:
     past it when it is nearer: a test that counts the emulator's payments must not see one
     more because the clock crossed a funding time while it ran."""
     now = utcnow()
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    upcoming = day + timedelta(hours=8 * (now.hour // 8 + 1))
+    upcoming = last_slot(now, FUNDING_INTERVAL) + FUNDING_INTERVAL
     if upcoming - now <= margin:
         time.sleep((upcoming - now).total_seconds() + 1)
 

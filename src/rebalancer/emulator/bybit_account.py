@@ -143,7 +143,7 @@ def wallet_balance(exchange: Exchange, params: Params) -> object:
         value = balance.total * price
         total_wallet += value
         coins.append(_coin(balance.asset, balance.total, value, Decimal(0), Decimal(0)))
-    cash = account.wallet_balance + account.spot.balance(quote).total
+    cash = account.quote_balance()  # unified: the futures wallet and the spot quote
     total_wallet += cash
     coins.append(_coin(quote, cash, cash, upl, max(-cash, Decimal(0))))
     margin_balance = account.margin_balance()

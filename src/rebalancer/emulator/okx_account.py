@@ -239,7 +239,7 @@ def balance(exchange: Exchange, params: Params) -> object:
         value = held.total * price
         total += value
         details.append(_detail(held.asset, held.total, Decimal(0), value, value * ratio))
-    cash = account.wallet_balance + account.spot.balance(quote).total
+    cash = account.quote_balance()  # unified: the futures wallet and the spot quote
     total += cash
     details.append(_detail(quote, cash, upl, cash + upl, cash + upl))
     adj, imr, mmr = account.margin_balance(), account.initial_margin(), account.maintenance_margin()
