@@ -92,40 +92,34 @@ def test_an_unreachable_exchange_fails_with_exit_1_and_a_reason(tmp_path: Path) 
 
 
 def test_the_emulator_command_prints_a_config_section_and_stops_on_sigterm() -> None:
-    with subprocess.Popen(
-        [EXE, "emulator", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:
-        _read_section_then_stop(proc)
+    first, lines = _section_then_stop([], last="papiV2")
+    assert first.startswith("emulator listening on http://127.0.0.1:")
+    assert any(line.startswith("[exchange.urls.api]") for line in lines)
+    assert any(line.startswith("export REBALANCER_API_KEY=") for line in lines)
 
 
 def test_the_emulator_command_speaks_bybit_and_prints_its_section() -> None:
-    with subprocess.Popen(
-        [EXE, "emulator", "--port", "0", "--venue", "bybit"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            first = proc.stdout.readline()
-            assert first.startswith("emulator listening on http://127.0.0.1:")
-            assert "(bybit;" in first
-            lines = []
-            while not lines or not lines[-1].startswith("private = "):  # the section's end
-                lines.append(proc.stdout.readline())
-            assert 'id = "bybit"\n' in lines
-            assert any(line.startswith("public = ") for line in lines)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=10) == 0
+    first, lines = _section_then_stop(["--venue", "bybit"], last="private = ")
+    assert first.startswith("emulator listening on http://127.0.0.1:")
+    assert "(bybit;" in first
+    assert 'id = "bybit"\n' in lines
+    assert any(line.startswith("public = ") for line in lines)
 
 
 def test_the_emulator_command_speaks_okx_and_prints_the_passphrase_and_section() -> None:
+    first, lines = _section_then_stop(["--venue", "okx"], last="rest = ")
+    assert first.startswith("emulator listening on http://127.0.0.1:")
+    assert "(okx;" in first
+    assert 'id = "okx"\n' in lines
+    assert 'password_env = "REBALANCER_API_PASSWORD"\n' in lines
+    assert any("REBALANCER_API_PASSWORD=emulator-passphrase" in line for line in lines)
+
+
+def _section_then_stop(args: list[str], *, last: str) -> tuple[str, list[str]]:
+    """`rebalancer emulator --port 0 ARGS`: its first line and the lines after it up to the
+    one starting with `last` (the config section's end); then SIGTERM, which must exit 0."""
     with subprocess.Popen(
-        [EXE, "emulator", "--port", "0", "--venue", "okx"],
+        [EXE, "emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -133,32 +127,13 @@ def test_the_emulator_command_speaks_okx_and_prints_the_passphrase_and_section()
         try:
             assert proc.stdout is not None
             first = proc.stdout.readline()
-            assert first.startswith("emulator listening on http://127.0.0.1:")
-            assert "(okx;" in first
-            lines = []
-            while not lines or not lines[-1].startswith("rest = "):  # the section's end
+            lines: list[str] = []
+            while not lines or not lines[-1].startswith(last):
                 lines.append(proc.stdout.readline())
-            assert 'id = "okx"\n' in lines
-            assert 'password_env = "REBALANCER_API_PASSWORD"\n' in lines
-            assert any("REBALANCER_API_PASSWORD=emulator-passphrase" in line for line in lines)
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
-
-
-def _read_section_then_stop(proc: subprocess.Popen[str]) -> None:
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert first.startswith("emulator listening on http://127.0.0.1:")
-        lines = []
-        while not lines or not lines[-1].startswith("papiV2"):  # the section's last line
-            lines.append(proc.stdout.readline())
-        assert any(line.startswith("[exchange.urls.api]") for line in lines)
-        assert any(line.startswith("export REBALANCER_API_KEY=") for line in lines)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+    return first, lines
 
 
 def test_paper_mode_over_a_config_without_a_paper_account_is_a_one_line_usage_error(
