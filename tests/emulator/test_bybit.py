@@ -3,47 +3,19 @@ retCode answers with HTTP 200, ack-only creates, orderLinkId rules, unified wall
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import ccxt
 import pytest
 
-from rebalancer.emulator import DEFAULT_API_KEY, DEFAULT_API_SECRET, Emulator
+from rebalancer.emulator import Emulator
 from rebalancer.emulator.bybit import BybitError
 from rebalancer.emulator.bybit_orders import HISTORY_WINDOW_MS, history_window
-from rebalancer.emulator.state import seed_example_state
-from rebalancer.exchange.venues.bybit import Bybit
+from tests.emulator.conftest import bybit_client
 
+VENUE = "bybit"  # the conftest's emulator and client speak bybit
 D = Decimal
-
-
-def bybit_client(emulator: Emulator, secret: str = DEFAULT_API_SECRET) -> Any:
-    return ccxt.bybit(
-        {
-            "apiKey": DEFAULT_API_KEY,
-            "secret": secret,
-            "enableRateLimit": False,
-            "timeout": 5_000,
-            "urls": {"api": {"public": emulator.base_url, "private": emulator.base_url}},
-            "options": Bybit().client_options(),
-        }
-    )
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed_example_state(), venue="bybit") as emu:
-        yield emu
-
-
-@pytest.fixture
-def client(emulator: Emulator) -> Iterator[Any]:
-    exchange = bybit_client(emulator)
-    exchange.load_markets()
-    yield exchange
-    exchange.session.close()
 
 
 def wallet(client: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ the fee is in the coin received, lookups by `orderLinkId`, spot error codes, fau
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,26 +13,11 @@ import pytest
 
 from rebalancer.emulator import Emulator, Fault
 from rebalancer.emulator.orders import Segment
-from rebalancer.emulator.state import seed_example_state
-from tests.emulator.test_bybit import bybit_client
 
+VENUE = "bybit"  # the conftest's emulator and client speak bybit
 D = Decimal
 CREATE = "/v5/order/create"
 FEE = D("0.0005")  # the seed state's taker fee
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed_example_state(), venue="bybit") as emu:
-        yield emu
-
-
-@pytest.fixture
-def client(emulator: Emulator) -> Iterator[Any]:
-    exchange = bybit_client(emulator)
-    exchange.load_markets()
-    yield exchange
-    exchange.session.close()
 
 
 def spot(

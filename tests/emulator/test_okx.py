@@ -3,7 +3,6 @@ passphrase, `code`/`sCode` answers, contracts x ctVal, clOrdId rules, multi-curr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,45 +10,14 @@ import ccxt
 import pytest
 
 from rebalancer.emulator import (
-    DEFAULT_API_KEY,
     DEFAULT_API_PASSPHRASE,
     DEFAULT_API_SECRET,
     Emulator,
 )
-from rebalancer.emulator.state import seed_example_state
-from rebalancer.exchange.venues.okx import Okx
+from tests.emulator.conftest import okx_client
 
+VENUE = "okx"  # the conftest's emulator and client speak okx
 D = Decimal
-
-
-def okx_client(
-    emulator: Emulator, secret: str = DEFAULT_API_SECRET, password: str = DEFAULT_API_PASSPHRASE
-) -> Any:
-    return ccxt.okx(
-        {
-            "apiKey": DEFAULT_API_KEY,
-            "secret": secret,
-            "password": password,
-            "enableRateLimit": False,
-            "timeout": 5_000,
-            "urls": {"api": {"rest": emulator.base_url}},
-            "options": Okx().client_options(),
-        }
-    )
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed_example_state(), venue="okx") as emu:
-        yield emu
-
-
-@pytest.fixture
-def client(emulator: Emulator) -> Iterator[Any]:
-    exchange = okx_client(emulator)
-    exchange.load_markets()
-    yield exchange
-    exchange.session.close()
 
 
 def order(

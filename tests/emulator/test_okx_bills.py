@@ -14,7 +14,6 @@ import pytest
 
 from rebalancer.emulator import Emulator
 from rebalancer.emulator.state import seed_example_state
-from tests.emulator.test_okx import okx_client
 
 D = Decimal
 POSITIONS = [
@@ -34,14 +33,6 @@ def emulator() -> Iterator[Emulator]:
         emu.exchange.carry.interest_until -= HOURS * timedelta(hours=1)
         emu.exchange.settle_due()
         yield emu
-
-
-@pytest.fixture
-def client(emulator: Emulator) -> Iterator[Any]:
-    exchange = okx_client(emulator)
-    exchange.load_markets()
-    yield exchange
-    exchange.session.close()
 
 
 def booked(emulator: Emulator, kind: str) -> list[Any]:

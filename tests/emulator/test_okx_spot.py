@@ -5,7 +5,6 @@ the fee (negative) in the currency received, lookups by `clOrdId`, error codes, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,26 +13,11 @@ import pytest
 
 from rebalancer.emulator import Emulator, Fault
 from rebalancer.emulator.orders import Segment
-from rebalancer.emulator.state import seed_example_state
-from tests.emulator.test_okx import okx_client
 
+VENUE = "okx"  # the conftest's emulator and client speak okx
 D = Decimal
 ORDER = "/api/v5/trade/order"
 FEE = D("0.0005")  # the seed state's taker fee
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator(seed_example_state(), venue="okx") as emu:
-        yield emu
-
-
-@pytest.fixture
-def client(emulator: Emulator) -> Iterator[Any]:
-    exchange = okx_client(emulator)
-    exchange.load_markets()
-    yield exchange
-    exchange.session.close()
 
 
 def spot(
