@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,6 +31,7 @@ from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.retry import RetryPolicy
 from rebalancer.secrets import Credentials
 from rebalancer.service.controls import MemoryControls, TradingGate
+from rebalancer.service.crashpoints import ENV as CRASH_AT
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.venues import PATHS
@@ -136,3 +140,22 @@ def cycle(
             await gateway.close()
 
     return asyncio.run(go())
+
+
+def once_in_a_process(
+    config: Path, crash_at: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`rebalancer once -c CONFIG --yes` in a process of its own, killed at `crash_at` (a
+    `service.crashpoints` name) when given: for the tests whose subject is the process."""
+    env = {**os.environ, **ENV}
+    env.pop(CRASH_AT, None)
+    if crash_at:
+        env[CRASH_AT] = crash_at
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("rebalancer")), "once", "-c", str(config), "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )

@@ -3,40 +3,20 @@ nothing is forgotten, and the journal ends equal to the exchange."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from rebalancer.emulator import Emulator
-from rebalancer.service.crashpoints import ENV, POINTS
-from tests.integration.harness import ENV as CREDENTIALS
-from tests.integration.harness import position, seed_state, write_config
+from rebalancer.service.crashpoints import POINTS
+from tests.integration.harness import once_in_a_process, position, seed_state, write_config
 from tests.integration.venues import VENUES
 
-EXE = str(Path(sys.executable).with_name("rebalancer"))
 STEP = Decimal("0.001")
 LIVE = {"filled", "partially_filled", "accepted"}
-
-
-def _once(config: Path, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **CREDENTIALS}
-    env.pop(ENV, None)
-    if crash_at:
-        env[ENV] = crash_at
-    return subprocess.run(
-        [EXE, "once", "-c", str(config), "--yes"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def _journal_orders(db: Path) -> dict[str, str]:
@@ -63,11 +43,11 @@ def test_a_kill_at_any_step_then_a_restart_sends_nothing_twice(
         if point == "in_flight":
             emu.set_latency(Decimal("0.8"))  # the kill lands while the order request waits
 
-        crashed = _once(config, point)
+        crashed = once_in_a_process(config, point)
         assert crashed.returncode == -signal.SIGKILL, crashed.stderr
         emu.set_latency(Decimal(0))
 
-        restarted = _once(config)
+        restarted = once_in_a_process(config)
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
 
         on_exchange = [o.client_order_id for o in emu.exchange.store.all_orders()]

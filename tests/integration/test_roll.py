@@ -45,6 +45,7 @@ from tests.integration.harness import ENV as CREDENTIALS
 from tests.integration.harness import (
     OPEN,
     gateway_for,
+    once_in_a_process,
     position,
     seed_state,
     settings_for,
@@ -267,36 +268,21 @@ def test_a_dry_run_rolls_nothing(tmp_path: Path) -> None:
 # -- the `once` command, crash recovery --------------------------------------------------
 
 
-def _once(config: Path, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **CREDENTIALS}
-    env.pop(ENV, None)
-    if crash_at:
-        env[ENV] = crash_at
-    return subprocess.run(
-        [EXE, "once", "-c", str(config), "--yes"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
 def _journal_orders(db: Path) -> dict[str, tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT client_id, instrument, status FROM orders").fetchall()
     return {cid: (instrument, status) for cid, instrument, status in rows}
 
 
-def test_once_rolls_once(tmp_path: Path) -> None:
+def test_once_rollsonce_in_a_process(tmp_path: Path) -> None:
     with Emulator(seed_state()) as emu:
-        assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+        assert once_in_a_process(write_config(tmp_path, emu)).returncode == 0  # hedges open
         config = write_config(tmp_path, emu, extra=ROLL)
         emu.clear_requests()
-        rolled = _once(config)
+        rolled = once_in_a_process(config)
         writes = _writes(emu)
         emu.clear_requests()
-        again = _once(config)
+        again = once_in_a_process(config)
         writes_again = _writes(emu)
 
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
@@ -350,17 +336,17 @@ def test_a_roll_killed_at_any_point_is_finished_once_by_the_next_run(
     closed (no perp order but the roll's reduce-only closes), and the spot is at target: the
     BTC hedge's 0.02 sold once, ETH bought once."""
     with Emulator(seed_state(), venue=venue) as emu:
-        assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+        assert once_in_a_process(write_config(tmp_path, emu)).returncode == 0  # hedges open
         opened = len(emu.exchange.store.all_orders())
         btc, eth = _spot(emu, "BTC"), _spot(emu, "ETH")
         config = write_config(tmp_path, emu, extra=UNIFIED_ROLL if venue in UNIFIED else ROLL)
         if point in ("in_flight", "spot_in_flight"):
             emu.set_latency(D("0.8"))  # the kill lands while the request waits
-        crashed = _once(config, point)
+        crashed = once_in_a_process(config, point)
         emu.set_latency(D(0))
-        restarted = _once(config)
+        restarted = once_in_a_process(config)
         emu.clear_requests()
-        again = _once(config)
+        again = once_in_a_process(config)
         writes_again = _writes(emu)
         orders = emu.exchange.store.all_orders()
         hedges = (position(emu, "BTCUSDT"), position(emu, "ETHUSDT"))
@@ -625,7 +611,7 @@ class _Hook(BaseHTTPRequestHandler):
         return None
 
 
-def test_once_notifies_the_roll_it_performs_once(tmp_path: Path) -> None:
+def test_once_notifies_the_roll_it_performsonce_in_a_process(tmp_path: Path) -> None:
     class Hook(_Hook):
         bodies: ClassVar[list[dict[str, object]]] = []
 
@@ -636,7 +622,7 @@ def test_once_notifies_the_roll_it_performs_once(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     try:
         with Emulator(seed_state()) as emu:
-            assert _once(write_config(tmp_path, emu)).returncode == 0  # hedges open
+            assert once_in_a_process(write_config(tmp_path, emu)).returncode == 0  # hedges open
             config = write_config(tmp_path, emu, extra=ROLL + notify)
             env = {**os.environ, **CREDENTIALS, "ROLL_HOOK_URL": url}
             env.pop(ENV, None)
@@ -675,7 +661,7 @@ def _orders_sent(emu: Emulator, venue: str) -> list[str]:
 
 
 @pytest.mark.parametrize("venue", UNIFIED)
-def test_a_due_roll_on_a_unified_account_closes_the_hedges_then_trades_spot_once(
+def test_a_due_roll_on_a_unified_account_closes_the_hedges_then_trades_spotonce_in_a_process(
     tmp_path: Path, venue: str
 ) -> None:
     journal = MemoryJournal()
