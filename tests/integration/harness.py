@@ -96,6 +96,22 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
+# The carry tests' hedges: short 0.02 BTC, long 0.4 ETH.
+HEDGES = [
+    {"symbol": "BTCUSDT", "size": "-0.02", "entry_price": "50000"},
+    {"symbol": "ETHUSDT", "size": "0.4", "entry_price": "2500"},
+]
+
+
+def hedged_emulator(venue: str, funding_slots: int) -> Emulator:
+    """The seed account with `HEDGES` on `venue`, its funding book set back `funding_slots`
+    funding times (paid at its next request), started clear of a funding time."""
+    clear_of_a_funding_time()
+    emulator = Emulator(seed_state(extra={"positions": HEDGES}), venue=venue)  # type: ignore[arg-type]
+    emulator.exchange.carry.funded_until -= funding_slots * FUNDING_INTERVAL
+    return emulator
+
+
 def clear_of_a_funding_time(margin: timedelta = timedelta(minutes=3)) -> None:
     """Return once the next funding time (00/08/16 UTC) is more than `margin` away, sleeping
     past it when it is nearer: a test that counts the emulator's payments must not see one

@@ -14,14 +14,14 @@ import pytest
 from rebalancer.emulator import Emulator
 from tests.cli import Ran
 from tests.cli import rebalancer as run_cli
-from tests.integration.harness import ENV, clear_of_a_funding_time, seed_state, write_config
+from tests.integration.harness import (
+    ENV,
+    hedged_emulator,
+    write_config,
+)
 from tests.integration.venues import UNIFIED, VENUES
 
 D = Decimal
-POSITIONS = [
-    {"symbol": "BTCUSDT", "size": "-0.02", "entry_price": "50000"},
-    {"symbol": "ETHUSDT", "size": "0.4", "entry_price": "2500"},
-]
 
 
 def rebalancer(*args: str) -> Ran:
@@ -31,10 +31,8 @@ def rebalancer(*args: str) -> Ran:
 def paying(venue: str) -> Emulator:
     """Short 0.02 BTC at 0.02 % (receives 0.2 a payment), long 0.4 ETH at 0.01 % (pays 0.1),
     the book set back three funding times so the venue pays them at its next request."""
-    clear_of_a_funding_time()
-    emulator = Emulator(seed_state(extra={"positions": POSITIONS}), venue=venue)
+    emulator = hedged_emulator(venue, funding_slots=3)
     emulator.exchange.set_funding_rate("BTCUSDT", D("0.0002"))
-    emulator.exchange.carry.funded_until -= 3 * timedelta(hours=8)
     return emulator
 
 

@@ -16,27 +16,19 @@ from rebalancer.emulator import Emulator
 from rebalancer.service.carry import sync_carry
 from rebalancer.store import SqlCarryLedger, open_store, upgrade
 from tests.integration.harness import (
-    clear_of_a_funding_time,
     gateway_for,
-    seed_state,
+    hedged_emulator,
     settings_for,
     utcnow,
 )
 from tests.integration.venues import UNIFIED, VENUES
 
 D = Decimal
-POSITIONS = [
-    {"symbol": "BTCUSDT", "size": "-0.02", "entry_price": "50000"},
-    {"symbol": "ETHUSDT", "size": "0.4", "entry_price": "2500"},
-]
 SLOTS = 3  # funding times the emulator's book is set back by
 
 
 def hedged(venue: str) -> Emulator:
-    clear_of_a_funding_time()
-    emulator = Emulator(seed_state(extra={"positions": POSITIONS}), venue=venue)
-    emulator.exchange.carry.funded_until -= SLOTS * timedelta(hours=8)
-    return emulator
+    return hedged_emulator(venue, funding_slots=SLOTS)
 
 
 def read(tmp: Path, emulator: Emulator) -> CarryRead:

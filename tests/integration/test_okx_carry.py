@@ -20,28 +20,21 @@ from rebalancer.exchange.venues.okx_carry import ARCHIVE
 from rebalancer.service.carry import sync_carry
 from rebalancer.store import SqlCarryLedger, open_store, upgrade
 from tests.integration.harness import (
-    clear_of_a_funding_time,
     gateway_for,
-    seed_state,
+    hedged_emulator,
     settings_for,
     utcnow,
 )
 
 D = Decimal
-POSITIONS = [
-    {"symbol": "BTCUSDT", "size": "-0.02", "entry_price": "50000"},
-    {"symbol": "ETHUSDT", "size": "0.4", "entry_price": "2500"},
-]
 BILLS, ARCHIVED = "/api/v5/account/bills", "/api/v5/account/bills-archive"
 
 
 def busy(*, funding_slots: int, interest_hours: int) -> Emulator:
     """Both hedges paid `funding_slots` times; 500 USDT borrowed for `interest_hours` hours."""
-    clear_of_a_funding_time()
-    emulator = Emulator(seed_state(extra={"positions": POSITIONS}), venue="okx")
+    emulator = hedged_emulator("okx", funding_slots)
     account = emulator.exchange.account
     account.credit_futures(-(account.wallet_balance + D(500)))
-    emulator.exchange.carry.funded_until -= funding_slots * timedelta(hours=8)
     emulator.exchange.carry.interest_until -= interest_hours * timedelta(hours=1)
     return emulator
 
