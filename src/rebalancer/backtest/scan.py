@@ -25,7 +25,7 @@ then the bar's funding).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,14 @@ class Checks:
     # and the engine may skip it (planner.py: "cap slack"; band trigger, rebalancing to target,
     # no borrowing limit).
     hold: tuple[float, float] | None = None
+    # The band half-width shared by every line, when they share one (then the largest excess
+    # over the limits is the largest drift less it: x - l is monotonic in x).
+    one_limit: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        limits = self.limits
+        same = len(limits) > 0 and bool(np.all(limits == limits[0]))
+        object.__setattr__(self, "one_limit", float(limits[0]) if same else None)
 
 
 class Scanner:
@@ -101,6 +109,13 @@ class Scanner:
         self._perp_rates = np.array([abs(h) * m for _, h, m in self._perps])
         self._spot_columns = np.array([c for c, _ in self._spot], dtype=np.intp)
         self._spot_quantities = np.array([q for _, q in self._spot])
+        members = self._members
+        self._members_are_spot = (
+            members is not None
+            and not members.extra
+            and np.array_equal(members.columns, self._spot_columns)
+            and np.array_equal(members.coefficients, self._spot_quantities)
+        )
 
     def observe(
         self,
@@ -125,7 +140,8 @@ class Scanner:
         else:
             hedge = gross = maintenance = np.zeros(n)
         futures = wallet_path + hedge - self.state.cost
-        spot = (_take(closes, self._spot_columns) * self._spot_quantities).sum(axis=1)
+        held_spot = _take(closes, self._spot_columns) * self._spot_quantities
+        spot = held_spot.sum(axis=1)
         value = spot + self.state.cash + futures
         borrowed = None
         if ratios is not None:
@@ -135,16 +151,8 @@ class Scanner:
                 coins = coins + closes[:, column] * (quantity * float(ratio))
             futures = coins + self.state.cash + futures
             borrowed = np.maximum(0.0, -(wallet_path + self.state.cash + hedge - self.state.cost))
-        lines = len(self.u.lines)
-        spot_lines = _apply(self._members, closes, lines)
-        exposure = (
-            spot_lines if self._legs is None else spot_lines + _apply(self._legs, closes, lines)
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            drift = np.abs(exposure / value[:, None] - self.u.weights)
-        largest = drift.max(axis=1) if drift.shape[1] else np.zeros(n)
+        largest, excess, wanted = self._drift(closes, held_spot, value)
         flags = None
-        excess = (drift - self.checks.limits).max(axis=1) if drift.shape[1] else np.full(n, -np.inf)
         if self.checks.band:
             flags = excess > -DRIFT_TOLERANCE
             if checks is not None:
@@ -157,24 +165,61 @@ class Scanner:
         surely = excess > DRIFT_TOLERANCE  # a band breach the exact check will find too
         if checks is not None:
             surely &= checks
-        cap_bound, held = self._cap_flags(value, spot_lines, gross, futures, surely & ~risk)
+        cap_bound, held = self._cap_flags(value, wanted, gross, futures, surely & ~risk)
         return Observation(
             value, largest, gross, futures, wallet_path, cap_bound, flags, borrowed, held
         )
 
+    def _drift(
+        self, closes: Floats, held_spot: Floats, value: Floats
+    ) -> tuple[Floats, Floats, Floats | None]:
+        """Per bar: the largest drift, its largest excess over the band limits, and (with a
+        cap) the gross of the hedges a full rebalance wants.
+
+        Per line, spot exposure minus target exposure (V x w) is the hedge a full rebalance
+        wants, negated; the drift is that plus the hedge, over V. It is one (bars x lines)
+        array updated in place: fresh arrays of this size cost page faults, not arithmetic.
+        When every line is one asset held as is, in column order, its spot exposure is the
+        very products `held_spot` (spot value before the row sum; overwritten here).
+        """
+        n, lines = closes.shape[0], len(self.u.lines)
+        gap = held_spot if self._members_are_spot else _apply(self._members, closes, lines)
+        np.subtract(gap, value[:, None] * self.u.weights, out=gap)
+        wanted = self._wanted(gap) if self.checks.cap is not None else None
+        if self._legs is not None:
+            np.add(gap, _apply(self._legs, closes, lines), out=gap)
+        drift = np.abs(gap, out=gap)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(drift, value[:, None], out=drift)
+        if not lines:
+            return np.zeros(n), np.full(n, -np.inf), wanted
+        largest = drift.max(axis=1)
+        if self.checks.one_limit is not None:
+            return largest, largest - self.checks.one_limit, wanted
+        return largest, (drift - self.checks.limits).max(axis=1), wanted
+
+    def _wanted(self, gap: Floats) -> Floats:
+        """The gross of the hedges a full rebalance wants: |target - spot| over hedgeable lines."""
+        wanted = np.abs(gap)
+        if not self._all_hedgeable:
+            wanted[:, ~self._hedgeable] = 0.0
+        total: Floats = wanted.sum(axis=1)
+        return total
+
     def _cap_flags(
-        self, value: Floats, spot_lines: Floats, gross: Floats, collateral: Floats, due: Flags
+        self,
+        value: Floats,
+        wanted: Floats | None,
+        gross: Floats,
+        collateral: Floats,
+        due: Flags,
     ) -> tuple[Flags | None, Flags | None]:
         """The cap-bound flags, and the bars `due` for a plan where it surely holds every hedge
         within the cap slack: the wanted hedges do not fit under the cap even before fees, and
         the gross is within the slack of it either side (or less than a minimum trade under
         it), each by more than float error and the planner's money grain per line."""
-        if self.checks.cap is None:
+        if self.checks.cap is None or wanted is None:
             return None, None
-        wanted = np.abs(value[:, None] * self.u.weights - spot_lines)
-        if not self._all_hedgeable:
-            wanted = np.where(self._hedgeable, wanted, 0.0)
-        wanted = wanted.sum(axis=1)
         cap = self.checks.cap * collateral
         cap_bound = wanted > cap
         if self.checks.hold is None:
