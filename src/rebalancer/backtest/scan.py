@@ -189,8 +189,11 @@ class Scanner:
         if self._legs is not None:
             np.add(gap, _apply(self._legs, closes, lines), out=gap)
         drift = np.abs(gap, out=gap)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        if n and value.min() > 0:  # the usual case, without errstate's cost per call
             np.divide(drift, value[:, None], out=drift)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.divide(drift, value[:, None], out=drift)
         if not lines:
             return np.zeros(n), np.full(n, -np.inf), wanted
         largest = drift.max(axis=1)
