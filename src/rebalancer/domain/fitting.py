@@ -44,30 +44,125 @@ class Fit:
     skipped: tuple[tuple[Move, SkipReason], ...]
 
 
+class Sizings:
+    """What one snapshot and one set of lines fix for every round of every fit of a plan.
+
+    Per line: its legs with their marks, whether any leg has a share of the hedge, and the gross
+    its legs hold now. And the sizings made so far: a line's positions depend only on its share
+    and its legs' pins, and a leg's moves only on its target position (the snapshot is fixed),
+    so each is sized once per input, keyed by the input's exact representation (digits and
+    exponent): a reused sizing is, to its representation, what a fresh one would give.
+    """
+
+    __slots__ = (
+        "carries",
+        "gross_before",
+        "legs",
+        "line_of",
+        "lines",
+        "moves",
+        "sized",
+        "snapshot",
+    )
+
+    def __init__(self, lines: tuple[LineState, ...], snapshot: Snapshot) -> None:
+        perps = snapshot.perps
+        self.lines = lines
+        self.snapshot = snapshot
+        self.legs: list[tuple[tuple[str, Decimal, Decimal], ...]] = []
+        self.carries: list[bool] = []
+        self.gross_before: list[Decimal] = []
+        self.line_of: dict[str, int] = {}
+        for i, state in enumerate(lines):
+            legs = state.line.legs
+            self.legs.append(tuple((g.instrument, g.share, perps[g.instrument].mark) for g in legs))
+            self.carries.append(any(leg.share for leg in legs))
+            gross = ZERO
+            for leg in legs:
+                gross += abs(perps[leg.instrument].notional)
+                self.line_of[leg.instrument] = i
+            self.gross_before.append(gross)
+        self.sized: dict[tuple[int, str, tuple[str | None, ...] | None], _Sized] = {}
+        self.moves: dict[tuple[str, str, str], list[Move]] = {}
+
+    def fits(self, goal: Goal, snapshot: Snapshot) -> bool:
+        return self.lines is goal.lines and self.snapshot is snapshot
+
+
+@dataclass(slots=True)
+class _Sized:
+    """One line's positions (pinned legs first, then the free ones) and the moves to them."""
+
+    positions: dict[str, Decimal]
+    moves: list[Move]
+    traded: Decimal  # the moves' notional
+    refused: bool  # some move carries an exchange refusal
+    # The line's hedge and gross at its positions, summed over its legs (made when first asked).
+    ends: tuple[Decimal, Decimal] | None = None
+    gross: list[Decimal] | None = None  # per position: its gross notional, in `positions` order
+
+
+def _sized(
+    state: LineState,
+    share: Decimal,
+    snapshot: Snapshot,
+    pins: dict[str, Decimal],
+    known: dict[tuple[str, str, str], list[Move]] | None,
+) -> _Sized:
+    """A line's positions for its share and pins, and the moves to them (`known`: the moves
+    already made for a leg and target, to reuse)."""
+    name = state.line.name
+    perps = snapshot.perps
+    positions = line_positions(state, share, snapshot, pins)
+    if known is None:
+        moves = [m for s, t in positions.items() for m in leg_moves(name, perps[s], t)]
+    else:
+        moves = []
+        for symbol, target in positions.items():
+            key = (name, symbol, str(target))
+            leg = known.get(key)
+            if leg is None:
+                leg = known[key] = leg_moves(name, perps[symbol], target)
+            moves.extend(leg)
+    traded = ZERO
+    refused = False
+    for move in moves:
+        traded += move.notional
+        if move.refusal is not None:
+            refused = True
+    return _Sized(positions, moves, traded, refused)
+
+
 @dataclass(slots=True)
 class _Round:
     allowed: list[Decimal]
+    sized: dict[str, _Sized] = field(default_factory=dict)  # by line, the lines with moves
     moves: dict[str, list[Move]] = field(default_factory=dict)  # by line
-    after: dict[str, Decimal] = field(default_factory=dict)  # every managed leg
+    lines: list[_Sized] = field(default_factory=list)  # every line, in order
 
 
-def fit(goal: Goal, snapshot: Snapshot, *, reuse: bool = True) -> Fit:
-    """`reuse=False` sizes every line afresh in every round (the reference the tests compare)."""
+def fit(
+    goal: Goal, snapshot: Snapshot, *, reuse: bool = True, sizings: Sizings | None = None
+) -> Fit:
+    """`reuse=False` sizes every line afresh in every round (the reference the tests compare).
+
+    `sizings`: from an earlier fit of the same lines against the same snapshot, whose sizings
+    this fit may reuse (with `reuse` only).
+    """
+    if sizings is None or not reuse or not sizings.fits(goal, snapshot):
+        sizings = Sizings(goal.lines, snapshot)
     pins: dict[str, Decimal] = {}
     skipped: dict[tuple[str, int], tuple[Move, SkipReason]] = {}
     allowed = list(goal.desired)
     legs = sum(len(state.line.legs) for state in goal.lines)
-    sized: list[_Sized | None] = [None] * len(goal.lines)
     for _ in range(2 * legs + 1):  # each leg is pinned at most twice (at zero, then where it is)
-        if not reuse:
-            sized = [None] * len(goal.lines)
-        current = _round(goal, snapshot, pins, allowed, sized)
+        current = _round(goal, snapshot, pins, allowed, sizings, reuse=reuse)
         allowed = current.allowed
         found = (
             _exchange_pins(current)
             or _min_trade_pins(goal, current)
-            or _farther_pins(goal, current, snapshot)
-            or _over_budget_pins(goal, current, snapshot)
+            or _farther_pins(goal, current, sizings)
+            or _over_budget_pins(goal, current, sizings)
         )
         if not found:
             break
@@ -80,52 +175,44 @@ def fit(goal: Goal, snapshot: Snapshot, *, reuse: bool = True) -> Fit:
     return Fit(tuple(allowed), placed, tuple(skipped[k] for k in sorted(skipped)))
 
 
-@dataclass(frozen=True, slots=True)
-class _Sized:
-    """One line's positions and moves as sized in a round, and the inputs they came from."""
-
-    share: Decimal
-    pins: tuple[Decimal | None, ...]  # per leg
-    positions: dict[str, Decimal]
-    moves: list[Move]
-
-
-def _same(a: Decimal | None, b: Decimal | None) -> bool:
-    """Equal down to the digits and exponent, so that what a fresh sizing would give is what
-    the earlier one gave, to its representation."""
-    if a is b:
-        return True
-    if a is None or b is None:
-        return False
-    return a == b and a.as_tuple() == b.as_tuple()
-
-
 def _round(
     goal: Goal,
     snapshot: Snapshot,
     pins: dict[str, Decimal],
     allowed: list[Decimal],
-    sized: list[_Sized | None],
+    sizings: Sizings,
+    *,
+    reuse: bool,
 ) -> _Round:
     """Allocate the gross the pinned legs leave over to the free legs, and size their moves.
 
-    A line's positions and moves depend only on its share and its legs' pins (the snapshot is
-    fixed for the whole fit): when both are as in the previous round (`sized`, updated here),
-    that round's sizing is reused. Once most lines are pinned or out of the allocation, most
-    lines are.
+    With `reuse`, a line whose share and pins are exactly as in an earlier round (or an earlier
+    fit of the plan) takes that sizing; once most lines are pinned or out of the allocation,
+    most do.
     """
-    perps = snapshot.perps
-    fixed: list[Decimal] = []
-    carries: list[bool] = []  # the line has a free leg with a share of its hedge
+    count = len(goal.lines)
+    fixed: list[Decimal] = [ZERO] * count
+    carries = list(sizings.carries)  # the line has a free leg with a share of its hedge
+    pinned: list[tuple[str | None, ...] | None] = [None] * count  # per line: its legs' pins
     fixed_gross = ZERO
-    for state in goal.lines:
-        held = ZERO
-        for leg in state.line.legs:
-            if leg.instrument in pins:
-                held += pins[leg.instrument] * perps[leg.instrument].mark
-                fixed_gross += abs(pins[leg.instrument]) * perps[leg.instrument].mark
-        fixed.append(held)
-        carries.append(any(leg.share and leg.instrument not in pins for leg in state.line.legs))
+    if pins:
+        for i in sorted({sizings.line_of[symbol] for symbol in pins}):
+            held = ZERO
+            carry = False
+            legs = sizings.legs[i]
+            line_pins: list[str | None] = [None] * len(legs)
+            for k, (instrument, share, mark) in enumerate(legs):
+                pin = pins.get(instrument)
+                if pin is None:
+                    if share:
+                        carry = True
+                    continue
+                held += pin * mark
+                fixed_gross += abs(pin) * mark
+                line_pins[k] = str(pin)
+            fixed[i] = held
+            carries[i] = carry
+            pinned[i] = tuple(line_pins)
     budget = max(ZERO, goal.budget - fixed_gross)
     wanted = _free_part(goal.desired, fixed, carries)
     if sum((abs(w) for w in wanted), ZERO) > budget:
@@ -134,25 +221,27 @@ def _round(
         wanted = _free_part(goal.targets, fixed, carries)
     shares = allocate(wanted, budget)
     result = _Round(list(allowed))
+    result_allowed = result.allowed
+    by_line = result.sized
+    moves = result.moves
+    lines = result.lines
+    known = sizings.sized
     for i, state in enumerate(goal.lines):
-        if carries[i]:
-            result.allowed[i] = fixed[i] + shares[i]
-        name = state.line.name
         share = shares[i]
-        line_pins = tuple(pins.get(leg.instrument) for leg in state.line.legs)
-        last = sized[i]
-        if (
-            last is None
-            or not _same(last.share, share)
-            or not all(_same(a, b) for a, b in zip(last.pins, line_pins, strict=True))
-        ):
-            positions = line_positions(state, share, snapshot, pins)
-            moves = [m for s, t in positions.items() for m in leg_moves(name, perps[s], t)]
-            sized[i] = last = _Sized(share, line_pins, positions, moves)
-        positions, moves = last.positions, last.moves
-        result.after.update(positions)
-        if moves:
-            result.moves[name] = moves
+        if carries[i]:
+            result_allowed[i] = fixed[i] + share
+        if reuse:
+            key = (i, str(share), pinned[i])
+            sized = known.get(key)
+            if sized is None:
+                sized = known[key] = _sized(state, share, snapshot, pins, sizings.moves)
+        else:
+            sized = _sized(state, share, snapshot, pins, None)
+        lines.append(sized)
+        if sized.moves:
+            name = state.line.name
+            by_line[name] = sized
+            moves[name] = sized.moves
     return result
 
 
@@ -173,7 +262,10 @@ def _held(moves: Sequence[Move], instrument: str) -> Decimal:
 def _exchange_pins(current: _Round) -> _Pins:
     """A move the exchange refuses holds its leg (at zero if only a flip's reopening fails)."""
     found: _Pins = []
-    for moves in current.moves.values():
+    for sized in current.sized.values():
+        if not sized.refused:
+            continue
+        moves = sized.moves
         for move in moves:
             if move.refusal is None:
                 continue
@@ -188,9 +280,10 @@ def _exchange_pins(current: _Round) -> _Pins:
 def _min_trade_pins(goal: Goal, current: _Round) -> _Pins:
     """The configured minimum trade is per line; de-levering reductions are exempt."""
     found: _Pins = []
-    for moves in current.moves.values():
-        if sum((m.notional for m in moves), ZERO) >= goal.min_trade:
+    for sized in current.sized.values():
+        if sized.traded >= goal.min_trade:
             continue
+        moves = sized.moves
         for move in moves:
             if goal.delevering and move.reduces:
                 continue
@@ -200,7 +293,19 @@ def _min_trade_pins(goal: Goal, current: _Round) -> _Pins:
     return found
 
 
-def _farther_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
+def _ends(sized: _Sized, legs: tuple[tuple[str, Decimal, Decimal], ...]) -> tuple[Decimal, Decimal]:
+    """The line's hedge and gross at its sized positions, summed leg by leg."""
+    if sized.ends is None:
+        after = gross_after = ZERO
+        positions = sized.positions
+        for instrument, _, mark in legs:
+            after += positions[instrument] * mark
+            gross_after += abs(positions[instrument]) * mark
+        sized.ends = (after, gross_after)
+    return sized.ends
+
+
+def _farther_pins(goal: Goal, current: _Round, sizings: Sizings) -> _Pins:
     """A line whose moves would end it farther from its allowed hedge than no trade stays.
 
     So does one that would end exactly as far without freeing any gross: a trade for nothing.
@@ -212,25 +317,24 @@ def _farther_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
         moves = current.moves.get(state.line.name)
         if not moves:
             continue
-        after = gross_after = gross_before = ZERO
-        for leg in state.line.legs:
-            perp = snapshot.perps[leg.instrument]
-            after += current.after[leg.instrument] * perp.mark
-            gross_after += abs(current.after[leg.instrument]) * perp.mark
-            gross_before += abs(perp.notional)
+        after, gross_after = _ends(current.lines[i], sizings.legs[i])
         allowed = current.allowed[i]
         farther = abs(after - allowed) - abs(state.hedge - allowed)
-        frees = gross_after < gross_before
+        frees = gross_after < sizings.gross_before[i]
         if (farther > 0 and not (goal.scarce and frees)) or (farther == 0 and not frees):
             found.extend((m, SkipReason.NOT_CLOSER, _held(moves, m.instrument)) for m in moves)
     return found
 
 
-def _over_budget_pins(goal: Goal, current: _Round, snapshot: Snapshot) -> _Pins:
+def _over_budget_pins(goal: Goal, current: _Round, sizings: Sizings) -> _Pins:
     """Rounding off the step grid can overshoot the budget: hold the largest increase back."""
+    marks = sizings.snapshot.perps
     gross = ZERO
-    for symbol, position in current.after.items():
-        gross += abs(position) * snapshot.perps[symbol].mark
+    for sized in current.lines:  # every managed leg, in the order the round sized them
+        if sized.gross is None:
+            sized.gross = [abs(p) * marks[s].mark for s, p in sized.positions.items()]
+        for notional in sized.gross:
+            gross += notional
     if gross <= goal.budget:
         return []
     increases = [m for moves in current.moves.values() for m in moves if not m.reduces]

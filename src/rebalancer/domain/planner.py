@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from rebalancer.domain.exposure import LineState, Valuation, valuation
-from rebalancer.domain.fitting import Fit, Goal, fit
+from rebalancer.domain.fitting import Fit, Goal, Sizings, fit
 from rebalancer.domain.legs import Move
 from rebalancer.domain.market import ZERO
 from rebalancer.domain.plan import (
@@ -244,6 +244,8 @@ def _fit_within_fees(
     plan is used.
     """
 
+    sizings = Sizings(value.lines, snapshot)  # the fits differ in budget only
+
     def fit(fees: Decimal) -> _Fitted:
         return _fit(
             snapshot,
@@ -253,6 +255,7 @@ def _fit_within_fees(
             targets=targets,
             caps=caps,
             fees=fees,
+            sizings=sizings,
         )
 
     reserve = ZERO
@@ -277,6 +280,7 @@ def _fit(
     targets: tuple[Decimal, ...],
     caps: _Caps,
     fees: Decimal,
+    sizings: Sizings,
 ) -> _Fitted:
     available = max(ZERO, caps.budget(fees) - value.unmanaged_gross)
     wanted_gross = sum((abs(d) for d in desired), ZERO)
@@ -295,7 +299,7 @@ def _fit(
         delevering=cap_state is CapState.OVER,
         scarce=cap_state is not CapState.WITHIN,
     )
-    fitted = fit(goal, snapshot)
+    fitted = fit(goal, snapshot, sizings=sizings)
     if cap_state is CapState.BINDING and _worsens(value, fitted.placed, snapshot):
         # The guarantee of DESIGN §2: a cycle never leaves the largest drift larger. Skips
         # already decided keep their own reason.
