@@ -19,18 +19,23 @@ _UP = Context(prec=28, rounding=ROUND_CEILING)
 _DOWN = Context(prec=28, rounding=ROUND_FLOOR)
 
 
+_COUNTS = tuple(Decimal(k) for k in range(1, 257))  # the divisors k of the level, made once
+
+
 def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
     """The smallest level L >= 0 with sum(max(|w| - L, 0)) <= budget."""
-    sizes = sorted((abs(w) for w in wanted), reverse=True)
+    sizes = sorted([abs(w) for w in wanted], reverse=True)
     if sum(sizes, ZERO) <= budget:
         return ZERO
     if budget <= 0:
         return sizes[0]
+    divide = _UP.divide
+    count = len(sizes)
     prefix = ZERO
     for k, size in enumerate(sizes, start=1):
         prefix += size
-        level = _UP.divide(prefix - budget, Decimal(k))
-        following = sizes[k] if k < len(sizes) else ZERO
+        level = divide(prefix - budget, _COUNTS[k - 1] if k <= len(_COUNTS) else Decimal(k))
+        following = sizes[k] if k < count else ZERO
         if level >= following:
             return level
     raise AssertionError("unreachable: the last level always qualifies")  # pragma: no cover
@@ -41,11 +46,13 @@ def allocate(wanted: Sequence[Decimal], budget: Decimal) -> tuple[Decimal, ...]:
     level = shortfall_level(wanted, budget)
     if level == 0:
         return tuple(wanted)
-    return tuple(_shrink(w, level) for w in wanted)
-
-
-def _shrink(value: Decimal, level: Decimal) -> Decimal:
-    size = _DOWN.subtract(abs(value), level)
-    if size <= 0:
-        return ZERO
-    return size if value > 0 else -size
+    subtract = _DOWN.subtract
+    shrunk: list[Decimal] = []
+    for value in wanted:
+        size = abs(value)
+        if size <= level:  # exactly when the rounded difference would be <= 0
+            shrunk.append(ZERO)
+            continue
+        size = subtract(size, level)
+        shrunk.append(size if value > 0 else -size)
+    return tuple(shrunk)
