@@ -34,6 +34,10 @@ def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
     prefix = ZERO
     for k, size in enumerate(sizes, start=1):
         prefix += size
+        if prefix <= budget:
+            # The level would be <= 0 while a later size is > 0 (the sizes sum past the
+            # budget): this k never qualifies, so its division is not made.
+            continue
         level = divide(prefix - budget, _COUNTS[k - 1] if k <= len(_COUNTS) else Decimal(k))
         following = sizes[k] if k < count else ZERO
         if level >= following:

@@ -59,10 +59,11 @@ def valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
     states = []
     managed: set[str] = set()
     perps = snapshot.perps
+    holdings = snapshot.spot
     for line in _hedge_lines(_Identity(strategy), frozenset(perps)):
         spot = ZERO
         for member in line.members:
-            holding = snapshot.spot.get(member.asset)
+            holding = holdings.get(member.asset)
             if holding is not None:
                 spot += member.beta * holding.value
         hedge = ZERO

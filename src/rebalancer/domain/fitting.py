@@ -49,18 +49,19 @@ class Sizings:
 
     Per line: its legs with their marks, whether any leg has a share of the hedge, and the gross
     its legs hold now. And the sizings made so far: a line's positions depend only on its share
-    and its legs' pins, and a leg's moves only on its target position (the snapshot is fixed),
-    so each is sized once per input, keyed by the input's exact representation (digits and
-    exponent): a reused sizing is, to its representation, what a fresh one would give.
+    and its legs' pins, and its moves only on its positions (the snapshot is fixed), so each is
+    made once per input, keyed by the input's exact representation (digits and exponent): a
+    reused sizing is, to its representation, what a fresh one would give.
     """
 
     __slots__ = (
         "carries",
+        "ending",
         "gross_before",
         "legs",
         "line_of",
         "lines",
-        "moves",
+        "names",
         "sized",
         "snapshot",
     )
@@ -73,17 +74,23 @@ class Sizings:
         self.carries: list[bool] = []
         self.gross_before: list[Decimal] = []
         self.line_of: dict[str, int] = {}
+        self.names = [state.line.name for state in lines]
         for i, state in enumerate(lines):
-            legs = state.line.legs
-            self.legs.append(tuple((g.instrument, g.share, perps[g.instrument].mark) for g in legs))
-            self.carries.append(any(leg.share for leg in legs))
+            entries = []
+            carries = False
             gross = ZERO
-            for leg in legs:
-                gross += abs(perps[leg.instrument].notional)
-                self.line_of[leg.instrument] = i
+            for leg in state.line.legs:
+                instrument = leg.instrument
+                perp = perps[instrument]
+                entries.append((instrument, leg.share, perp.mark))
+                carries = carries or bool(leg.share)
+                gross += abs(perp.notional)
+                self.line_of[instrument] = i
+            self.legs.append(tuple(entries))
+            self.carries.append(carries)
             self.gross_before.append(gross)
         self.sized: dict[tuple[int, str, tuple[str | None, ...] | None], _Sized] = {}
-        self.moves: dict[tuple[str, str, str], list[Move]] = {}
+        self.ending: dict[tuple[int, tuple[tuple[str, str], ...]], _Sized] = {}
 
     def fits(self, goal: Goal, snapshot: Snapshot) -> bool:
         return self.lines is goal.lines and self.snapshot is snapshot
@@ -103,27 +110,29 @@ class _Sized:
 
 
 def _sized(
+    i: int,
     state: LineState,
     share: Decimal,
     snapshot: Snapshot,
     pins: dict[str, Decimal],
-    known: dict[tuple[str, str, str], list[Move]] | None,
+    *,
+    sizings: Sizings | None,
 ) -> _Sized:
-    """A line's positions for its share and pins, and the moves to them (`known`: the moves
-    already made for a leg and target, to reuse)."""
-    name = state.line.name
-    perps = snapshot.perps
+    """A line's positions for its share and pins, and the moves to them. With `sizings`, the
+    moves already made for the same positions of this line are reused."""
     positions = line_positions(state, share, snapshot, pins)
-    if known is None:
-        moves = [m for s, t in positions.items() for m in leg_moves(name, perps[s], t)]
-    else:
-        moves = []
-        for symbol, target in positions.items():
-            key = (name, symbol, str(target))
-            leg = known.get(key)
-            if leg is None:
-                leg = known[key] = leg_moves(name, perps[symbol], target)
-            moves.extend(leg)
+    if sizings is not None:
+        key = (i, tuple([(symbol, str(target)) for symbol, target in positions.items()]))
+        found = sizings.ending.get(key)
+        if found is None:
+            found = sizings.ending[key] = _sized_moves(state.line.name, positions, snapshot)
+        return found
+    return _sized_moves(state.line.name, positions, snapshot)
+
+
+def _sized_moves(name: str, positions: dict[str, Decimal], snapshot: Snapshot) -> _Sized:
+    perps = snapshot.perps
+    moves = [m for s, t in positions.items() for m in leg_moves(name, perps[s], t)]
     traded = ZERO
     refused = False
     for move in moves:
@@ -136,8 +145,7 @@ def _sized(
 @dataclass(slots=True)
 class _Round:
     allowed: list[Decimal]
-    sized: dict[str, _Sized] = field(default_factory=dict)  # by line, the lines with moves
-    moves: dict[str, list[Move]] = field(default_factory=dict)  # by line
+    moving: dict[str, _Sized] = field(default_factory=dict)  # by line name, the lines with moves
     lines: list[_Sized] = field(default_factory=list)  # every line, in order
 
 
@@ -171,7 +179,7 @@ def fit(
             skipped[move.key] = (move, reason)
     else:  # pragma: no cover - the pins only grow
         raise AssertionError("fitting did not settle")
-    placed = tuple(m for moves in current.moves.values() for m in moves)
+    placed = tuple(m for sized in current.moving.values() for m in sized.moves)
     return Fit(tuple(allowed), placed, tuple(skipped[k] for k in sorted(skipped)))
 
 
@@ -215,33 +223,33 @@ def _round(
             pinned[i] = tuple(line_pins)
     budget = max(ZERO, goal.budget - fixed_gross)
     wanted = _free_part(goal.desired, fixed, carries)
-    if sum((abs(w) for w in wanted), ZERO) > budget:
+    if sum([abs(w) for w in wanted], ZERO) > budget:
         # The wanted hedges do not fit: the gross goes where it makes the largest drift
         # smallest, which in band mode means towards the targets, not the band edges.
         wanted = _free_part(goal.targets, fixed, carries)
     shares = allocate(wanted, budget)
     result = _Round(list(allowed))
     result_allowed = result.allowed
-    by_line = result.sized
-    moves = result.moves
+    moving = result.moving
     lines = result.lines
     known = sizings.sized
-    for i, state in enumerate(goal.lines):
-        share = shares[i]
+    names = sizings.names
+    states = goal.lines
+    for i, share in enumerate(shares):
         if carries[i]:
             result_allowed[i] = fixed[i] + share
         if reuse:
             key = (i, str(share), pinned[i])
             sized = known.get(key)
             if sized is None:
-                sized = known[key] = _sized(state, share, snapshot, pins, sizings.moves)
+                sized = known[key] = _sized(
+                    i, goal.lines[i], share, snapshot, pins, sizings=sizings
+                )
         else:
-            sized = _sized(state, share, snapshot, pins, None)
+            sized = _sized(i, states[i], share, snapshot, pins, sizings=None)
         lines.append(sized)
         if sized.moves:
-            name = state.line.name
-            by_line[name] = sized
-            moves[name] = sized.moves
+            moving[names[i]] = sized
     return result
 
 
@@ -262,7 +270,7 @@ def _held(moves: Sequence[Move], instrument: str) -> Decimal:
 def _exchange_pins(current: _Round) -> _Pins:
     """A move the exchange refuses holds its leg (at zero if only a flip's reopening fails)."""
     found: _Pins = []
-    for sized in current.sized.values():
+    for sized in current.moving.values():
         if not sized.refused:
             continue
         moves = sized.moves
@@ -280,7 +288,7 @@ def _exchange_pins(current: _Round) -> _Pins:
 def _min_trade_pins(goal: Goal, current: _Round) -> _Pins:
     """The configured minimum trade is per line; de-levering reductions are exempt."""
     found: _Pins = []
-    for sized in current.sized.values():
+    for sized in current.moving.values():
         if sized.traded >= goal.min_trade:
             continue
         moves = sized.moves
@@ -314,9 +322,10 @@ def _farther_pins(goal: Goal, current: _Round, sizings: Sizings) -> _Pins:
     """
     found: _Pins = []
     for i, state in enumerate(goal.lines):
-        moves = current.moves.get(state.line.name)
-        if not moves:
+        sized = current.moving.get(state.line.name)
+        if sized is None:
             continue
+        moves = sized.moves
         after, gross_after = _ends(current.lines[i], sizings.legs[i])
         allowed = current.allowed[i]
         farther = abs(after - allowed) - abs(state.hedge - allowed)
@@ -337,10 +346,10 @@ def _over_budget_pins(goal: Goal, current: _Round, sizings: Sizings) -> _Pins:
             gross += notional
     if gross <= goal.budget:
         return []
-    increases = [m for moves in current.moves.values() for m in moves if not m.reduces]
+    increases = [m for sized in current.moving.values() for m in sized.moves if not m.reduces]
     if not increases:
         return []
     move = max(increases, key=lambda m: (m.notional, m.key))
     # A flip's reopening half is held at zero: its close only lowers the gross.
-    pin = ZERO if move.seq == 1 else _held(current.moves[move.line], move.instrument)
+    pin = ZERO if move.seq == 1 else _held(current.moving[move.line].moves, move.instrument)
     return [(move, SkipReason.OVER_CAP, pin)]

@@ -102,15 +102,17 @@ def _move(line: str, perp: PerpState, *, seq: int, before: Decimal, quantity: De
         refusal = SkipReason.BELOW_MIN_AMOUNT
     elif not reduces and abs(quantity) * perp.mark < rules.min_notional:
         refusal = SkipReason.BELOW_MIN_NOTIONAL
+    # Positional, in field order (line, instrument, seq, quantity, position_before, mark,
+    # contract_size, reduces, taker_fee, refusal): a plan makes many.
     return Move(
-        line=line,
-        instrument=rules.symbol,
-        seq=seq,
-        quantity=quantity,
-        position_before=before,
-        mark=perp.mark,
-        contract_size=rules.contract_size,
-        reduces=reduces,
-        taker_fee=rules.taker_fee,
-        refusal=refusal,
+        line,
+        rules.symbol,
+        seq,
+        quantity,
+        before,
+        perp.mark,
+        rules.contract_size,
+        reduces,
+        rules.taker_fee,
+        refusal,
     )

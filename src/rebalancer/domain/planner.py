@@ -339,11 +339,14 @@ def _full_rebalance_fees(
 ) -> Decimal:
     """Taker fees of trading every leg to its share of the wanted hedge (before rounding)."""
     fees = ZERO
+    perps = snapshot.perps
     for state, wanted in zip(value.lines, desired, strict=True):
         legs = state.line.legs
-        total = sum((leg.share for leg in legs), ZERO)
+        total = ZERO
         for leg in legs:
-            perp = snapshot.perps[leg.instrument]
+            total += leg.share
+        for leg in legs:
+            perp = perps[leg.instrument]
             share = leg.share / total if total else ZERO
             fees += perp.rules.taker_fee * abs(wanted * share - perp.notional)
     return fees
@@ -417,30 +420,34 @@ def _plan_line(
     limit: str,
 ) -> PlanLine:
     line = state.line
+    legs = line.legs
     hedge_after = _line_hedge(state, after, snapshot)
     reasons: list[str] = [line.note] if line.note else []
-    if not line.hedgeable:
+    target_hedge = state.target_hedge if legs else ZERO
+    capped = allowed != desired
+    if not legs:
         status = LineStatus.UNHEDGEABLE
     elif placed:
-        status = LineStatus.CAPPED if allowed != desired else LineStatus.REBALANCED
+        status = LineStatus.CAPPED if capped else LineStatus.REBALANCED
     elif skipped:
         status = LineStatus.SKIPPED
-    elif desired == state.hedge and desired != state.target_hedge:
+    elif desired == state.hedge and desired != target_hedge:
         status = LineStatus.IN_BAND
     else:
-        status = LineStatus.CAPPED if allowed != desired else LineStatus.ON_TARGET
-    if allowed != desired:
+        status = LineStatus.CAPPED if capped else LineStatus.ON_TARGET
+    if capped:
         reasons.append(f"{limit}: hedge limited to {allowed:.2f} of wanted {desired:.2f}")
-    reasons.extend(sorted({reason.value for reason in skipped}))
+    if skipped:
+        reasons.extend(sorted({reason.value for reason in skipped}))
     return PlanLine(
         name=line.name,
-        assets=tuple(m.asset for m in line.members),
-        instruments=tuple(leg.instrument for leg in line.legs),
+        assets=tuple([m.asset for m in line.members]),
+        instruments=tuple([leg.instrument for leg in legs]),
         target_weight=line.weight,
         spot_value=state.spot_value,
         hedge_before=state.hedge,
         drift_before=state.drift(equity),
-        target_hedge=state.target_hedge if line.hedgeable else ZERO,
+        target_hedge=target_hedge,
         desired_hedge=desired,
         allowed_hedge=allowed,
         hedge_after=hedge_after,
