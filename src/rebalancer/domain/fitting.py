@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from rebalancer.domain.allocation import allocate
 from rebalancer.domain.exposure import LineState
 from rebalancer.domain.legs import Move, leg_moves, line_positions
-from rebalancer.domain.market import ZERO
+from rebalancer.domain.market import ZERO, round_position
 from rebalancer.domain.plan import SkipReason
-from rebalancer.domain.snapshot import Snapshot
+from rebalancer.domain.snapshot import PerpState, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ class Sizings:
         "line_of",
         "lines",
         "names",
+        "single",
         "sized",
         "snapshot",
     )
@@ -75,6 +76,8 @@ class Sizings:
         self.gross_before: list[Decimal] = []
         self.line_of: dict[str, int] = {}
         self.names = [state.line.name for state in lines]
+        # Per line of one leg: what sizing its position when free takes (else None).
+        self.single: list[_Single | None] = []
         for i, state in enumerate(lines):
             entries = []
             carries = False
@@ -89,11 +92,46 @@ class Sizings:
             self.legs.append(tuple(entries))
             self.carries.append(carries)
             self.gross_before.append(gross)
+            self.single.append(_single(state, snapshot))
         self.sized: dict[tuple[int, str, tuple[str | None, ...] | None], _Sized] = {}
         self.ending: dict[tuple[int, tuple[tuple[str, str], ...]], _Sized] = {}
 
     def fits(self, goal: Goal, snapshot: Snapshot) -> bool:
         return self.lines is goal.lines and self.snapshot is snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class _Single:
+    """The one leg of a line, as `line_positions` and `round_position` size it when it is free:
+    its share over the free legs' total share, its market's step, and whether the position is
+    on the step grid (then the wanted position is cut to the grid towards zero)."""
+
+    instrument: str
+    share: Decimal
+    total: Decimal  # the free legs' shares summed, as line_positions sums them (from ZERO)
+    perp: PerpState
+    step: Decimal  # rules.base_step
+    on_grid: bool
+
+    def position(self, free_hedge: Decimal) -> Decimal:
+        """line_positions(...)[instrument] for a free leg: the same operations in the same order."""
+        perp = self.perp
+        total = self.total
+        wanted = free_hedge * self.share / total / perp.mark if total else ZERO
+        if self.on_grid:
+            return (wanted / self.step).to_integral_value(ROUND_DOWN) * self.step
+        return round_position(perp.position, wanted, self.step)
+
+
+def _single(state: LineState, snapshot: Snapshot) -> _Single | None:
+    legs = state.line.legs
+    if len(legs) != 1:
+        return None
+    leg = legs[0]
+    perp = snapshot.perps[leg.instrument]
+    step = perp.rules.base_step
+    on_grid = not perp.position % step
+    return _Single(leg.instrument, leg.share, ZERO + leg.share, perp, step, on_grid)
 
 
 @dataclass(slots=True)
@@ -119,8 +157,13 @@ def _sized(
     sizings: Sizings | None,
 ) -> _Sized:
     """A line's positions for its share and pins, and the moves to them. With `sizings`, the
-    moves already made for the same positions of this line are reused."""
-    positions = line_positions(state, share, snapshot, pins)
+    moves already made for the same positions of this line are reused, and a free line of one
+    leg is sized without the general `line_positions` (to the same position)."""
+    single = None if sizings is None else sizings.single[i]
+    if single is not None and single.instrument not in pins:
+        positions = {single.instrument: single.position(share)}
+    else:
+        positions = line_positions(state, share, snapshot, pins)
     if sizings is not None:
         key = (i, tuple([(symbol, str(target)) for symbol, target in positions.items()]))
         found = sizings.ending.get(key)
@@ -162,9 +205,10 @@ def fit(
     pins: dict[str, Decimal] = {}
     skipped: dict[tuple[str, int], tuple[Move, SkipReason]] = {}
     allowed = list(goal.desired)
+    held = _Held(goal, sizings)
     legs = sum(len(state.line.legs) for state in goal.lines)
     for _ in range(2 * legs + 1):  # each leg is pinned at most twice (at zero, then where it is)
-        current = _round(goal, snapshot, pins, allowed, sizings, reuse=reuse)
+        current = _round(goal, snapshot, pins, allowed, sizings, held=held, reuse=reuse)
         allowed = current.allowed
         found = (
             _exchange_pins(current)
@@ -177,6 +221,7 @@ def fit(
         for move, reason, pin in found:
             pins[move.instrument] = pin
             skipped[move.key] = (move, reason)
+        held.pin(pins, {sizings.line_of[move.instrument] for move, _, _ in found})
     else:  # pragma: no cover - the pins only grow
         raise AssertionError("fitting did not settle")
     placed = tuple(m for sized in current.moving.values() for m in sized.moves)
@@ -190,6 +235,7 @@ def _round(
     allowed: list[Decimal],
     sizings: Sizings,
     *,
+    held: _Held,
     reuse: bool,
 ) -> _Round:
     """Allocate the gross the pinned legs leave over to the free legs, and size their moves.
@@ -198,35 +244,17 @@ def _round(
     fit of the plan) takes that sizing; once most lines are pinned or out of the allocation,
     most do.
     """
-    count = len(goal.lines)
-    fixed: list[Decimal] = [ZERO] * count
-    carries = list(sizings.carries)  # the line has a free leg with a share of its hedge
-    pinned: list[tuple[str | None, ...] | None] = [None] * count  # per line: its legs' pins
+    fixed, carries, pinned = held.fixed, held.carries, held.pinned
     fixed_gross = ZERO
-    if pins:
-        for i in sorted({sizings.line_of[symbol] for symbol in pins}):
-            held = ZERO
-            carry = False
-            legs = sizings.legs[i]
-            line_pins: list[str | None] = [None] * len(legs)
-            for k, (instrument, share, mark) in enumerate(legs):
-                pin = pins.get(instrument)
-                if pin is None:
-                    if share:
-                        carry = True
-                    continue
-                held += pin * mark
-                fixed_gross += abs(pin) * mark
-                line_pins[k] = str(pin)
-            fixed[i] = held
-            carries[i] = carry
-            pinned[i] = tuple(line_pins)
+    for i in held.lines:
+        for notional in held.gross[i]:
+            fixed_gross += notional
     budget = max(ZERO, goal.budget - fixed_gross)
-    wanted = _free_part(goal.desired, fixed, carries)
+    wanted = held.free_desired
     if sum([abs(w) for w in wanted], ZERO) > budget:
         # The wanted hedges do not fit: the gross goes where it makes the largest drift
         # smallest, which in band mode means towards the targets, not the band edges.
-        wanted = _free_part(goal.targets, fixed, carries)
+        wanted = held.free_targets
     shares = allocate(wanted, budget)
     result = _Round(list(allowed))
     result_allowed = result.allowed
@@ -235,22 +263,87 @@ def _round(
     known = sizings.sized
     names = sizings.names
     states = goal.lines
-    for i, share in enumerate(shares):
-        if carries[i]:
-            result_allowed[i] = fixed[i] + share
-        if reuse:
-            key = (i, str(share), pinned[i])
-            sized = known.get(key)
+    for i, carry in enumerate(carries):
+        if carry:
+            result_allowed[i] = fixed[i] + shares[i]
+    if reuse:
+        keys = [(i, str(share), pinned[i]) for i, share in enumerate(shares)]
+        found = [known.get(key) for key in keys]
+        for i, sized in enumerate(found):
+            made = sized or _sized(i, states[i], shares[i], snapshot, pins, sizings=sizings)
             if sized is None:
-                sized = known[key] = _sized(
-                    i, goal.lines[i], share, snapshot, pins, sizings=sizings
-                )
-        else:
+                known[keys[i]] = made
+            lines.append(made)
+            if made.moves:
+                moving[names[i]] = made
+    else:
+        for i, share in enumerate(shares):
             sized = _sized(i, states[i], share, snapshot, pins, sizings=None)
-        lines.append(sized)
-        if sized.moves:
-            moving[names[i]] = sized
+            lines.append(sized)
+            if sized.moves:
+                moving[names[i]] = sized
     return result
+
+
+class _Held:
+    """What the pinned legs hold, per line, kept as the pins grow (only their lines change).
+
+    Per line: the hedge its pinned legs hold (`fixed`), whether it has a free leg with a share of
+    the hedge (`carries`), its legs' pins (None: none pinned), the gross each pinned leg holds,
+    and the part of its desired and target hedge left to its free legs (zero if it has none).
+    """
+
+    __slots__ = (
+        "carries",
+        "desired",
+        "fixed",
+        "free_desired",
+        "free_targets",
+        "gross",
+        "lines",
+        "pinned",
+        "sizings",
+        "targets",
+    )
+
+    def __init__(self, goal: Goal, sizings: Sizings) -> None:
+        count = len(goal.lines)
+        self.sizings = sizings
+        self.desired = goal.desired
+        self.targets = goal.targets
+        self.fixed: list[Decimal] = [ZERO] * count
+        self.carries = list(sizings.carries)
+        self.pinned: list[tuple[str | None, ...] | None] = [None] * count
+        self.gross: list[list[Decimal]] = [[] for _ in range(count)]
+        self.lines: list[int] = []  # the lines with a pinned leg, in order
+        self.free_desired = _free_part(goal.desired, self.fixed, self.carries)
+        self.free_targets = _free_part(goal.targets, self.fixed, self.carries)
+
+    def pin(self, pins: dict[str, Decimal], lines: set[int]) -> None:
+        """Take the pins' new values on `lines`."""
+        sizings = self.sizings
+        for i in lines:
+            held = ZERO
+            carry = False
+            legs = sizings.legs[i]
+            line_pins: list[str | None] = [None] * len(legs)
+            gross: list[Decimal] = []
+            for k, (instrument, share, mark) in enumerate(legs):
+                pin = pins.get(instrument)
+                if pin is None:
+                    if share:
+                        carry = True
+                    continue
+                held += pin * mark
+                gross.append(abs(pin) * mark)
+                line_pins[k] = str(pin)
+            self.fixed[i] = held
+            self.carries[i] = carry
+            self.pinned[i] = tuple(line_pins)
+            self.gross[i] = gross
+            self.free_desired[i] = self.desired[i] - held if carry else ZERO
+            self.free_targets[i] = self.targets[i] - held if carry else ZERO
+        self.lines = sorted(set(self.lines) | lines)
 
 
 def _free_part(
