@@ -57,10 +57,10 @@ def valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
     if equity <= 0:
         raise ValueError(f"portfolio equity is not positive ({equity}); nothing can be planned")
     states = []
-    managed: set[str] = set()
     perps = snapshot.perps
     holdings = snapshot.spot
-    for line in _hedge_lines(_Identity(strategy), frozenset(perps)):
+    lines, managed = _hedge_lines(_Identity(strategy), frozenset(perps))
+    for line in lines:
         spot = ZERO
         for member in line.members:
             holding = holdings.get(member.asset)
@@ -69,10 +69,9 @@ def valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
         hedge = ZERO
         for leg in line.legs:
             hedge += perps[leg.instrument].notional
-            managed.add(leg.instrument)
         states.append(LineState(line, spot, hedge, line.weight * equity))
-    stray = sorted(s for s, p in snapshot.perps.items() if s not in managed and p.position != 0)
-    stray_gross = sum((abs(snapshot.perps[s].notional) for s in stray), ZERO)
+    stray = sorted([s for s, p in perps.items() if s not in managed and p.position != 0])
+    stray_gross = sum((abs(perps[s].notional) for s in stray), ZERO)
     return Valuation(equity, tuple(states), tuple(stray), stray_gross)
 
 
@@ -93,5 +92,9 @@ class _Identity:
 
 
 @lru_cache(maxsize=64)
-def _hedge_lines(key: _Identity, listed: frozenset[str]) -> tuple[HedgeLine, ...]:
-    return hedge_lines(key.strategy, listed)
+def _hedge_lines(
+    key: _Identity, listed: frozenset[str]
+) -> tuple[tuple[HedgeLine, ...], frozenset[str]]:
+    """The strategy's hedge lines, and the perps they manage."""
+    lines = hedge_lines(key.strategy, listed)
+    return lines, frozenset(leg.instrument for line in lines for leg in line.legs)

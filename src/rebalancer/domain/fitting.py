@@ -47,57 +47,68 @@ class Fit:
 class Sizings:
     """What one snapshot and one set of lines fix for every round of every fit of a plan.
 
-    Per line: its legs with their marks, whether any leg has a share of the hedge, and the gross
-    its legs hold now. And the sizings made so far: a line's positions depend only on its share
-    and its legs' pins, and its moves only on its positions (the snapshot is fixed), so each is
-    made once per input, keyed by the input's exact representation (digits and exponent): a
-    reused sizing is, to its representation, what a fresh one would give.
+    Per line (made when first asked): its legs with their marks, the gross its legs hold now,
+    and, for a line of one leg, how that leg is sized when free. And the sizings made so far: a
+    line's positions depend only on its share and its legs' pins, and its moves only on its
+    positions (the snapshot is fixed), so each is made once per input, keyed by the input's
+    exact representation (digits and exponent): a reused sizing is, to its representation,
+    what a fresh one would give.
     """
 
     __slots__ = (
+        "_gross",
+        "_legs",
+        "_single",
         "carries",
         "ending",
-        "gross_before",
-        "legs",
         "line_of",
         "lines",
         "names",
-        "single",
         "sized",
         "snapshot",
     )
 
     def __init__(self, lines: tuple[LineState, ...], snapshot: Snapshot) -> None:
-        perps = snapshot.perps
         self.lines = lines
         self.snapshot = snapshot
-        self.legs: list[tuple[tuple[str, Decimal, Decimal], ...]] = []
-        self.carries: list[bool] = []
-        self.gross_before: list[Decimal] = []
-        self.line_of: dict[str, int] = {}
         self.names = [state.line.name for state in lines]
-        # Per line of one leg: what sizing its position when free takes (else None).
-        self.single: list[_Single | None] = []
-        for i, state in enumerate(lines):
-            entries = []
-            carries = False
-            gross = ZERO
-            for leg in state.line.legs:
-                instrument = leg.instrument
-                perp = perps[instrument]
-                entries.append((instrument, leg.share, perp.mark))
-                carries = carries or bool(leg.share)
-                gross += abs(perp.notional)
-                self.line_of[instrument] = i
-            self.legs.append(tuple(entries))
-            self.carries.append(carries)
-            self.gross_before.append(gross)
-            self.single.append(_single(state, snapshot))
+        # Whether the line has a leg with a share of its hedge.
+        self.carries = [any(leg.share for leg in state.line.legs) for state in lines]
+        self.line_of = {leg.instrument: i for i, s in enumerate(lines) for leg in s.line.legs}
+        self._legs: list[tuple[tuple[str, Decimal, Decimal], ...] | None] = [None] * len(lines)
+        self._gross: list[Decimal | None] = [None] * len(lines)
+        self._single: dict[int, _Single | None] = {}
         self.sized: dict[tuple[int, str, tuple[str | None, ...] | None], _Sized] = {}
         self.ending: dict[tuple[int, tuple[tuple[str, str], ...]], _Sized] = {}
 
     def fits(self, goal: Goal, snapshot: Snapshot) -> bool:
         return self.lines is goal.lines and self.snapshot is snapshot
+
+    def legs(self, i: int) -> tuple[tuple[str, Decimal, Decimal], ...]:
+        """Line i's legs: (instrument, share, mark)."""
+        legs = self._legs[i]
+        if legs is None:
+            perps = self.snapshot.perps
+            legs = self._legs[i] = tuple(
+                [(g.instrument, g.share, perps[g.instrument].mark) for g in self.lines[i].line.legs]
+            )
+        return legs
+
+    def gross_before(self, i: int) -> Decimal:
+        """The gross line i's legs hold now, summed leg by leg."""
+        gross = self._gross[i]
+        if gross is None:
+            gross = ZERO
+            perps = self.snapshot.perps
+            for leg in self.lines[i].line.legs:
+                gross += abs(perps[leg.instrument].notional)
+            self._gross[i] = gross
+        return gross
+
+    def single(self, i: int) -> _Single | None:
+        if i not in self._single:
+            self._single[i] = _single(self.lines[i], self.snapshot)
+        return self._single[i]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +170,7 @@ def _sized(
     """A line's positions for its share and pins, and the moves to them. With `sizings`, the
     moves already made for the same positions of this line are reused, and a free line of one
     leg is sized without the general `line_positions` (to the same position)."""
-    single = None if sizings is None else sizings.single[i]
+    single = None if sizings is None else sizings.single(i)
     if single is not None and single.instrument not in pins:
         positions = {single.instrument: single.position(share)}
     else:
@@ -325,7 +336,7 @@ class _Held:
         for i in lines:
             held = ZERO
             carry = False
-            legs = sizings.legs[i]
+            legs = sizings.legs(i)
             line_pins: list[str | None] = [None] * len(legs)
             gross: list[Decimal] = []
             for k, (instrument, share, mark) in enumerate(legs):
@@ -419,10 +430,10 @@ def _farther_pins(goal: Goal, current: _Round, sizings: Sizings) -> _Pins:
         if sized is None:
             continue
         moves = sized.moves
-        after, gross_after = _ends(current.lines[i], sizings.legs[i])
+        after, gross_after = _ends(current.lines[i], sizings.legs(i))
         allowed = current.allowed[i]
         farther = abs(after - allowed) - abs(state.hedge - allowed)
-        frees = gross_after < sizings.gross_before[i]
+        frees = gross_after < sizings.gross_before(i)
         if (farther > 0 and not (goal.scarce and frees)) or (farther == 0 and not frees):
             found.extend((m, SkipReason.NOT_CLOSER, _held(moves, m.instrument)) for m in moves)
     return found
