@@ -24,7 +24,11 @@ _COUNTS = tuple(Decimal(k) for k in range(1, 257))  # the divisors k of the leve
 
 def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
     """The smallest level L >= 0 with sum(max(|w| - L, 0)) <= budget."""
-    sizes = sorted([abs(w) for w in wanted], reverse=True)
+    return _level([abs(w) for w in wanted], budget)
+
+
+def _level(magnitudes: list[Decimal], budget: Decimal) -> Decimal:
+    sizes = sorted(magnitudes, reverse=True)
     if sum(sizes, ZERO) <= budget:
         return ZERO
     if budget <= 0:
@@ -47,16 +51,16 @@ def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
 
 def allocate(wanted: Sequence[Decimal], budget: Decimal) -> tuple[Decimal, ...]:
     """Shrink each wanted hedge towards zero by a common level so the gross fits the budget."""
-    level = shortfall_level(wanted, budget)
+    magnitudes = [abs(w) for w in wanted]
+    level = _level(magnitudes, budget)
     if level == 0:
         return tuple(wanted)
     subtract = _DOWN.subtract
     shrunk: list[Decimal] = []
-    for value in wanted:
-        size = abs(value)
-        if size <= level:  # exactly when the rounded difference would be <= 0
+    for value, magnitude in zip(wanted, magnitudes, strict=True):
+        if magnitude <= level:  # exactly when the rounded difference would be <= 0
             shrunk.append(ZERO)
-            continue
-        size = subtract(size, level)
-        shrunk.append(size if value > 0 else -size)
+        else:
+            size = subtract(magnitude, level)
+            shrunk.append(size if value > 0 else -size)
     return tuple(shrunk)

@@ -170,18 +170,24 @@ def _sized(
     """A line's positions for its share and pins, and the moves to them. With `sizings`, the
     moves already made for the same positions of this line are reused, and a free line of one
     leg is sized without the general `line_positions` (to the same position)."""
-    single = None if sizings is None else sizings.single(i)
+    name = state.line.name
+    if sizings is None:
+        return _sized_moves(name, line_positions(state, share, snapshot, pins), snapshot)
+    single = sizings.single(i)
     if single is not None and single.instrument not in pins:
-        positions = {single.instrument: single.position(share)}
-    else:
-        positions = line_positions(state, share, snapshot, pins)
-    if sizings is not None:
-        key = (i, tuple([(symbol, str(target)) for symbol, target in positions.items()]))
-        found = sizings.ending.get(key)
+        target = single.position(share)
+        only: tuple[int, tuple[tuple[str, str], ...]] = (i, ((single.instrument, str(target)),))
+        found = sizings.ending.get(only)
         if found is None:
-            found = sizings.ending[key] = _sized_moves(state.line.name, positions, snapshot)
+            positions = {single.instrument: target}
+            found = sizings.ending[only] = _sized_moves(name, positions, snapshot)
         return found
-    return _sized_moves(state.line.name, positions, snapshot)
+    positions = line_positions(state, share, snapshot, pins)
+    key = (i, tuple([(symbol, str(target)) for symbol, target in positions.items()]))
+    found = sizings.ending.get(key)
+    if found is None:
+        found = sizings.ending[key] = _sized_moves(name, positions, snapshot)
+    return found
 
 
 def _sized_moves(name: str, positions: dict[str, Decimal], snapshot: Snapshot) -> _Sized:

@@ -100,8 +100,11 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     except ValueError as exc:
         raise PlanningError(str(exc)) from exc
     equity = value.equity
-    desired = tuple(_desired_hedge(state, strategy, equity) for state in value.lines)
-    targets = tuple(_target_hedge(state) for state in value.lines)
+    targets = tuple([_target_hedge(state) for state in value.lines])
+    if strategy.rebalance_to is RebalanceTo.TARGET:
+        desired = targets  # _desired_hedge is _target_hedge then, to the digit
+    else:
+        desired = tuple([_desired_hedge(state, strategy, equity) for state in value.lines])
     wanted_gross = sum((abs(d) for d in desired), ZERO)
     # The cap is on collateral K: futures equity when segregated, the exchange's collateral
     # value when unified (DESIGN §2, account kinds).
