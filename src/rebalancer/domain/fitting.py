@@ -123,12 +123,18 @@ class _Single:
     perp: PerpState
     step: Decimal  # rules.base_step
     on_grid: bool
+    # share and total are both Decimal('1'): then x * share / total is x, to its representation
+    # (x has at most the context's digits: exact product and quotient, exponent unchanged).
+    unit: bool
 
     def position(self, free_hedge: Decimal) -> Decimal:
         """line_positions(...)[instrument] for a free leg: the same operations in the same order."""
         perp = self.perp
         total = self.total
-        wanted = free_hedge * self.share / total / perp.mark if total else ZERO
+        if self.unit:
+            wanted = free_hedge / perp.mark
+        else:
+            wanted = free_hedge * self.share / total / perp.mark if total else ZERO
         if self.on_grid:
             return (wanted / self.step).to_integral_value(ROUND_DOWN) * self.step
         return round_position(perp.position, wanted, self.step)
@@ -142,7 +148,9 @@ def _single(state: LineState, snapshot: Snapshot) -> _Single | None:
     perp = snapshot.perps[leg.instrument]
     step = perp.rules.base_step
     on_grid = not perp.position % step
-    return _Single(leg.instrument, leg.share, ZERO + leg.share, perp, step, on_grid)
+    total = ZERO + leg.share
+    unit = str(leg.share) == "1" and str(total) == "1"
+    return _Single(leg.instrument, leg.share, total, perp, step, on_grid, unit)
 
 
 @dataclass(slots=True)

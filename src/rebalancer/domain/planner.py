@@ -424,7 +424,13 @@ def _plan_line(
 ) -> PlanLine:
     line = state.line
     legs = line.legs
-    hedge_after = _line_hedge(state, after, snapshot)
+    drift_before = state.drift(equity)
+    if placed:
+        hedge_after = _line_hedge(state, after, snapshot)
+        drift_after = (state.spot_value + hedge_after - state.target_exposure) / equity
+    else:
+        # Its legs end where they are: the same sums as the hedge and drift now, to the digit.
+        hedge_after, drift_after = state.hedge, drift_before
     reasons: list[str] = [line.note] if line.note else []
     target_hedge = state.target_hedge if legs else ZERO
     capped = allowed != desired
@@ -449,12 +455,12 @@ def _plan_line(
         target_weight=line.weight,
         spot_value=state.spot_value,
         hedge_before=state.hedge,
-        drift_before=state.drift(equity),
+        drift_before=drift_before,
         target_hedge=target_hedge,
         desired_hedge=desired,
         allowed_hedge=allowed,
         hedge_after=hedge_after,
-        drift_after=(state.spot_value + hedge_after - state.target_exposure) / equity,
+        drift_after=drift_after,
         status=status,
         reasons=tuple(reasons),
     )
