@@ -8,6 +8,12 @@ counts as fixed, and the gross left over is allocated again across the legs stil
 refused reduction trims the increases instead of dropping them. Each round pins at least one
 more leg (or moves a pin from zero to the position), so the loop ends. Skipped moves keep the
 reason they were skipped for.
+
+Cost: a plan fits a few times (planner.py's fee reserve), each in a few rounds, and each round
+sizes every line. What the pins hold is kept per line as they grow, and a line's sizing is
+made once per exact input (its share and pins, then its positions) and reused across the
+rounds and the fits of a plan (`Sizings`); `fit(..., reuse=False)` sizes every line afresh in
+every round, the reference the tests compare against.
 """
 
 from __future__ import annotations
