@@ -25,7 +25,7 @@ from decimal import ROUND_DOWN, Decimal
 from rebalancer.domain.allocation import allocate
 from rebalancer.domain.exposure import LineState
 from rebalancer.domain.legs import Move, leg_moves, line_positions
-from rebalancer.domain.market import ZERO, round_position
+from rebalancer.domain.market import ONE, ZERO, round_position
 from rebalancer.domain.plan import SkipReason
 from rebalancer.domain.snapshot import PerpState, Snapshot
 
@@ -65,8 +65,10 @@ class Sizings:
         "_gross",
         "_legs",
         "_single",
+        "_single_made",
         "carries",
         "ending",
+        "leg_count",
         "line_of",
         "lines",
         "names",
@@ -81,9 +83,11 @@ class Sizings:
         # Whether the line has a leg with a share of its hedge.
         self.carries = [any(leg.share for leg in state.line.legs) for state in lines]
         self.line_of = {leg.instrument: i for i, s in enumerate(lines) for leg in s.line.legs}
+        self.leg_count = sum(len(state.line.legs) for state in lines)
         self._legs: list[tuple[tuple[str, Decimal, Decimal], ...] | None] = [None] * len(lines)
         self._gross: list[Decimal | None] = [None] * len(lines)
-        self._single: dict[int, _Single | None] = {}
+        self._single: list[_Single | None] = [None] * len(lines)
+        self._single_made = [False] * len(lines)
         self.sized: dict[tuple[int, str, tuple[str | None, ...] | None], _Sized] = {}
         self.ending: dict[tuple[int, tuple[tuple[str, str], ...]], _Sized] = {}
 
@@ -112,12 +116,14 @@ class Sizings:
         return gross
 
     def single(self, i: int) -> _Single | None:
-        if i not in self._single:
+        """How line i's one leg is sized when free (None: the line has another number of legs)."""
+        if not self._single_made[i]:
             self._single[i] = _single(self.lines[i], self.snapshot)
+            self._single_made[i] = True
         return self._single[i]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Single:
     """The one leg of a line, as `line_positions` and `round_position` size it when it is free:
     its share over the free legs' total share, its market's step, and whether the position is
@@ -154,9 +160,10 @@ def _single(state: LineState, snapshot: Snapshot) -> _Single | None:
     perp = snapshot.perps[leg.instrument]
     step = perp.rules.base_step
     on_grid = not perp.position % step
-    total = ZERO + leg.share
-    unit = str(leg.share) == "1" and str(total) == "1"
-    return _Single(leg.instrument, leg.share, total, perp, step, on_grid, unit)
+    # ONE + ZERO is Decimal('1'): a unit share (an own or proxy perp); any other share object
+    # takes the general operations.
+    unit = leg.share is ONE
+    return _Single(leg.instrument, leg.share, ZERO + leg.share, perp, step, on_grid, unit)
 
 
 @dataclass(slots=True)
@@ -237,8 +244,8 @@ def fit(
     skipped: dict[tuple[str, int], tuple[Move, SkipReason]] = {}
     allowed = list(goal.desired)
     held = _Held(goal, sizings)
-    legs = sum(len(state.line.legs) for state in goal.lines)
-    for _ in range(2 * legs + 1):  # each leg is pinned at most twice (at zero, then where it is)
+    # Each leg is pinned at most twice (at zero, then where it is).
+    for _ in range(2 * sizings.leg_count + 1):
         current = _round(goal, snapshot, pins, allowed, sizings, held=held, reuse=reuse)
         allowed = current.allowed
         found = (
