@@ -306,14 +306,13 @@ def _round(
             result_allowed[i] = fixed[i] + shares[i]
     if reuse:
         keys = [(i, str(share), pinned[i]) for i, share in enumerate(shares)]
-        found = [known.get(key) for key in keys]
-        for i, sized in enumerate(found):
-            made = sized or _sized(i, states[i], shares[i], snapshot, pins, sizings=sizings)
-            if sized is None:
-                known[keys[i]] = made
-            lines.append(made)
-            if made.moves:
-                moving[names[i]] = made
+
+        def size(i: int) -> _Sized:
+            made = known[keys[i]] = _sized(i, states[i], shares[i], snapshot, pins, sizings=sizings)
+            return made
+
+        lines.extend([known.get(key) or size(i) for i, key in enumerate(keys)])
+        moving.update({names[i]: sized for i, sized in enumerate(lines) if sized.moves})
     else:
         for i, share in enumerate(shares):
             sized = _sized(i, states[i], share, snapshot, pins, sizings=None)
@@ -355,7 +354,11 @@ class _Held:
         self.gross: list[list[Decimal]] = [[] for _ in range(count)]
         self.lines: list[int] = []  # the lines with a pinned leg, in order
         self.free_desired = _free_part(goal.desired, self.fixed, self.carries)
-        self.free_targets = _free_part(goal.targets, self.fixed, self.carries)
+        # Rebalancing to target, the desired hedges are the targets (one tuple): one list serves.
+        same = goal.targets is goal.desired
+        self.free_targets = (
+            self.free_desired if same else _free_part(goal.targets, self.fixed, self.carries)
+        )
 
     def pin(self, pins: dict[str, Decimal], lines: set[int]) -> None:
         """Take the pins' new values on `lines`."""

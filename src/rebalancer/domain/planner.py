@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from operator import attrgetter
 
 from rebalancer.domain.exposure import LineState, Valuation, valuation
 from rebalancer.domain.fitting import Fit, Goal, Sizings, fit
@@ -57,6 +58,8 @@ MONEY_GRAIN = Decimal("1e-8")  # finest quote amount the planner distinguishes
 # reserves this much more than the last plan paid, so that the rounds settle quickly.
 _FEE_ROUNDS = 6
 _FEE_SLACK = Decimal("1.01")
+_ASSET = attrgetter("asset")
+_INSTRUMENT = attrgetter("instrument")
 
 
 class PlanningError(ValueError):
@@ -450,8 +453,8 @@ def _plan_line(
         reasons.extend(sorted({reason.value for reason in skipped}))
     return PlanLine(
         name=line.name,
-        assets=tuple([m.asset for m in line.members]),
-        instruments=tuple([leg.instrument for leg in legs]),
+        assets=tuple(map(_ASSET, line.members)),
+        instruments=tuple(map(_INSTRUMENT, legs)),
         target_weight=line.weight,
         spot_value=state.spot_value,
         hedge_before=state.hedge,
