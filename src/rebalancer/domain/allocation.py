@@ -51,16 +51,21 @@ def _level(magnitudes: list[Decimal], budget: Decimal) -> Decimal:
 
 def allocate(wanted: Sequence[Decimal], budget: Decimal) -> tuple[Decimal, ...]:
     """Shrink each wanted hedge towards zero by a common level so the gross fits the budget."""
-    magnitudes = [abs(w) for w in wanted]
+    return allocate_sized(wanted, [abs(w) for w in wanted], budget)
+
+
+def allocate_sized(
+    wanted: Sequence[Decimal], magnitudes: list[Decimal], budget: Decimal
+) -> tuple[Decimal, ...]:
+    """`allocate`, given each wanted hedge's magnitude."""
     level = _level(magnitudes, budget)
     if level == 0:
         return tuple(wanted)
     subtract = _DOWN.subtract
-    shrunk: list[Decimal] = []
-    for value, magnitude in zip(wanted, magnitudes, strict=True):
-        if magnitude <= level:  # exactly when the rounded difference would be <= 0
-            shrunk.append(ZERO)
-        else:
-            size = subtract(magnitude, level)
-            shrunk.append(size if value > 0 else -size)
-    return tuple(shrunk)
+    # A magnitude at most the level is exactly when the rounded difference would be <= 0.
+    return tuple(
+        [
+            ZERO if m <= level else subtract(m, level) if w > 0 else -subtract(m, level)
+            for w, m in zip(wanted, magnitudes, strict=True)
+        ]
+    )

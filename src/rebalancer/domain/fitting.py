@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from rebalancer.domain.allocation import allocate
+from rebalancer.domain.allocation import allocate_sized
 from rebalancer.domain.exposure import LineState
 from rebalancer.domain.legs import Move, leg_moves, line_positions
 from rebalancer.domain.market import ONE, ZERO, round_position
@@ -289,11 +289,13 @@ def _round(
             fixed_gross += notional
     budget = max(ZERO, goal.budget - fixed_gross)
     wanted = held.free_desired
-    if sum([abs(w) for w in wanted], ZERO) > budget:
+    magnitudes = [abs(w) for w in wanted]
+    if sum(magnitudes, ZERO) > budget and held.free_targets is not wanted:
         # The wanted hedges do not fit: the gross goes where it makes the largest drift
         # smallest, which in band mode means towards the targets, not the band edges.
         wanted = held.free_targets
-    shares = allocate(wanted, budget)
+        magnitudes = [abs(w) for w in wanted]
+    shares = allocate_sized(wanted, magnitudes, budget)
     result = _Round(list(allowed))
     result_allowed = result.allowed
     moving = result.moving
