@@ -19,18 +19,31 @@ _UP = Context(prec=28, rounding=ROUND_CEILING)
 _DOWN = Context(prec=28, rounding=ROUND_FLOOR)
 
 
+_COUNTS = tuple(Decimal(k) for k in range(1, 257))  # the divisors k of the level, made once
+
+
 def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
     """The smallest level L >= 0 with sum(max(|w| - L, 0)) <= budget."""
-    sizes = sorted((abs(w) for w in wanted), reverse=True)
+    return _level([abs(w) for w in wanted], budget)
+
+
+def _level(magnitudes: list[Decimal], budget: Decimal) -> Decimal:
+    sizes = sorted(magnitudes, reverse=True)
     if sum(sizes, ZERO) <= budget:
         return ZERO
     if budget <= 0:
         return sizes[0]
+    divide = _UP.divide
+    count = len(sizes)
     prefix = ZERO
     for k, size in enumerate(sizes, start=1):
         prefix += size
-        level = _UP.divide(prefix - budget, Decimal(k))
-        following = sizes[k] if k < len(sizes) else ZERO
+        if prefix <= budget:
+            # The level would be <= 0 while a later size is > 0 (the sizes sum past the
+            # budget): this k never qualifies, so its division is not made.
+            continue
+        level = divide(prefix - budget, _COUNTS[k - 1] if k <= len(_COUNTS) else Decimal(k))
+        following = sizes[k] if k < count else ZERO
         if level >= following:
             return level
     raise AssertionError("unreachable: the last level always qualifies")  # pragma: no cover
@@ -38,14 +51,21 @@ def shortfall_level(wanted: Sequence[Decimal], budget: Decimal) -> Decimal:
 
 def allocate(wanted: Sequence[Decimal], budget: Decimal) -> tuple[Decimal, ...]:
     """Shrink each wanted hedge towards zero by a common level so the gross fits the budget."""
-    level = shortfall_level(wanted, budget)
+    return allocate_sized(wanted, [abs(w) for w in wanted], budget)
+
+
+def allocate_sized(
+    wanted: Sequence[Decimal], magnitudes: list[Decimal], budget: Decimal
+) -> tuple[Decimal, ...]:
+    """`allocate`, given each wanted hedge's magnitude."""
+    level = _level(magnitudes, budget)
     if level == 0:
         return tuple(wanted)
-    return tuple(_shrink(w, level) for w in wanted)
-
-
-def _shrink(value: Decimal, level: Decimal) -> Decimal:
-    size = _DOWN.subtract(abs(value), level)
-    if size <= 0:
-        return ZERO
-    return size if value > 0 else -size
+    subtract = _DOWN.subtract
+    # A magnitude at most the level is exactly when the rounded difference would be <= 0.
+    return tuple(
+        [
+            ZERO if m <= level else subtract(m, level) if w > 0 else -subtract(m, level)
+            for w, m in zip(wanted, magnitudes, strict=True)
+        ]
+    )

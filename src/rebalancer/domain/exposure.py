@@ -1,12 +1,15 @@
 """Net exposure and drift of each hedge line (DESIGN §2: e = s p + h m, d = e / V - w).
 
-Used by the planner and by the trigger policies, so both read drift the same way.
+Used by the planner and by the trigger policies, so both read drift the same way. A strategy's
+hedge lines depend only on the strategy and the perps listed, so they are made once per strategy
+object and set of listed perps (the strategy is frozen, its mappings read-only), not per plan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from rebalancer.domain.market import ZERO
 from rebalancer.domain.snapshot import Snapshot
@@ -54,19 +57,44 @@ def valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
     if equity <= 0:
         raise ValueError(f"portfolio equity is not positive ({equity}); nothing can be planned")
     states = []
-    managed: set[str] = set()
     perps = snapshot.perps
-    for line in hedge_lines(strategy, frozenset(perps)):
+    holdings = snapshot.spot
+    lines, managed = _hedge_lines(_Identity(strategy), frozenset(perps))
+    for line in lines:
         spot = ZERO
         for member in line.members:
-            holding = snapshot.spot.get(member.asset)
+            holding = holdings.get(member.asset)
             if holding is not None:
                 spot += member.beta * holding.value
         hedge = ZERO
         for leg in line.legs:
             hedge += perps[leg.instrument].notional
-            managed.add(leg.instrument)
         states.append(LineState(line, spot, hedge, line.weight * equity))
-    stray = sorted(s for s, p in snapshot.perps.items() if s not in managed and p.position != 0)
-    stray_gross = sum((abs(snapshot.perps[s].notional) for s in stray), ZERO)
+    stray = sorted([s for s, p in perps.items() if s not in managed and p.position != 0])
+    stray_gross = sum((abs(perps[s].notional) for s in stray), ZERO)
     return Valuation(equity, tuple(states), tuple(stray), stray_gross)
+
+
+class _Identity:
+    """A strategy as a cache key, by identity: the key holds the strategy, so while it is cached
+    its id cannot be reused by another object (Strategy holds mappings: it is not hashable)."""
+
+    __slots__ = ("strategy",)
+
+    def __init__(self, strategy: Strategy) -> None:
+        self.strategy = strategy
+
+    def __hash__(self) -> int:
+        return id(self.strategy)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.strategy is self.strategy
+
+
+@lru_cache(maxsize=64)
+def _hedge_lines(
+    key: _Identity, listed: frozenset[str]
+) -> tuple[tuple[HedgeLine, ...], frozenset[str]]:
+    """The strategy's hedge lines, and the perps they manage."""
+    lines = hedge_lines(key.strategy, listed)
+    return lines, frozenset(leg.instrument for line in lines for leg in line.legs)

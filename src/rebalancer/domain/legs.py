@@ -18,6 +18,7 @@ from rebalancer.domain.exposure import LineState
 from rebalancer.domain.market import ZERO, round_position
 from rebalancer.domain.plan import SkipReason
 from rebalancer.domain.snapshot import PerpState, Snapshot
+from rebalancer.domain.strategy import Leg
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +57,19 @@ def line_positions(
     Free legs split the hedge by their shares, renormalised over the legs still free; if only
     zero-share legs are free (an index line's member perps), they go to zero.
     """
-    free = [leg for leg in state.line.legs if leg.instrument not in pins]
-    total = sum((leg.share for leg in free), ZERO)
-    positions = {leg.instrument: pins[leg.instrument] for leg in state.line.legs if leg not in free}
+    perps = snapshot.perps
+    positions: dict[str, Decimal] = {}
+    free: list[Leg] = []
+    total = ZERO
+    for leg in state.line.legs:
+        pin = pins.get(leg.instrument)
+        if pin is None:
+            free.append(leg)
+            total += leg.share
+        else:
+            positions[leg.instrument] = pin
     for leg in free:
-        perp = snapshot.perps[leg.instrument]
+        perp = perps[leg.instrument]
         wanted = free_hedge * leg.share / total / perp.mark if total else ZERO
         positions[leg.instrument] = round_position(perp.position, wanted, perp.rules.base_step)
     return positions
@@ -93,15 +102,17 @@ def _move(line: str, perp: PerpState, *, seq: int, before: Decimal, quantity: De
         refusal = SkipReason.BELOW_MIN_AMOUNT
     elif not reduces and abs(quantity) * perp.mark < rules.min_notional:
         refusal = SkipReason.BELOW_MIN_NOTIONAL
+    # Positional, in field order (line, instrument, seq, quantity, position_before, mark,
+    # contract_size, reduces, taker_fee, refusal): a plan makes many.
     return Move(
-        line=line,
-        instrument=rules.symbol,
-        seq=seq,
-        quantity=quantity,
-        position_before=before,
-        mark=perp.mark,
-        contract_size=rules.contract_size,
-        reduces=reduces,
-        taker_fee=rules.taker_fee,
-        refusal=refusal,
+        line,
+        rules.symbol,
+        seq,
+        quantity,
+        before,
+        perp.mark,
+        rules.contract_size,
+        reduces,
+        rules.taker_fee,
+        refusal,
     )

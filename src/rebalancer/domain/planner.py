@@ -29,12 +29,13 @@ when the borrowing limit is the tighter one, it plans as at slack 0. The strateg
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from operator import attrgetter
 
 from rebalancer.domain.exposure import LineState, Valuation, valuation
-from rebalancer.domain.fitting import Fit, Goal, fit
+from rebalancer.domain.fitting import Fit, Goal, Sizings, fit
 from rebalancer.domain.legs import Move
 from rebalancer.domain.market import ZERO
 from rebalancer.domain.plan import (
@@ -57,6 +58,8 @@ MONEY_GRAIN = Decimal("1e-8")  # finest quote amount the planner distinguishes
 # reserves this much more than the last plan paid, so that the rounds settle quickly.
 _FEE_ROUNDS = 6
 _FEE_SLACK = Decimal("1.01")
+_ASSET = attrgetter("asset")
+_INSTRUMENT = attrgetter("instrument")
 
 
 class PlanningError(ValueError):
@@ -100,16 +103,27 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     except ValueError as exc:
         raise PlanningError(str(exc)) from exc
     equity = value.equity
-    desired = tuple(_desired_hedge(state, strategy, equity) for state in value.lines)
-    targets = tuple(_target_hedge(state) for state in value.lines)
+    targets = tuple([_target_hedge(state) for state in value.lines])
+    if strategy.rebalance_to is RebalanceTo.TARGET:
+        desired = targets  # _desired_hedge is _target_hedge then, to the digit
+    else:
+        desired = tuple([_desired_hedge(state, strategy, equity) for state in value.lines])
     wanted_gross = sum((abs(d) for d in desired), ZERO)
     # The cap is on collateral K: futures equity when segregated, the exchange's collateral
     # value when unified (DESIGN §2, account kinds).
     cap = max(ZERO, strategy.max_leverage * snapshot.collateral * (1 - strategy.collateral_buffer))
-    caps = _Caps(cap, strategy.max_leverage, *_borrow_cap(snapshot, strategy))
-    held = _held_within_slack(snapshot, strategy, value, wanted_gross, caps)
+    gross = snapshot.gross_notional
+    caps = _Caps(cap, strategy.max_leverage, *_borrow_cap(snapshot, strategy, gross))
+    held = _held_within_slack(gross, strategy, value, wanted_gross, caps)
     fitted = held or _fit_within_fees(
-        snapshot, strategy, value=value, desired=desired, targets=targets, caps=caps
+        snapshot,
+        strategy,
+        value=value,
+        desired=desired,
+        targets=targets,
+        caps=caps,
+        gross=gross,
+        wanted_gross=wanted_gross,
     )
     placed = fitted.fit.placed
     skipped = fitted.fit.skipped
@@ -126,13 +140,14 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     )
     if held is not None:
         notes += (
-            f"hedges held: the gross {snapshot.gross_notional:.2f} is within hedging.cap_slack "
+            f"hedges held: the gross {gross:.2f} is within hedging.cap_slack "
             f"({strategy.cap_slack}) of the leverage cap {caps.leverage:.2f}",
         )
     full_fees = _full_rebalance_fees(value, desired, snapshot)
     borrow_binds = fitted.cap_state is CapState.BINDING and caps.borrow_binds(fitted.fees)
     limit = "borrowing limit (hedging.max_borrow)" if borrow_binds else "leverage cap"
     required = (wanted_gross + value.unmanaged_gross) / strategy.max_leverage + full_fees
+    gross_after = _gross(after, snapshot)
     return Plan(
         as_of=snapshot.taken_at,
         quote=snapshot.quote,
@@ -141,8 +156,8 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
         collateral=snapshot.collateral,
         max_leverage=strategy.max_leverage,
         leverage_budget=caps.budget(fitted.fees),
-        gross_before=snapshot.gross_notional,
-        gross_after=_gross(after, snapshot),
+        gross_before=gross,
+        gross_after=gross_after,
         required_collateral=required,
         collateral_shortfall=max(ZERO, required - snapshot.collateral),
         cap=fitted.cap_state,
@@ -167,12 +182,14 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
             for m, reason in skipped
         ),
         notes=notes,
-        borrowing=_borrowing(snapshot, strategy, caps, fitted, _gross(after, snapshot)),
+        borrowing=_borrowing(
+            snapshot, strategy, caps, fitted, gross=gross, gross_after=gross_after
+        ),
     )
 
 
 def _held_within_slack(
-    snapshot: Snapshot, strategy: Strategy, value: Valuation, wanted_gross: Decimal, caps: _Caps
+    gross: Decimal, strategy: Strategy, value: Valuation, wanted_gross: Decimal, caps: _Caps
 ) -> _Fitted | None:
     """Every hedge held, when the cap slack applies (module doc: "cap slack"); else None."""
     slack = strategy.cap_slack
@@ -180,7 +197,6 @@ def _held_within_slack(
         return None
     if wanted_gross <= max(ZERO, caps.budget(ZERO) - value.unmanaged_gross):
         return None  # the hedges may fit: plan as usual
-    gross = snapshot.gross_notional
     low = min(caps.leverage * (1 - slack), caps.leverage - strategy.min_trade_notional)
     if not low <= gross <= caps.leverage * (1 + slack):
         return None
@@ -194,14 +210,16 @@ def _quote(snapshot: Snapshot) -> Decimal:
     return snapshot.cash + snapshot.futures_equity
 
 
-def _borrow_cap(snapshot: Snapshot, strategy: Strategy) -> tuple[Decimal | None, Decimal]:
+def _borrow_cap(
+    snapshot: Snapshot, strategy: Strategy, gross: Decimal
+) -> tuple[Decimal | None, Decimal]:
     """The gross at which B(G) reaches the limit, never below the gross now (no de-levering)."""
     stress = strategy.borrow_stress
     if strategy.max_borrow is None or snapshot.kind is not AccountKind.UNIFIED:
         return None, stress
     limit = strategy.max_borrow * snapshot.equity
     room = (limit + _quote(snapshot)) / stress
-    return max(room, snapshot.gross_notional), stress
+    return max(room, gross), stress
 
 
 def stressed_borrowing(
@@ -212,7 +230,13 @@ def stressed_borrowing(
 
 
 def _borrowing(
-    snapshot: Snapshot, strategy: Strategy, caps: _Caps, fitted: _Fitted, gross_after: Decimal
+    snapshot: Snapshot,
+    strategy: Strategy,
+    caps: _Caps,
+    fitted: _Fitted,
+    *,
+    gross: Decimal,
+    gross_after: Decimal,
 ) -> Borrowing | None:
     if snapshot.kind is not AccountKind.UNIFIED:
         return None
@@ -221,7 +245,7 @@ def _borrowing(
     return Borrowing(
         borrowed=snapshot.borrowed,
         stress=stress,
-        stressed_before=stressed_borrowing(snapshot, stress, snapshot.gross_notional, ZERO),
+        stressed_before=stressed_borrowing(snapshot, stress, gross, ZERO),
         stressed_after=stressed_borrowing(snapshot, stress, gross_after, _fees(fitted.fit.placed)),
         limit=limit,
         binding=fitted.cap_state is CapState.BINDING and caps.borrow_binds(fitted.fees),
@@ -236,83 +260,80 @@ def _fit_within_fees(
     desired: tuple[Decimal, ...],
     targets: tuple[Decimal, ...],
     caps: _Caps,
+    gross: Decimal,
+    wanted_gross: Decimal,
 ) -> _Fitted:
     """Fit with a fee reserve at least what the fitted trades pay (at the taker fee, per leg).
 
     The reserve is the fees of the plan itself, not a bound on any plan, so it costs the
     hedges almost nothing; if the rounds do not settle, a reserve that covers every possible
-    plan is used.
+    plan is used. The fits differ in their budget only: they share the lines' sizings.
     """
+    sizings = Sizings(value.lines, snapshot)
+    largest: list[Decimal] = []  # the largest drift now, once a fit needs it
 
-    def fit(fees: Decimal) -> _Fitted:
-        return _fit(
-            snapshot,
-            strategy,
-            value=value,
+    def fit_with(fees: Decimal) -> _Fitted:
+        available = max(ZERO, caps.budget(fees) - value.unmanaged_gross)
+        if gross > caps.leverage:
+            cap_state = CapState.OVER
+        elif wanted_gross > available:
+            cap_state = CapState.BINDING
+        else:
+            cap_state = CapState.WITHIN
+        goal = Goal(
+            lines=value.lines,
             desired=desired,
             targets=targets,
-            caps=caps,
-            fees=fees,
+            budget=available,
+            min_trade=strategy.min_trade_notional,
+            delevering=cap_state is CapState.OVER,
+            scarce=cap_state is not CapState.WITHIN,
         )
+        fitted = fit(goal, snapshot, sizings=sizings)
+        if cap_state is CapState.BINDING and fitted.placed:
+            if not largest:
+                largest.append(_largest_drift(value))
+            if _worsens(value, fitted.placed, snapshot, largest[0]):
+                # The guarantee of DESIGN §2: a cycle never leaves the largest drift larger.
+                # Skips already decided keep their own reason.
+                held = tuple((m, SkipReason.NO_IMPROVEMENT) for m in fitted.placed)
+                skipped = tuple(sorted(fitted.skipped + held, key=lambda s: s[0].key))
+                fitted = Fit(fitted.allowed, (), skipped)
+        return _Fitted(fitted, cap_state, fees)
 
     reserve = ZERO
     for _ in range(_FEE_ROUNDS):
-        fitted = fit(reserve)
+        fitted = fit_with(reserve)
         fees = _fees(fitted.fit.placed)
         if fees <= reserve:
             return fitted
         reserve = fees * _FEE_SLACK
     highest = max((p.rules.taker_fee for p in snapshot.perps.values()), default=ZERO)
-    gross = snapshot.gross_notional
     # Every leg trades at most |before| + |after|, and the legs end within max(cap, gross).
-    return fit(highest * (gross + max(caps.leverage, gross)))
+    return fit_with(highest * (gross + max(caps.leverage, gross)))
 
 
-def _fit(
-    snapshot: Snapshot,
-    strategy: Strategy,
-    *,
-    value: Valuation,
-    desired: tuple[Decimal, ...],
-    targets: tuple[Decimal, ...],
-    caps: _Caps,
-    fees: Decimal,
-) -> _Fitted:
-    available = max(ZERO, caps.budget(fees) - value.unmanaged_gross)
-    wanted_gross = sum((abs(d) for d in desired), ZERO)
-    if snapshot.gross_notional > caps.leverage:
-        cap_state = CapState.OVER
-    elif wanted_gross > available:
-        cap_state = CapState.BINDING
-    else:
-        cap_state = CapState.WITHIN
-    goal = Goal(
-        lines=value.lines,
-        desired=desired,
-        targets=targets,
-        budget=available,
-        min_trade=strategy.min_trade_notional,
-        delevering=cap_state is CapState.OVER,
-        scarce=cap_state is not CapState.WITHIN,
-    )
-    fitted = fit(goal, snapshot)
-    if cap_state is CapState.BINDING and _worsens(value, fitted.placed, snapshot):
-        # The guarantee of DESIGN §2: a cycle never leaves the largest drift larger. Skips
-        # already decided keep their own reason.
-        held = tuple((m, SkipReason.NO_IMPROVEMENT) for m in fitted.placed)
-        skipped = tuple(sorted(fitted.skipped + held, key=lambda s: s[0].key))
-        fitted = Fit(fitted.allowed, (), skipped)
-    return _Fitted(fitted, cap_state, fees)
+def _largest_drift(value: Valuation) -> Decimal:
+    """The largest |drift| of the hedgeable lines now."""
+    equity = value.equity
+    return max((abs(s.drift(equity)) for s in value.lines if s.line.hedgeable), default=ZERO)
 
 
-def _worsens(value: Valuation, placed: Iterable[Move], snapshot: Snapshot) -> bool:
-    """Whether the moves leave the largest drift of the hedgeable lines larger than now."""
+def _worsens(value: Valuation, placed: Sequence[Move], snapshot: Snapshot, now: Decimal) -> bool:
+    """Whether the moves leave the largest drift of the hedgeable lines larger than `now`.
+
+    A line no move touches ends at the drift it has (computed the same way, to the digit), which
+    is at most `now`: only the lines that move can make the largest drift larger.
+    """
     equity = value.equity
     after = _positions_after(snapshot, placed)
-    hedgeable = [s for s in value.lines if s.line.hedgeable]
-    before = max((abs(s.drift(equity)) for s in hedgeable), default=ZERO)
-    later = max((abs(_drift_after(s, after, snapshot, equity)) for s in hedgeable), default=ZERO)
-    return later > before
+    moved = {m.instrument for m in placed}
+    for state in value.lines:
+        legs = state.line.legs
+        touched = legs and any(leg.instrument in moved for leg in legs)
+        if touched and abs(_drift_after(state, after, snapshot, equity)) > now:
+            return True
+    return False
 
 
 def _fees(moves: Iterable[Move]) -> Decimal:
@@ -324,11 +345,14 @@ def _full_rebalance_fees(
 ) -> Decimal:
     """Taker fees of trading every leg to its share of the wanted hedge (before rounding)."""
     fees = ZERO
+    perps = snapshot.perps
     for state, wanted in zip(value.lines, desired, strict=True):
         legs = state.line.legs
-        total = sum((leg.share for leg in legs), ZERO)
+        total = ZERO
         for leg in legs:
-            perp = snapshot.perps[leg.instrument]
+            total += leg.share
+        for leg in legs:
+            perp = perps[leg.instrument]
             share = leg.share / total if total else ZERO
             fees += perp.rules.taker_fee * abs(wanted * share - perp.notional)
     return fees
@@ -402,34 +426,44 @@ def _plan_line(
     limit: str,
 ) -> PlanLine:
     line = state.line
-    hedge_after = _line_hedge(state, after, snapshot)
+    legs = line.legs
+    drift_before = state.drift(equity)
+    if placed:
+        hedge_after = _line_hedge(state, after, snapshot)
+        drift_after = (state.spot_value + hedge_after - state.target_exposure) / equity
+    else:
+        # Its legs end where they are: the same sums as the hedge and drift now, to the digit.
+        hedge_after, drift_after = state.hedge, drift_before
     reasons: list[str] = [line.note] if line.note else []
-    if not line.hedgeable:
+    target_hedge = state.target_hedge if legs else ZERO
+    capped = allowed != desired
+    if not legs:
         status = LineStatus.UNHEDGEABLE
     elif placed:
-        status = LineStatus.CAPPED if allowed != desired else LineStatus.REBALANCED
+        status = LineStatus.CAPPED if capped else LineStatus.REBALANCED
     elif skipped:
         status = LineStatus.SKIPPED
-    elif desired == state.hedge and desired != state.target_hedge:
+    elif desired == state.hedge and desired != target_hedge:
         status = LineStatus.IN_BAND
     else:
-        status = LineStatus.CAPPED if allowed != desired else LineStatus.ON_TARGET
-    if allowed != desired:
+        status = LineStatus.CAPPED if capped else LineStatus.ON_TARGET
+    if capped:
         reasons.append(f"{limit}: hedge limited to {allowed:.2f} of wanted {desired:.2f}")
-    reasons.extend(sorted({reason.value for reason in skipped}))
+    if skipped:
+        reasons.extend(sorted({reason.value for reason in skipped}))
     return PlanLine(
         name=line.name,
-        assets=tuple(m.asset for m in line.members),
-        instruments=tuple(leg.instrument for leg in line.legs),
+        assets=tuple(map(_ASSET, line.members)),
+        instruments=tuple(map(_INSTRUMENT, legs)),
         target_weight=line.weight,
         spot_value=state.spot_value,
         hedge_before=state.hedge,
-        drift_before=state.drift(equity),
-        target_hedge=state.target_hedge if line.hedgeable else ZERO,
+        drift_before=drift_before,
+        target_hedge=target_hedge,
         desired_hedge=desired,
         allowed_hedge=allowed,
         hedge_after=hedge_after,
-        drift_after=(state.spot_value + hedge_after - state.target_exposure) / equity,
+        drift_after=drift_after,
         status=status,
         reasons=tuple(reasons),
     )

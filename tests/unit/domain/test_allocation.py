@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Context, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,3 +57,46 @@ def test_no_other_allocation_within_the_budget_has_a_smaller_largest_shortfall(
         tighter = level * D("0.999")
         needed = sum(max(abs(w) - tighter, D(0)) for w in wanted)
         assert needed > budget
+
+
+def _reference_allocate(wanted: list[Decimal], budget: Decimal) -> tuple[Decimal, ...]:
+    """The allocation as first written (one division per count, a shrink per value): the
+    faster one must give it to the representation (journals print the digits)."""
+    up = Context(prec=28, rounding=ROUND_CEILING)
+    down = Context(prec=28, rounding=ROUND_FLOOR)
+    sizes = sorted((abs(w) for w in wanted), reverse=True)
+    level = D(0)
+    if sum(sizes, D(0)) > budget:
+        level = sizes[0]
+        if budget > 0:
+            prefix = D(0)
+            for k, size in enumerate(sizes, start=1):
+                prefix += size
+                level = up.divide(prefix - budget, D(k))
+                if level >= (sizes[k] if k < len(sizes) else D(0)):
+                    break
+    if level == 0:
+        return tuple(wanted)
+    shrunk = []
+    for w in wanted:
+        size = down.subtract(abs(w), level)
+        shrunk.append(D(0) if size <= 0 else size if w > 0 else -size)
+    return tuple(shrunk)
+
+
+# Hedges as the planner makes them: cut to 1e-8 (so -0E-8 and zeros of other exponents occur),
+# or 28-digit quotients, or round numbers with positive exponents.
+hedges = st.one_of(
+    st.decimals(-(10**7), 10**7, places=8, allow_nan=False),
+    st.integers(-(10**9), 10**9).map(lambda n: D(n) / 7),
+    st.integers(-50, 50).map(lambda n: D(n).scaleb(3)),
+    st.sampled_from([D("-0E-8"), D("0E-8"), D("0"), D("-0")]),
+)
+
+
+@given(st.lists(hedges, min_size=1, max_size=25), hedges.map(abs))
+def test_the_allocation_is_the_reference_one_to_the_representation(
+    wanted: list[Decimal], budget: Decimal
+) -> None:
+    expected = _reference_allocate(wanted, budget)
+    assert repr(allocate(wanted, budget)) == repr(expected)
