@@ -52,7 +52,23 @@ class Valuation:
     unmanaged_gross: Decimal
 
 
+# The last valuation made, with the very objects it was made from: a trigger check and the plan
+# that follows it value the same snapshot (both are frozen, so the same objects give the same
+# valuation). Held references keep those objects alive, so their ids cannot be reused.
+_last: tuple[Strategy, Snapshot, Valuation] | None = None
+
+
 def valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
+    global _last  # noqa: PLW0603 - a one-entry memo of a pure function
+    last = _last
+    if last is not None and last[0] is strategy and last[1] is snapshot:
+        return last[2]
+    value = _valuation(strategy, snapshot)
+    _last = (strategy, snapshot, value)
+    return value
+
+
+def _valuation(strategy: Strategy, snapshot: Snapshot) -> Valuation:
     equity = snapshot.equity
     if equity <= 0:
         raise ValueError(f"portfolio equity is not positive ({equity}); nothing can be planned")

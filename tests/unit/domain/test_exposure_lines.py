@@ -34,3 +34,19 @@ def test_a_perp_no_longer_listed_leaves_its_line_unhedgeable() -> None:
     assert lines["BTC"].hedgeable
     assert not lines["ETH"].hedgeable
     assert all(s.line.hedgeable for s in valuation(strat, both).lines)
+
+
+def test_the_same_snapshot_is_valued_once_and_another_one_afresh() -> None:
+    # The backtest checks the band on a snapshot and then plans on it: one valuation serves
+    # both. Another snapshot, or another strategy, is valued on its own.
+    strat = strategy({"BTC": "0.5", "ETH": "0.3"}, cash="0.2")
+    perps = [perp("BTC/USDT:USDT", "50000"), perp("ETH/USDT:USDT", "2500")]
+    first = snapshot({"BTC": ("50000", "0.1"), "ETH": ("2500", "1")}, perps, "2000")
+    moved = snapshot({"BTC": ("60000", "0.1"), "ETH": ("2500", "1")}, perps, "2000")
+    value = valuation(strat, first)
+    assert valuation(strat, first) is value
+    assert valuation(strat, moved).equity == value.equity + D(1000)
+    again = valuation(strat, first)  # the memo moved on: valued afresh, to the same figures
+    assert again == value
+    other = strategy({"BTC": "0.2", "ETH": "0.6"}, cash="0.2")
+    assert valuation(other, first).lines[0].target_exposure != value.lines[0].target_exposure
