@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from rebalancer.backtest.command import backtest_command
 from rebalancer.backtest.policy import Policy
 from rebalancer.backtest.setup import RunSpec
-from rebalancer.backtest.sweep import SweepError, expand
+from rebalancer.backtest.sweep import SweepError, band_notes, expand
+from rebalancer.domain.strategy import hedge_lines
 from tests.backtest.helpers import shared_data, strategy
 
 CONFIG = """
@@ -157,3 +158,30 @@ def test_a_missing_prices_file_points_to_fetch_history(config: Path, tmp_path: P
     )
     assert result.exit_code == 2
     assert "file not found; download closes with `rebalancer fetch-history" in result.output
+
+
+def test_bands_that_give_every_line_the_same_limit_are_named_once() -> None:
+    # Weights 1/2 and 1/3 with band-rel 0.25: the relative limits are 12.5 and 8.33 points, so
+    # absolute bands of 0.15 and 0.20 leave both lines on their relative limit (the same runs),
+    # while 0.05 is the tighter limit on both lines and 0.10 on the ETH line only.
+    strat = strategy({"BTC": "1/2", "ETH": "1/3"}, cash="1/6")
+    base = RunSpec("", Policy.HOLD, strat)
+    specs = expand(base, ["overlay-band"], ["band=0.05,0.10,0.15,0.20"])
+    lines = hedge_lines(strat, frozenset({"BTC/USDT:USDT", "ETH/USDT:USDT"}))
+    notes = band_notes(specs, lines)
+    assert len(notes) == 1
+    assert notes[0].startswith("band=0.15 band-rel=0.25, band=0.20 band-rel=0.25 give every")
+    assert band_notes(expand(base, ["overlay-band"], ["band=0.05,0.10"]), lines) == []
+    # Without a relative band every absolute band is its own limit.
+    specs = expand(base, ["overlay-band"], ["band-rel=none", "band=0.15,0.20"])
+    assert band_notes(specs, lines) == []
+
+
+@pytest.mark.needs_shared_data
+def test_a_sweep_over_bands_that_trade_alike_says_so(config: Path) -> None:
+    args = _args(config, "--sweep", "band=0.15,0.20", "--policy", "overlay-band")
+    result = CliRunner().invoke(backtest_command, args)
+    assert result.exit_code == 0, result.output
+    assert "band=0.15 band-rel=0.25, band=0.20 band-rel=0.25 give every hedged line" in (
+        " ".join(result.output.split())
+    )

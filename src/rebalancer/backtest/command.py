@@ -45,6 +45,7 @@ from rebalancer.backtest.sweep import (
     SWEEP_KEYS,
     Outcome,
     SweepError,
+    band_notes,
     expand,
     ranked,
     run_all,
@@ -287,7 +288,7 @@ def backtest_command(  # click passes options by keyword
     outcomes = run_all(specs, market, jobs=jobs, series=output is not None)
     if sweeps:
         outcomes = ranked(outcomes)
-    notes = [*notes, *funding_notes, *plan.notes, *MODEL_NOTES]
+    notes = [*notes, *funding_notes, *plan.notes, *band_notes(specs, universe.lines), *MODEL_NOTES]
     title = _title(settings.config.portfolio.name, prices)
     if as_json_output:
         click.echo(

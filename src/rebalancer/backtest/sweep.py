@@ -26,7 +26,7 @@ from rebalancer.backtest.policy import POLICY_NAMES, Policy
 from rebalancer.backtest.setup import RunSpec
 from rebalancer.backtest.summary import ReportSeries, report_series
 from rebalancer.domain.snapshot import AccountKind
-from rebalancer.domain.strategy import Band, RebalanceTo
+from rebalancer.domain.strategy import Band, HedgeLine, RebalanceTo
 
 SHARE_BY_FILE = 32 * 1024 * 1024  # bytes of closes above which workers map a file
 
@@ -186,6 +186,36 @@ def expand(base: RunSpec, policies: Sequence[str], sweeps: Sequence[str]) -> lis
         label = " ".join([spec.policy.value, *(f"{k}={v}" for k, v in params)])
         specs.append(replace(spec, name=label, params=tuple(params)))
     return specs
+
+
+def band_notes(specs: Sequence[RunSpec], lines: Sequence[HedgeLine]) -> list[str]:
+    """A note for each set of swept bands that give every hedgeable line the same drift band.
+
+    A line breaches when its drift passes the absolute band or the relative one times its
+    weight: the tighter of the two decides. Bands with the same tighter limit on every line
+    trigger and rebalance alike, so their runs differ only in name; the note says why, since a
+    table of identical rows otherwise reads as a bug.
+    """
+    hedged = [line.weight for line in lines if line.hedgeable]
+    by_width: dict[tuple[Decimal | None, ...], list[Band]] = {}
+    for band in dict.fromkeys(spec.strategy.band for spec in specs):
+        widths = tuple(band.half_width(weight) for weight in hedged)
+        by_width.setdefault(widths, []).append(band)
+    notes = []
+    for bands in by_width.values():
+        if len(bands) > 1:
+            named = ", ".join(
+                f"band={_text(b.absolute)} band-rel={_text(b.relative)}" for b in bands
+            )
+            notes.append(
+                f"{named} give every hedged line the same drift band (the tighter of band and "
+                "band-rel x its weight): their runs trade alike"
+            )
+    return notes
+
+
+def _text(value: Decimal | None) -> str:
+    return "none" if value is None else str(value)
 
 
 def ranked(outcomes: Sequence[Outcome]) -> list[Outcome]:
