@@ -105,17 +105,17 @@ class Scanner:
         # which come out the same whatever the block (one row's sum never sees another row).
         self._perp_columns = np.array([c for c, _, _ in self._perps], dtype=np.intp)
         self._perp_sizes = np.array([h for _, h, _ in self._perps])
-        self._perp_sizes_abs = np.abs(self._perp_sizes)
         self._perp_rates = np.array([abs(h) * m for _, h, m in self._perps])
         self._spot_columns = np.array([c for c, _ in self._spot], dtype=np.intp)
         self._spot_quantities = np.array([q for _, q in self._spot])
-        members = self._members
-        self._members_are_spot = (
-            members is not None
-            and not members.extra
-            and np.array_equal(members.columns, self._spot_columns)
-            and np.array_equal(members.coefficients, self._spot_quantities)
+        # When every line is one asset held as is (one perp held as is), in column order, its
+        # spot (hedge) exposure is the very products the spot value (hedge) summed.
+        self._members_are_spot = _same_terms(
+            self._members, self._spot_columns, self._spot_quantities
         )
+        self._legs_are_perps = _same_terms(self._legs, self._perp_columns, self._perp_sizes)
+        rates = {m for _, _, m in self._perps}
+        self._one_rate = rates.pop() if len(rates) == 1 else None
 
     def observe(
         self,
@@ -132,11 +132,16 @@ class Scanner:
         ratios = self.state.ratios
         if ratios is not None and accrual is not None and self.state.borrow_rate:
             wallet_path = self._with_interest(funding, wallet, accrual, closes)
+        held_perps = None
         if self._perps:
             marks = _take(closes, self._perp_columns)
-            hedge = (marks * self._perp_sizes).sum(axis=1)
-            gross = (marks * self._perp_sizes_abs).sum(axis=1)
-            maintenance = (marks * self._perp_rates).sum(axis=1)
+            held_perps = marks * self._perp_sizes
+            hedge = held_perps.sum(axis=1)
+            gross = np.abs(held_perps).sum(axis=1)  # |m h| is m |h|, to the bit
+            if self._one_rate is not None:  # one maintenance rate: the gross times it
+                maintenance = gross * self._one_rate
+            else:
+                maintenance = (marks * self._perp_rates).sum(axis=1)
         else:
             hedge = gross = maintenance = np.zeros(n)
         futures = wallet_path + hedge - self.state.cost
@@ -151,7 +156,7 @@ class Scanner:
                 coins = coins + closes[:, column] * (quantity * float(ratio))
             futures = coins + self.state.cash + futures
             borrowed = np.maximum(0.0, -(wallet_path + self.state.cash + hedge - self.state.cost))
-        largest, excess, wanted = self._drift(closes, held_spot, value)
+        largest, excess, wanted = self._drift(closes, held_spot, held_perps, value)
         flags = None
         if self.checks.band:
             flags = excess > -DRIFT_TOLERANCE
@@ -171,7 +176,7 @@ class Scanner:
         )
 
     def _drift(
-        self, closes: Floats, held_spot: Floats, value: Floats
+        self, closes: Floats, held_spot: Floats, held_perps: Floats | None, value: Floats
     ) -> tuple[Floats, Floats, Floats | None]:
         """Per bar: the largest drift, its largest excess over the band limits, and (with a
         cap) the gross of the hedges a full rebalance wants.
@@ -179,15 +184,16 @@ class Scanner:
         Per line, spot exposure minus target exposure (V x w) is the hedge a full rebalance
         wants, negated; the drift is that plus the hedge, over V. It is one (bars x lines)
         array updated in place: fresh arrays of this size cost page faults, not arithmetic.
-        When every line is one asset held as is, in column order, its spot exposure is the
-        very products `held_spot` (spot value before the row sum; overwritten here).
+        `held_spot` and `held_perps` are the products the spot value and the hedge summed;
+        the lines reuse them when they are the lines' own terms (`held_spot` is overwritten).
         """
         n, lines = closes.shape[0], len(self.u.lines)
         gap = held_spot if self._members_are_spot else _apply(self._members, closes, lines)
         np.subtract(gap, value[:, None] * self.u.weights, out=gap)
         wanted = self._wanted(gap) if self.checks.cap is not None else None
         if self._legs is not None:
-            np.add(gap, _apply(self._legs, closes, lines), out=gap)
+            hedges = held_perps if self._legs_are_perps else None
+            np.add(gap, _apply(self._legs, closes, lines) if hedges is None else hedges, out=gap)
         drift = np.abs(gap, out=gap)
         if n and value.min() > 0:  # the usual case, without errstate's cost per call
             np.divide(drift, value[:, None], out=drift)
@@ -331,6 +337,16 @@ def _apply(terms: _Terms | None, closes: Floats, lines: int) -> Floats:
     for line, column, coefficient in terms.extra:
         out[:, line] += closes[:, column] * coefficient
     return out
+
+
+def _same_terms(terms: _Terms | None, columns: npt.NDArray[np.intp], coefficients: Floats) -> bool:
+    """Whether `terms` are one term per line with exactly these columns and coefficients."""
+    return (
+        terms is not None
+        and not terms.extra
+        and np.array_equal(terms.columns, columns)
+        and np.array_equal(terms.coefficients, coefficients)
+    )
 
 
 def _take(closes: Floats, columns: npt.NDArray[np.intp]) -> Floats:
