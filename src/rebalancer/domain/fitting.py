@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from rebalancer.domain.allocation import allocate_sized
 from rebalancer.domain.exposure import LineState
@@ -125,16 +125,14 @@ class Sizings:
 
 @dataclass(slots=True)
 class _Single:
-    """The one leg of a line, as `line_positions` and `round_position` size it when it is free:
-    its share over the free legs' total share, its market's step, and whether the position is
-    on the step grid (then the wanted position is cut to the grid towards zero)."""
+    """The one leg of a line, as `line_positions` sizes it when it is free: its share over the
+    free legs' total share and its market's step (the rounding is `round_position`'s)."""
 
     instrument: str
     share: Decimal
     total: Decimal  # the free legs' shares summed, as line_positions sums them (from ZERO)
     perp: PerpState
     step: Decimal  # rules.base_step
-    on_grid: bool
     # share and total are both Decimal('1'): then x * share / total is x, to its representation
     # (x has at most the context's digits: exact product and quotient, exponent unchanged).
     unit: bool
@@ -147,8 +145,6 @@ class _Single:
             wanted = free_hedge / perp.mark
         else:
             wanted = free_hedge * self.share / total / perp.mark if total else ZERO
-        if self.on_grid:
-            return (wanted / self.step).to_integral_value(ROUND_DOWN) * self.step
         return round_position(perp.position, wanted, self.step)
 
 
@@ -159,11 +155,10 @@ def _single(state: LineState, snapshot: Snapshot) -> _Single | None:
     leg = legs[0]
     perp = snapshot.perps[leg.instrument]
     step = perp.rules.base_step
-    on_grid = not perp.position % step
     # ONE + ZERO is Decimal('1'): a unit share (an own or proxy perp); any other share object
     # takes the general operations.
     unit = leg.share is ONE
-    return _Single(leg.instrument, leg.share, ZERO + leg.share, perp, step, on_grid, unit)
+    return _Single(leg.instrument, leg.share, ZERO + leg.share, perp, step, unit)
 
 
 @dataclass(slots=True)
