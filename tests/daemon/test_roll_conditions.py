@@ -29,12 +29,10 @@ from pathlib import Path
 import pytest
 
 from rebalancer.config import load_settings
-from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.emulator.orders import Segment
 from rebalancer.notify import NotificationKind
-from rebalancer.service.controls import MemoryControls
 from rebalancer.service.crashpoints import ENV as CRASH_ENV
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
@@ -47,6 +45,7 @@ from tests.integration.harness import (
     seed_state,
     settings_for,
     utcnow,
+    waker_for,
     write_config,
 )
 from tests.integration.venues import UNIFIED
@@ -164,15 +163,7 @@ def _daemon(tmp: Path, emu: Emulator, case: Case) -> tuple[list[list[str]], list
     settings = load_settings(config, CREDENTIALS)
     journal = MemoryJournal()
     notifier = Recorder()
-    waker = Waker(
-        settings,
-        gateway=gateway_for(settings),
-        journal=journal,
-        controls=MemoryControls(),
-        notifier=notifier,
-        clock=utcnow,
-        mode="live",
-    )
+    waker = waker_for(settings, journal, notifier=notifier)
     traded: list[list[str]] = []
 
     async def wake_twice() -> None:

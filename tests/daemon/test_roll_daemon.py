@@ -13,16 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from rebalancer.daemon.wake import WakeOutcome, Waker
+from rebalancer.daemon.wake import WakeOutcome
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.exchange.port import is_spot
-from rebalancer.notify import NotificationKind, NullNotifier
-from rebalancer.service.controls import MemoryControls
+from rebalancer.notify import NotificationKind
 from rebalancer.service.cycle import run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.daemon.recorder import Recorder
-from tests.integration.harness import OPEN, gateway_for, seed_state, settings_for, utcnow
+from tests.integration.harness import (
+    OPEN,
+    gateway_for,
+    seed_state,
+    settings_for,
+    utcnow,
+    waker_for,
+)
 
 SPOT = "/api/v3/order"
 BATCH = "/fapi/v1/batchOrders"
@@ -62,15 +68,7 @@ def test_the_daemon_rolls_on_the_wake_up_where_the_condition_holds_and_never_aga
     with Emulator(seed_state()) as emu:
         _open_hedges(tmp_path, emu)
         settings = settings_for(tmp_path, emu, extra=_policy(floor))
-        waker = Waker(
-            settings,
-            gateway=gateway_for(settings),
-            journal=journal,
-            controls=MemoryControls(),
-            notifier=NullNotifier(),
-            clock=utcnow,
-            mode="live",
-        )
+        waker = waker_for(settings, journal)
         writes: list[list[str]] = []
         outcomes: list[WakeOutcome] = []
 
@@ -116,15 +114,7 @@ def test_a_roll_due_but_not_performed_is_notified_once_while_it_stays_due(
     with Emulator(seed_state()) as emu:
         _open_hedges(tmp_path, emu)
         settings = settings_for(tmp_path, emu, extra=_policy("3"))
-        waker = Waker(
-            settings,
-            gateway=gateway_for(settings),
-            journal=journal,
-            controls=MemoryControls(),
-            notifier=notifier,
-            clock=utcnow,
-            mode="dry-run",
-        )
+        waker = waker_for(settings, journal, notifier=notifier, mode="dry-run")
         emu.clear_requests()
 
         async def wake_thrice() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from rebalancer.config import Settings, load_settings
+from rebalancer.daemon.wake import Waker
 from rebalancer.emulator import (
     DEFAULT_API_KEY,
     DEFAULT_API_PASSPHRASE,
@@ -29,10 +30,12 @@ from rebalancer.emulator.state import seed_example_state
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.retry import RetryPolicy
+from rebalancer.notify import NotifierPort, NullNotifier
 from rebalancer.secrets import Credentials
 from rebalancer.service.controls import MemoryControls, TradingGate
 from rebalancer.service.crashpoints import ENV as CRASH_AT
 from rebalancer.service.cycle import CycleResult, run_cycle
+from rebalancer.service.journal import Journal
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.venues import PATHS
 
@@ -94,6 +97,38 @@ def gateway_for(settings: Settings) -> CcxtGateway:
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+def waker_for(
+    settings: Settings,
+    journal: Journal,
+    *,
+    notifier: NotifierPort | None = None,
+    mode: str = "live",
+) -> Waker:
+    """The daemon's wake-up against the emulator, with controls in memory and the wall clock."""
+    return Waker(
+        settings,
+        gateway=gateway_for(settings),
+        journal=journal,
+        controls=MemoryControls(),
+        notifier=notifier or NullNotifier(),
+        clock=utcnow,
+        mode=mode,
+    )
+
+
+class MemoryPaperStore:
+    """Paper accounts kept in memory, by portfolio (the journal's paper table, for tests)."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, dict[str, Any]] = {}
+
+    def load(self, portfolio: str) -> dict[str, Any] | None:
+        return self.saved.get(portfolio)
+
+    def save(self, portfolio: str, document: dict[str, Any]) -> None:
+        self.saved[portfolio] = document
 
 
 # The carry tests' hedges: short 0.02 BTC, long 0.4 ETH.

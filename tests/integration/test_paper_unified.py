@@ -8,7 +8,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,20 +21,9 @@ from rebalancer.exchange.paper import PaperGateway
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from rebalancer.sim import YEAR_SECONDS, quantize_money
-from tests.integration.harness import OPEN, seed_state, write_config
+from tests.integration.harness import OPEN, MemoryPaperStore, seed_state, write_config
 
 T0 = datetime(2026, 1, 5, 12, tzinfo=UTC)
-
-
-class _Store:
-    def __init__(self) -> None:
-        self.saved: dict[str, dict[str, Any]] = {}
-
-    def load(self, portfolio: str) -> dict[str, Any] | None:
-        return self.saved.get(portfolio)
-
-    def save(self, portfolio: str, document: dict[str, Any]) -> None:
-        self.saved[portfolio] = document
 
 
 class _Clock:
@@ -60,7 +48,7 @@ account = "{account}"
     return load_settings(config, {})
 
 
-def _gateway(settings: Settings, store: _Store, clock: _Clock) -> PaperGateway:
+def _gateway(settings: Settings, store: MemoryPaperStore, clock: _Clock) -> PaperGateway:
     public = CcxtGateway(build_client(settings.config.exchange, None), quote="USDT")
     return PaperGateway.open(settings, public, store, clock)
 
@@ -88,7 +76,7 @@ def test_the_cap_is_on_the_collateral_value_of_a_unified_paper_account(
     with Emulator(seed_state()) as emu:
         settings = _settings(tmp_path, emu, account, "1000")
         clock = _Clock()
-        result = _cycle(settings, _gateway(settings, _Store(), clock), clock)
+        result = _cycle(settings, _gateway(settings, MemoryPaperStore(), clock), clock)
     assert result.ok, result.error
     before, plan = result.before, result.plan
     assert before is not None
@@ -111,7 +99,7 @@ def test_borrowed_quote_accrues_interest_between_snapshots_and_across_a_restart(
     # No quote at all: the hedges' fees are borrowed from the first trade on.
     with Emulator(seed_state()) as emu:
         settings = _settings(tmp_path, emu, "unified", "0")
-        store, clock = _Store(), _Clock()
+        store, clock = MemoryPaperStore(), _Clock()
         result = _cycle(settings, _gateway(settings, store, clock), clock)
         assert result.ok, result.error
         assert result.after is not None

@@ -14,28 +14,27 @@ import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rebalancer.config import load_settings
-from rebalancer.daemon.wake import Waker
 from rebalancer.domain.triggers import Wake
 from rebalancer.emulator import Emulator
 from rebalancer.emulator.state import EmulatorState
 from rebalancer.exchange.ccxt_client import build_client
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
 from rebalancer.exchange.paper import PaperGateway
-from rebalancer.notify import NullNotifier
 from rebalancer.service.controls import Controls, MemoryControls, TradingGate
 from rebalancer.service.cycle import CycleResult, run_cycle
 from rebalancer.service.memory_journal import MemoryJournal
 from tests.integration.harness import (
     OPEN,
+    MemoryPaperStore,
     gateway_for,
     seed_state,
     settings_for,
     utcnow,
+    waker_for,
     write_config,
 )
 
@@ -151,15 +150,7 @@ def test_the_top_up_policy_moves_spot_quote_once_per_margin_alert(
     )
     with Emulator(state) as emu:
         settings = settings_for(tmp_path, emu, extra=extra)
-        waker = Waker(
-            settings,
-            gateway=gateway_for(settings),
-            journal=MemoryJournal(),
-            controls=MemoryControls(),
-            notifier=NullNotifier(),
-            clock=utcnow,
-            mode="live",
-        )
+        waker = waker_for(settings, MemoryJournal())
 
         async def wake_twice() -> None:
             try:
@@ -297,7 +288,7 @@ haircuts = {{ BTC = 0.95, ETH = 0.95 }}
         config.write_text(config.read_text().replace('mode = "live"', 'mode = "paper"'))
         settings = load_settings(config, {})
         public = CcxtGateway(build_client(settings.config.exchange, None), quote="USDT")
-        gateway = PaperGateway.open(settings, public, _Store(), utcnow)
+        gateway = PaperGateway.open(settings, public, MemoryPaperStore(), utcnow)
 
         async def go() -> CycleResult:
             try:
@@ -312,14 +303,3 @@ haircuts = {{ BTC = 0.95, ETH = 0.95 }}
     assert event.startswith("policy_top_up_refused: top-up refused: ")
     assert why in event
     assert result.policies == ()  # the account's kind, not the margin: journaled, not notified
-
-
-class _Store:
-    def __init__(self) -> None:
-        self.saved: dict[str, dict[str, Any]] = {}
-
-    def load(self, portfolio: str) -> dict[str, Any] | None:
-        return self.saved.get(portfolio)
-
-    def save(self, portfolio: str, document: dict[str, Any]) -> None:
-        self.saved[portfolio] = document
