@@ -37,6 +37,12 @@ from tests.backtest.helpers import constant_funding, market, random_walk, shared
 from tests.backtest.test_scan import _same
 
 HEDGING = (Policy.OVERLAY_BAND, Policy.ROLL, Policy.OVERLAY_CALENDAR)
+# Random paths replay a whole engine run per example: few examples, no deadline.
+RANDOM_PATHS = settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @contextmanager
@@ -92,11 +98,7 @@ def test_the_fast_loop_is_the_reference_loop_while_the_cap_binds(policy: Policy)
         assert result.ledger.cap_bound > 0  # the regime that re-plans at every check
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@RANDOM_PATHS
 @given(
     seed=st.integers(0, 2**31),
     vol=st.sampled_from([0.005, 0.02, 0.05]),
@@ -172,11 +174,7 @@ def test_the_fast_loop_skips_held_plans_and_is_the_reference_loop(policy: Policy
         assert result.ledger.rebalances < tight.ledger.rebalances  # the point of the slack
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@RANDOM_PATHS
 @given(
     seed=st.integers(0, 2**31),
     vol=st.sampled_from([0.005, 0.02, 0.05]),
