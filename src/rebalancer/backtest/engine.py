@@ -42,7 +42,7 @@ from rebalancer.domain.strategy import RebalanceTo, hedge_lines
 from rebalancer.domain.triggers import breaches
 from rebalancer.sim import YEAR_SECONDS
 
-FIRST_BLOCK = 64
+FIRST_BLOCK = 256
 LAST_BLOCK = 1 << 13  # larger blocks leave the cache: slower per bar
 
 
