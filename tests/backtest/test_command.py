@@ -103,8 +103,8 @@ def test_bad_sweeps_are_refused_plainly() -> None:
     with pytest.raises(SweepError, match="max-leverage=2"):
         expand(base, [], ["max-leverage=2"])
     assert len(expand(base, [], ["band=0.02,0.05,0.10", "policy=overlay-band,roll,spot-band"])) == 9
-    with pytest.raises(SweepError, match=r"cap-slack=0\.05: cap_slack"):
-        expand(base, [], ["cap-slack=0.05"])  # no collateral buffer: it could exceed 1x
+    with pytest.raises(SweepError, match=r"cap-slack=0\.9: cap_slack"):
+        expand(base, [], ["cap-slack=0.9"])  # at most 0.5
 
 
 def test_the_cap_slack_is_swept_inside_the_collateral_buffer() -> None:

@@ -138,8 +138,8 @@ def test_the_fast_loop_is_the_reference_loop_on_real_prices_with_funding() -> No
 # nothing, so the runs must agree on everything and on every plan that was not held.
 
 
-def _slack(s: Strategy, slack: str = "0.1") -> Strategy:
-    return replace(s, collateral_buffer=Decimal("0.1"), cap_slack=Decimal(slack))
+def _slack(s: Strategy, slack: str = "0.1", buffer: str = "0.1") -> Strategy:
+    return replace(s, collateral_buffer=Decimal(buffer), cap_slack=Decimal(slack))
 
 
 def _agree_held(spec: RunSpec, m: Market) -> tuple[RunResult, int, int]:
@@ -154,8 +154,11 @@ def _agree_held(spec: RunSpec, m: Market) -> tuple[RunResult, int, int]:
     return fast, len(fast_plans), len(slow_plans)
 
 
+@pytest.mark.parametrize("buffer", ["0.1", "0"])
 @pytest.mark.parametrize("policy", HEDGING)
-def test_the_fast_loop_skips_held_plans_and_is_the_reference_loop(policy: Policy) -> None:
+def test_the_fast_loop_skips_held_plans_and_is_the_reference_loop(
+    policy: Policy, buffer: str
+) -> None:
     symbols = ["BTC", "ETH", "SOL", "ADA", "XRP"]
     weights = {"BTC": "0.3", "ETH": "0.2", "SOL": "0.1", "ADA": "0.1", "XRP": "0.1"}
     s = strategy(weights, "0.2", band=Band(Decimal("0.02"), None))
@@ -164,13 +167,15 @@ def test_the_fast_loop_skips_held_plans_and_is_the_reference_loop(policy: Policy
     times = 1_640_995_200 + 3_600 * np.arange(len(closes))
     funding = {f"{a}/USDT:USDT": constant_funding(times, "0.0002") for a in symbols[:3]}
     m = market(closes, symbols, s, funding=funding)
-    spec = RunSpec(policy.value, policy, _slack(s), Decimal(20_000), cron="0 */6 * * *")
+    spec = RunSpec(
+        policy.value, policy, _slack(s, buffer=buffer), Decimal(20_000), cron="0 */6 * * *"
+    )
     result, fast, slow = _agree_held(spec, m)
     assert result.ledger.rebalances > 0
     if policy is Policy.OVERLAY_BAND:
         assert result.ledger.cap_bound > 0
         assert fast < slow  # held plans were skipped, not made
-        tight = run(replace(spec, strategy=_slack(s, "0")), m)
+        tight = run(replace(spec, strategy=_slack(s, "0", buffer)), m)
         assert result.ledger.rebalances < tight.ledger.rebalances  # the point of the slack
 
 
@@ -182,6 +187,7 @@ def test_the_fast_loop_skips_held_plans_and_is_the_reference_loop(policy: Policy
     to=st.sampled_from(list(RebalanceTo)),
     leverage=st.sampled_from(["0.3", "1"]),
     slack=st.sampled_from(["0.02", "0.05", "0.1"]),
+    buffer=st.sampled_from(["0", "0.02", "0.1"]),  # 0.02: holds stop at 1x, not at 1.02 x 1.1
     min_trade=st.sampled_from(["10", "60"]),  # 60: the room rule (under one minimum trade)
     unified=st.booleans(),
 )
@@ -193,13 +199,14 @@ def test_the_fast_loop_with_a_cap_slack_is_the_reference_loop_on_random_paths(
     to: RebalanceTo,
     leverage: str,
     slack: str,
+    buffer: str,
     min_trade: str,
     unified: bool,
 ) -> None:
     symbols = ["A", "B", "C", "D"]
     weights = {"A": "0.4", "B": "0.2", "C": "0.1", "D": "0.1"}
     s = strategy(weights, "0.2", to=to, band=Band(Decimal(band)), min_trade=min_trade)
-    s = _slack(replace(s, max_leverage=Decimal(leverage)), slack)
+    s = _slack(replace(s, max_leverage=Decimal(leverage)), slack, buffer)
     closes = random_walk(300, symbols, seed=seed, vol=vol)
     account = AccountKind.UNIFIED if unified else AccountKind.SEGREGATED
     haircuts = tuple((a, Decimal("0.9")) for a in symbols)

@@ -281,9 +281,10 @@ def _drift_checks(times: npt.NDArray[np.int64], every: int) -> npt.NDArray[np.bo
     return first
 
 
-def _hold(spec: RunSpec) -> tuple[float, float] | None:
-    """The cap slack and minimum trade, where the scan can prove that a plan holds every hedge
-    (scan.py, `held`): the overlay on the band trigger, to target, with no borrowing limit."""
+def _hold(spec: RunSpec) -> tuple[float, float, float] | None:
+    """The cap slack, minimum trade and max_leverage, where the scan can prove that a plan holds
+    every hedge (scan.py, `held`): the overlay on the band trigger, to target, with no borrowing
+    limit."""
     strategy = spec.strategy
     policy = spec.policy
     if (
@@ -294,7 +295,11 @@ def _hold(spec: RunSpec) -> tuple[float, float] | None:
         or (spec.unified and strategy.max_borrow is not None)
     ):
         return None
-    return float(strategy.cap_slack), float(strategy.min_trade_notional)
+    return (
+        float(strategy.cap_slack),
+        float(strategy.min_trade_notional),
+        float(strategy.max_leverage),
+    )
 
 
 def _cap(spec: RunSpec) -> float:

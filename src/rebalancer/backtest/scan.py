@@ -13,8 +13,9 @@ blocks of any size gives bit-identical results (the scan-vs-loop test relies on 
 
 With a cap slack (planner.py, "cap slack"), `held` marks the candidates where the plan surely
 holds every hedge: a band breach, the wanted hedges over the cap and the gross within the slack
-of it, each by more than the tolerances, and no liquidation risk. The engine counts those bars
-as cap-bound without making the plan; the reference loop makes it, and the tests compare.
+under it and not over max_leverage x K, each by more than the tolerances, and no liquidation
+risk. The engine counts those bars as cap-bound without making the plan; the reference loop
+makes it, and the tests compare.
 
 Unified accounts (`FloatState.ratios` set): the collateral is the coins at their ratios plus
 the quote balance (wallet + spot quote, negative when borrowed) plus uPnL, so it moves with
@@ -60,10 +61,10 @@ class Checks:
     limits: Floats  # per line: band half-width (inf: none)
     floor: float | None  # flag futures equity < floor x gross
     cap: float | None  # L x (1 - buffer): compute the cap-bound flag
-    # The cap slack and the minimum trade, when a plan within the slack would hold every hedge
-    # and the engine may skip it (planner.py: "cap slack"; band trigger, rebalancing to target,
-    # no borrowing limit).
-    hold: tuple[float, float] | None = None
+    # The cap slack, the minimum trade and max_leverage, when a plan within the slack would
+    # hold every hedge and the engine may skip it (planner.py: "cap slack"; band trigger,
+    # rebalancing to target, no borrowing limit).
+    hold: tuple[float, float, float] | None = None
     # The band half-width shared by every line, when they share one (then the largest excess
     # over the limits is the largest drift less it: x - l is monotonic in x).
     one_limit: float | None = field(init=False, default=None)
@@ -225,15 +226,16 @@ class Scanner:
     ) -> tuple[Flags | None, Flags | None]:
         """The cap-bound flags, and the bars `due` for a plan where it surely holds every hedge
         within the cap slack: the wanted hedges do not fit under the cap even before fees, and
-        the gross is within the slack of it either side (or less than a minimum trade under
-        it), each by more than float error and the planner's money grain per line."""
+        the gross is within the slack under it (or less than a minimum trade under it) and not
+        over it (with a buffer: within the slack over it, never over max_leverage x K), each by
+        more than float error and the planner's money grain per line."""
         if self.checks.cap is None or wanted is None:
             return None, None
         cap = self.checks.cap * collateral
         cap_bound = wanted > cap
         if self.checks.hold is None:
             return cap_bound, None
-        slack, min_trade = self.checks.hold
+        slack, min_trade, leverage = self.checks.hold
         margin = MONEY_TOLERANCE * (1 + np.abs(value) + np.abs(cap) + gross + wanted)
         margin = margin + MONEY_GRAIN * len(self.u.lines)
         with np.errstate(invalid="ignore"):
@@ -243,7 +245,7 @@ class Scanner:
                 & (cap > margin)
                 & (wanted > cap + margin)
                 & (gross >= np.minimum(cap * (1 - slack), cap - min_trade) + margin)
-                & (gross <= cap * (1 + slack) - margin)
+                & (gross <= np.minimum(cap * (1 + slack), leverage * collateral) - margin)
             )
         return cap_bound, held
 

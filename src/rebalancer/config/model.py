@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 
 from rebalancer.config.policy import CarryConfig, PolicyConfig
 from rebalancer.config.values import readable, to_decimal, to_seconds
+from rebalancer.domain.strategy import MAX_CAP_SLACK
 from rebalancer.notify.config import NotifyConfig
 
 _CRON_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -257,17 +258,15 @@ class HedgingConfig(_Model):
             )
         return value
 
-    @model_validator(mode="after")
-    def _cap_slack(self) -> HedgingConfig:
-        slack, buffer = self.cap_slack, self.collateral_buffer
-        if slack < 0 or (1 + slack) * (1 - buffer) > 1:
-            most = readable(buffer / (1 - buffer))
+    @field_validator("cap_slack")
+    @classmethod
+    def _cap_slack(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) <= value <= MAX_CAP_SLACK:
             raise ValueError(
-                f"cap_slack {readable(slack)} would let the hedges exceed max_leverage with "
-                f"collateral_buffer {readable(buffer)}; use 0 .. {most} "
-                "(at most buffer / (1 - buffer)), or raise collateral_buffer"
+                f"cap_slack {readable(value)} is out of range; use a fraction in "
+                f"[0, {MAX_CAP_SLACK}] (0 re-fits the hedges to the cap at every plan), e.g. 0.05"
             )
-        return self
+        return value
 
     @field_validator("max_borrow")
     @classmethod

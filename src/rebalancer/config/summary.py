@@ -52,13 +52,15 @@ def render_summary(settings: Settings) -> RenderableType:
         f"{h.rebalance_to}, minimum trade {h.min_trade_notional} {cfg.portfolio.quote}\n"
     )
     if h.collateral_buffer or h.cap_slack:
-        slack = (
-            f"; while capped, hedges held within {readable(h.cap_slack * 100)} % of the cap"
-            if h.cap_slack
-            else ""
-        )
-        kept = readable(h.collateral_buffer * 100)
-        tail.append(f"cap: {kept} % of collateral kept free{slack}\n")
+        parts = []
+        if h.collateral_buffer:
+            parts.append(f"{readable(h.collateral_buffer * 100)} % of collateral kept free")
+        if h.cap_slack:
+            parts.append(
+                f"while capped, hedges held within {readable(h.cap_slack * 100)} % under "
+                "the cap, never over max_leverage"
+            )
+        tail.append(f"cap: {'; '.join(parts)}\n")
     s = cfg.schedule
     tail.append(
         f"schedule: trigger {s.trigger}, drift check every {s.drift_check_interval:g}s, "

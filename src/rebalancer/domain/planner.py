@@ -17,14 +17,16 @@ was: the limit is a second cap on the gross the legs may end with, so the fit sh
 increases (reductions go first, as under the leverage cap); it never forces de-levering.
 
 Cap slack (`Strategy.cap_slack`, opt-in, 0 by default). While the wanted hedges do not fit
-under the leverage cap, every price move shifts the gross a little over or under it, and a
-plan at slack 0 trades it back (a small de-levering, or a small increase) at every cycle. With
-a slack `f`, a plan whose wanted hedges do not fit even before fees, made while the gross is
-within `f` of the cap either side (cap x (1 - f) <= gross <= cap x (1 + f); below the cap, also
-while the room left is less than one `min_trade_notional`), holds every hedge: no fit, no
-orders, the cap state still reported. Outside that zone, or when the hedges fit, or
-when the borrowing limit is the tighter one, it plans as at slack 0. The strategy requires
-(1 + f) x (1 - collateral_buffer) <= 1, so the held gross never exceeds max_leverage x K.
+under the leverage cap, every price move shifts the gross a little over or under it, and a plan
+at slack 0 trades it back (a small de-levering, or a small increase) at every cycle. With a
+slack `f`, a plan whose wanted hedges do not fit even before fees, made while the gross is
+within `f` under the cap (cap x (1 - f) <= gross, or the room left is less than one
+`min_trade_notional`) and not over it, holds every hedge: no fit, no orders, the cap state
+still reported. With a `collateral_buffer` the hold also reaches `f` over the buffered cap, but
+never past max_leverage x K: no hold leaves the gross over the 1x cap, so the slack needs no
+buffer. Over that, the plan de-levers to the cap as at slack 0; below the zone, or when the
+hedges fit, or when the borrowing limit is the tighter one, it plans as at slack 0 and fills
+the cap exactly.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class _Caps:
 
     leverage: Decimal  # L x K x (1 - buffer)
     max_leverage: Decimal
+    hard: Decimal  # L x K: no hold leaves the gross above it
     borrow: Decimal | None = None  # (limit + quote) / stress, at least the gross now
     stress: Decimal = Decimal(1)
 
@@ -113,7 +116,8 @@ def plan(snapshot: Snapshot, strategy: Strategy) -> Plan:
     # value when unified (DESIGN §2, account kinds).
     cap = max(ZERO, strategy.max_leverage * snapshot.collateral * (1 - strategy.collateral_buffer))
     gross = snapshot.gross_notional
-    caps = _Caps(cap, strategy.max_leverage, *_borrow_cap(snapshot, strategy, gross))
+    hard = max(ZERO, strategy.max_leverage * snapshot.collateral)
+    caps = _Caps(cap, strategy.max_leverage, hard, *_borrow_cap(snapshot, strategy, gross))
     held = _held_within_slack(gross, strategy, value, wanted_gross, caps)
     fitted = held or _fit_within_fees(
         snapshot,
@@ -198,7 +202,7 @@ def _held_within_slack(
     if wanted_gross <= max(ZERO, caps.budget(ZERO) - value.unmanaged_gross):
         return None  # the hedges may fit: plan as usual
     low = min(caps.leverage * (1 - slack), caps.leverage - strategy.min_trade_notional)
-    if not low <= gross <= caps.leverage * (1 + slack):
+    if not low <= gross <= min(caps.leverage * (1 + slack), caps.hard):
         return None
     state = CapState.OVER if gross > caps.leverage else CapState.BINDING
     allowed = tuple(line.hedge for line in value.lines)

@@ -15,6 +15,8 @@ from enum import Enum
 
 from rebalancer.domain.market import ONE, ZERO
 
+MAX_CAP_SLACK = Decimal("0.5")  # a larger cap slack would hold hedges at half the cap
+
 
 class RebalanceTo(Enum):
     TARGET = "target"
@@ -72,7 +74,8 @@ class Strategy:
     min_trade_notional: Decimal = ZERO
     collateral_buffer: Decimal = ZERO  # fraction of futures equity the cap leaves unused
     # While the wanted hedges do not fit under the cap, hold them as long as the gross is within
-    # this fraction of the cap, either side (planner.py: "cap slack"); 0: re-fit at every plan.
+    # this fraction under the cap and not over it (planner.py: "cap slack"); 0: re-fit at
+    # every plan.
     cap_slack: Decimal = ZERO
     # Unified accounts: the most quote (a share of V) that a plan may leave the account
     # borrowing under an adverse move of `borrow_stress` on every hedge (planner.py: "borrowing").
@@ -84,11 +87,8 @@ class Strategy:
             raise ValueError("max_leverage must be in (0, 1]")
         if not ZERO <= self.collateral_buffer < ONE:
             raise ValueError("collateral_buffer must be in [0, 1)")
-        if self.cap_slack < 0 or (1 + self.cap_slack) * (1 - self.collateral_buffer) > 1:
-            raise ValueError(
-                "cap_slack must be >= 0 and keep the gross within max_leverage: "
-                "(1 + cap_slack) x (1 - collateral_buffer) <= 1"
-            )
+        if not ZERO <= self.cap_slack <= MAX_CAP_SLACK:
+            raise ValueError(f"cap_slack must be in [0, {MAX_CAP_SLACK}]")
         if self.max_borrow is not None and not ZERO <= self.max_borrow <= ONE:
             raise ValueError("max_borrow must be in [0, 1]")
         if not ZERO < self.borrow_stress <= ONE:

@@ -1,5 +1,6 @@
 """The cap slack (`Strategy.cap_slack`, opt-in): while the wanted hedges do not fit under the
-cap, a gross within the slack of the cap is held, not traded back to it every cycle."""
+cap, a gross within the slack of the cap is held, not traded back to it every cycle; no hold
+ever leaves the gross over max_leverage x K, with or without a collateral buffer."""
 
 from __future__ import annotations
 
@@ -81,12 +82,41 @@ def test_hedges_that_fit_are_planned_as_without_the_slack() -> None:
     assert result == plan(snap, _strategy("0"))
 
 
-def test_the_slack_must_keep_the_gross_within_max_leverage() -> None:
-    with pytest.raises(ValueError, match="cap_slack"):
-        _strategy("0.05", buffer="0")  # the held gross could reach 1.05 x K
+def test_the_slack_is_a_fraction_up_to_a_half() -> None:
     with pytest.raises(ValueError, match="cap_slack"):
         _strategy("-0.01")
-    assert _strategy("0.0526", buffer="0.05").cap_slack == D("0.0526")  # 1.0526 x 0.95 < 1
+    with pytest.raises(ValueError, match="cap_slack"):
+        _strategy("0.51")
+    assert _strategy("0.5").cap_slack == D("0.5")
+    assert _strategy("0.05", buffer="0").cap_slack == D("0.05")  # needs no buffer
+
+
+def test_without_a_buffer_a_gross_under_the_cap_is_held_and_one_over_it_de_levers() -> None:
+    # No buffer: the cap is 1 x 1,000. Gross 960 (4 % under it) is held at a 5 % slack.
+    under = _capped("-0.0096", "0.192")
+    held = plan(under, _strategy("0.05", buffer="0"))
+    assert held.cap is CapState.BINDING
+    assert held.orders == ()
+    assert any("cap_slack" in note for note in held.notes)
+    # Gross 1,010, over the 1x cap by 1 %: never held, de-levered as without the slack.
+    over = _capped("-0.0101", "0.202")
+    delevered = plan(over, _strategy("0.05", buffer="0"))
+    assert delevered.cap is CapState.OVER
+    assert delevered.orders
+    assert all(order.reduce_only for order in delevered.orders)
+    assert delevered.gross_after <= D(1000)
+    assert delevered == plan(over, _strategy("0", buffer="0"))
+
+
+def test_a_slack_wider_than_the_buffer_holds_up_to_the_1x_cap_and_no_further() -> None:
+    # Buffer 2 %: the cap is 980; a 10 % slack would reach 1,078, but holds stop at 1 x 1,000.
+    s = _strategy("0.1", buffer="0.02")
+    assert plan(_capped("-0.0099", "0.198"), s).orders == ()  # gross 990: over 980, under 1,000
+    over = _capped("-0.01005", "0.201")  # gross 1,005: over the 1x cap
+    delevered = plan(over, s)
+    assert delevered.orders
+    assert delevered.gross_after <= D(980)
+    assert delevered == plan(over, _strategy("0", buffer="0.02"))
 
 
 def test_less_than_a_minimum_trade_of_room_under_the_cap_is_held_too() -> None:
