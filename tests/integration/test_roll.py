@@ -31,6 +31,7 @@ import pytest
 
 from rebalancer import bootstrap
 from rebalancer.config import Mode, load_settings
+from rebalancer.domain.plan import LineStatus
 from rebalancer.emulator import Emulator, Fault
 from rebalancer.emulator.orders import Segment
 from rebalancer.exchange.ccxt_gateway import CcxtGateway
@@ -153,6 +154,14 @@ def test_a_due_roll_closes_the_hedges_then_trades_spot_and_the_next_run_sends_no
         "policy_roll_spot",
         "policy_roll_spot",
     ]
+    # The journaled plan says what the run did: both lines rolled, no hedge after.
+    journaled = journal.plans[rolled.run_id]
+    assert journaled == rolled.plan
+    assert [(line.status, line.hedge_after) for line in journaled.lines] == [
+        (LineStatus.ROLLED, 0),
+        (LineStatus.ROLLED, 0),
+    ]
+    assert all(line.reasons[-1].startswith("rolled into spot (") for line in journaled.lines)
     intents = {i.client_id: i for i in _intents(journal, rolled.run_id)}
     assert {i.instrument for i in intents.values() if not i.reduce_only} == {"BTC/USDT", "ETH/USDT"}
     assert all(i.reduce_only for i in intents.values() if i.instrument.endswith(":USDT"))

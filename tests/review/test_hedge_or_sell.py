@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from rich.console import Console
@@ -10,6 +11,7 @@ from rebalancer.domain.carry import CarryTerms, with_carry
 from rebalancer.domain.lifecycle import RunState
 from rebalancer.domain.plan import Plan
 from rebalancer.domain.planner import plan
+from rebalancer.domain.roll import LineRoll, RollDecision, RollReason, rolled_plan, spot_to_target
 from rebalancer.render.plan_json import carry_from_dict, carry_to_dict, plan_to_dict
 from rebalancer.review import run_view, show
 from rebalancer.store import SqlJournal, Store
@@ -56,3 +58,57 @@ def test_show_prints_hedge_or_sell_beside_the_plan(store: Store) -> None:
     # would realise 0.02 x (50,000 - 40,000) = 200.
     assert "-2.10" in output
     assert "+200.00" in output
+
+
+def _rolled() -> Plan:
+    """The seed plan with its BTC line rolled (the carry condition), as a rolling run journals
+    it."""
+    snap, strat = seed_snapshot(), seed_strategy()
+    held = replace(
+        snap,
+        perps={
+            s: replace(p, position=D("-0.02") if s == "BTC/USDT:USDT" else p.position)
+            for s, p in snap.perps.items()
+        },
+    )
+    planned = with_carry(plan(held, strat), held, strat, CarryTerms(horizon_hours=D(168)), {})
+    btc = next(line for line in planned.lines if line.name == "BTC")
+    decision = RollDecision(
+        (), (LineRoll("BTC", btc.hedge_before, spot_to_target(btc, strat), (RollReason.CARRY,)),)
+    )
+    return rolled_plan(planned, held, decision)
+
+
+def test_a_rolled_line_is_marked_in_the_json_and_old_journals_read_as_not_rolled() -> None:
+    rolled = _rolled()
+    assert rolled.carry is not None
+    document = plan_to_dict(rolled)
+    rows = {row["line"]: row for row in document["hedge_or_sell"]["lines"]}
+    assert rows["BTC"]["rolled"] is True
+    assert rows["ETH"]["rolled"] is False
+    assert carry_from_dict(document["hedge_or_sell"]) == rolled.carry
+    for row in document["hedge_or_sell"]["lines"]:
+        del row["rolled"]  # a plan journaled before the roll marked its rows
+    old = carry_from_dict(document["hedge_or_sell"])
+    assert old is not None
+    assert not any(f.rolled for f in old.lines)
+
+
+def test_show_says_a_line_rolled_into_spot(store: Store) -> None:
+    journal = SqlJournal(store)
+    journal.start_run(run_start("r-roll", mode="live"))
+    journal.advance_run("r-roll", RunState.SNAPSHOT, T0)
+    journal.record_plan("r-roll", _rolled())
+    journal.advance_run("r-roll", RunState.PLANNED, T0)
+    journal.advance_run("r-roll", RunState.COMPLETED, T0)
+
+    detail = show(store, "r-roll")
+    assert detail is not None
+    console = Console(width=240, record=True, color_system=None)
+    console.print(run_view(detail))
+    output = " ".join(console.export_text().split())
+
+    assert "BTC (rolled)" in output
+    assert "rolled: the roll policy closed that hedge and traded spot instead" in output
+    assert "rolled into spot (projected carry exceeds the cost of the spot trade)" in output
+    assert "ETH (rolled)" not in output

@@ -25,6 +25,7 @@ class LineStatus(Enum):
     CAPPED = "capped"
     SKIPPED = "skipped"
     UNHEDGEABLE = "unhedgeable"
+    ROLLED = "rolled"  # the roll policy closed its hedge; spot trades to target replace it
 
 
 class CapState(Enum):
@@ -137,6 +138,9 @@ class HedgeOrSell:
     fees: Decimal
     slippage: Decimal
     realised_gain: Decimal | None  # of a sale, against the average cost; None: not known
+    # The roll policy closed this hedge and traded spot instead: the figures are the projection
+    # that was weighed (the hedge the plan would have held), not a hedge still held.
+    rolled: bool = False
 
     @property
     def carry(self) -> Decimal:

@@ -22,7 +22,15 @@ from enum import Enum
 from rebalancer.domain.carry import split_over_members
 from rebalancer.domain.lifecycle import OrderStatus
 from rebalancer.domain.market import ZERO, MarketRules
-from rebalancer.domain.plan import CapState, HedgeOrSell, OrderIntent, Plan, PlanLine, Side
+from rebalancer.domain.plan import (
+    CapState,
+    HedgeOrSell,
+    LineStatus,
+    OrderIntent,
+    Plan,
+    PlanLine,
+    Side,
+)
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 
@@ -185,9 +193,12 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
     """The plan a rolling run executes: a reduce-only order closing every perp position of
     each rolled line (first), then the plan's own orders for the lines that do not roll.
 
-    The closing orders take legs after the plan's last, so no client id is reused.
+    The closing orders take legs after the plan's last, so no client id is reused. The lines
+    say what the run does: a rolled line ends with no hedge, on target once its spot trades
+    fill (status `rolled`, with the roll's reasons); its hedge-or-sell row keeps the
+    projection the roll weighed, marked as rolled.
     """
-    rolled = {r.line for r in decision.lines}
+    rolled = {r.line: r for r in decision.lines}
     instruments = [
         (line.name, symbol)
         for line in plan.lines
@@ -221,7 +232,52 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
         )
     closed = {symbol for _, symbol in instruments}
     kept = tuple(o for o in plan.orders if o.line not in rolled and o.instrument not in closed)
-    return replace(plan, orders=(*closes, *kept), gross_after=max(gross_after, ZERO))
+    orders = (*closes, *kept)
+    after = {s: p.position for s, p in snapshot.perps.items()}
+    for order in orders:
+        after[order.instrument] = order.position_after
+    lines = tuple(
+        _line_after_roll(line, plan, snapshot, after=after, roll=rolled.get(line.name))
+        for line in plan.lines
+    )
+    carry = plan.carry
+    if carry is not None:
+        marked = tuple(replace(f, rolled=True) if f.line in rolled else f for f in carry.lines)
+        carry = replace(carry, lines=marked)
+    return replace(
+        plan, orders=orders, gross_after=max(gross_after, ZERO), lines=lines, carry=carry
+    )
+
+
+def _line_after_roll(
+    line: PlanLine,
+    plan: Plan,
+    snapshot: Snapshot,
+    *,
+    after: Mapping[str, Decimal],
+    roll: LineRoll | None,
+) -> PlanLine:
+    """`line` as the rolled plan leaves it: itself unless it rolls (an instrument belongs to
+    one line only: Strategy refuses sharing, so no other line is touched)."""
+    if roll is None:
+        return line
+    hedge = sum((after[s] * snapshot.perps[s].mark for s in line.instruments if s in after), ZERO)
+    # Its spot trades add the exposure its target hedge would have (spot_to_target), which puts
+    # it on target with no hedge (before the spot orders' rounding and minimums): what drift
+    # is left is any hedge still held.
+    spot = sum(roll.spot.values(), ZERO)
+    why = ", ".join(r.value for r in roll.reasons)
+    return replace(
+        line,
+        hedge_after=hedge,
+        drift_after=hedge / plan.equity,
+        status=LineStatus.ROLLED,
+        reasons=(
+            *line.reasons,
+            f"rolled into spot ({why}): hedge closed, spot {spot:+.2f} traded to target; "
+            "drift after as wanted, before the spot orders' rounding",
+        ),
+    )
 
 
 def spot_orders(

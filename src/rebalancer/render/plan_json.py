@@ -86,6 +86,7 @@ def carry_to_dict(carry: CarryFigures | None) -> dict[str, Any] | None:
                 "slippage": json_money(f.slippage),
                 "spot_cost": json_money(f.spot_cost),
                 "realised_gain": None if f.realised_gain is None else json_money(f.realised_gain),
+                "rolled": f.rolled,
             }
             for f in carry.lines
         ],
@@ -110,6 +111,7 @@ def carry_from_dict(data: Any) -> CarryFigures | None:
                 realised_gain=None
                 if row["realised_gain"] is None
                 else Decimal(row["realised_gain"]),
+                rolled=row.get("rolled") is True,  # absent in journals before the roll said so
             )
             for row in data["lines"]
         )

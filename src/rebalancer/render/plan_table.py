@@ -44,7 +44,7 @@ def carry_table(carry: CarryFigures, quote: str) -> Table:
     for f in carry.lines:
         gain = "n/a" if f.realised_gain is None else money(f.realised_gain, signed=True)
         table.add_row(
-            f.line,
+            f"{f.line} (rolled)" if f.rolled else f.line,
             money(f.hedge, signed=True),
             money(f.funding, signed=True),
             money(f.interest),
@@ -58,6 +58,11 @@ def carry_table(carry: CarryFigures, quote: str) -> Table:
         "carry > 0 is paid; a spot trade < 0 sells; realised gain against portfolio.cost_basis "
         "(n/a: none given)"
     )
+    if any(f.rolled for f in carry.lines):
+        table.caption += (
+            "; rolled: the roll policy closed that hedge and traded spot instead (its row is "
+            "the projection it weighed)"
+        )
     return table
 
 

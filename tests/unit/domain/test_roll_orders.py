@@ -2,8 +2,9 @@
 
 Properties where the rules combine: every rolled line's perps close to zero with reduce-only
 orders sent before every other order and on legs no other order uses, the plan stays one the
-executor accepts, and the spot orders never sell more than the exchange holds, never spend
-more quote than there is, sit on the market's step and above its minimums, sales first.
+executor accepts, every line says what it ends with (and its hedge-or-sell row that it rolled),
+and the spot orders never sell more than the exchange holds, never spend more quote than there
+is, sit on the market's step and above its minimums, sales first.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rebalancer.domain.carry import CarryTerms, with_carry
 from rebalancer.domain.market import MarketRules
-from rebalancer.domain.plan import Side
+from rebalancer.domain.plan import LineStatus, Plan, Side
 from rebalancer.domain.planner import plan
 from rebalancer.domain.roll import (
     BUY_HEADROOM,
@@ -25,11 +27,13 @@ from rebalancer.domain.roll import (
     decide_roll,
     rolled_plan,
     spot_orders,
+    spot_to_target,
 )
 from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Strategy
 from rebalancer.service.executor import check_plan
 from tests.unit.domain.builders import perp, snapshot
+from tests.unit.domain.test_planner_class_properties import Case, cases
 from tests.unit.domain.test_planner_properties import portfolios
 
 D = Decimal
@@ -67,6 +71,57 @@ def test_a_rolled_plan_closes_every_rolled_hedge_first_and_stays_executable(
     assert list(rolled.orders[len(closes) :]) == kept
     assert rolled.gross_after <= planned.gross_after
     check_plan(rolled)  # raises if the executor would refuse it
+    _assert_lines_say_the_roll(planned, rolled, snap, lines)
+
+
+def _assert_lines_say_the_roll(
+    planned: Plan, rolled: Plan, snap: Snapshot, lines: set[str]
+) -> None:
+    """Rolled lines end with no hedge, on target as wanted; the others are the plan's own (an
+    instrument belongs to one line only); hedge-or-sell rows are marked."""
+    after = {s: p.position for s, p in snap.perps.items()}
+    for order in rolled.orders:
+        after[order.instrument] = order.position_after
+    for before, line in zip(planned.lines, rolled.lines, strict=True):
+        if line.name in lines:
+            assert line.status is LineStatus.ROLLED
+            assert all(after[s] == 0 for s in line.instruments if s in after)
+            assert line.hedge_after == 0
+            assert line.drift_after == 0
+            assert line.reasons[-1].startswith("rolled into spot (")
+        else:
+            assert line == before
+    assert (rolled.carry is None) is (planned.carry is None)
+    if rolled.carry is not None:
+        assert all(not f.rolled for f in planned.carry.lines)
+        assert [f.rolled for f in rolled.carry.lines] == [
+            f.line in lines for f in rolled.carry.lines
+        ]
+
+
+@given(cases(shared=True, minimums=True, fee=True), st.data())
+def test_a_roll_of_some_lines_says_what_each_line_ends_with(
+    case: Case, data: st.DataObject
+) -> None:
+    snap, strategy = case.snapshot, case.strategy
+    planned = with_carry(plan(snap, strategy), snap, strategy, CarryTerms(D(24 * 30)), {})
+    chosen = [
+        line
+        for line in planned.lines
+        if line.instruments and line.hedge_before != 0 and data.draw(st.booleans())
+    ]
+    decision = RollDecision(
+        (),
+        tuple(
+            LineRoll(
+                line.name, line.hedge_before, spot_to_target(line, strategy), (RollReason.CARRY,)
+            )
+            for line in chosen
+        ),
+    )
+    rolled = rolled_plan(planned, snap, decision)
+    _assert_lines_say_the_roll(planned, rolled, snap, {line.name for line in chosen})
+    check_plan(rolled)
 
 
 @st.composite
