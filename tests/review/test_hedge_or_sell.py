@@ -38,19 +38,23 @@ def test_the_figures_survive_the_plan_json() -> None:
     assert carry_from_dict({"lines": [{"line": "BTC"}]}) is None  # not this form: not shown
 
 
-def test_show_prints_hedge_or_sell_beside_the_plan(store: Store) -> None:
+def _shown(store: Store, run_id: str, planned: Plan, *, mode: str, width: int) -> str:
+    """What `show` prints for a completed run that journaled `planned`, on one line."""
     journal = SqlJournal(store)
-    journal.start_run(run_start("r-carry", mode="dry-run"))
-    journal.advance_run("r-carry", RunState.SNAPSHOT, T0)
-    journal.record_plan("r-carry", _planned())
-    journal.advance_run("r-carry", RunState.PLANNED, T0)
-    journal.advance_run("r-carry", RunState.COMPLETED, T0)
-
-    detail = show(store, "r-carry")
+    journal.start_run(run_start(run_id, mode=mode))
+    journal.advance_run(run_id, RunState.SNAPSHOT, T0)
+    journal.record_plan(run_id, planned)
+    journal.advance_run(run_id, RunState.PLANNED, T0)
+    journal.advance_run(run_id, RunState.COMPLETED, T0)
+    detail = show(store, run_id)
     assert detail is not None
-    console = Console(width=100, record=True, color_system=None)
+    console = Console(width=width, record=True, color_system=None)
     console.print(run_view(detail))
-    output = " ".join(console.export_text().split())
+    return " ".join(console.export_text().split())
+
+
+def test_show_prints_hedge_or_sell_beside_the_plan(store: Store) -> None:
+    output = _shown(store, "r-carry", _planned(), mode="dry-run", width=100)
 
     assert "Hedge or sell over 7d" in output
     assert "figures only, no tax advice" in output
@@ -95,18 +99,7 @@ def test_a_rolled_line_is_marked_in_the_json_and_old_journals_read_as_not_rolled
 
 
 def test_show_says_a_line_rolled_into_spot(store: Store) -> None:
-    journal = SqlJournal(store)
-    journal.start_run(run_start("r-roll", mode="live"))
-    journal.advance_run("r-roll", RunState.SNAPSHOT, T0)
-    journal.record_plan("r-roll", _rolled())
-    journal.advance_run("r-roll", RunState.PLANNED, T0)
-    journal.advance_run("r-roll", RunState.COMPLETED, T0)
-
-    detail = show(store, "r-roll")
-    assert detail is not None
-    console = Console(width=240, record=True, color_system=None)
-    console.print(run_view(detail))
-    output = " ".join(console.export_text().split())
+    output = _shown(store, "r-roll", _rolled(), mode="live", width=240)
 
     assert "BTC (rolled)" in output
     assert "rolled: the roll policy closed that hedge and traded spot instead" in output
