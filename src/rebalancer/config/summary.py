@@ -56,9 +56,11 @@ def render_summary(settings: Settings) -> RenderableType:
         if h.collateral_buffer:
             parts.append(f"{readable(h.collateral_buffer * 100)} % of collateral kept free")
         if h.cap_slack:
+            # With a buffer the hold reaches the slack over the buffered cap (planner.py).
+            where = "of the cap either side" if h.collateral_buffer else "under the cap"
             parts.append(
-                f"while capped, hedges held within {readable(h.cap_slack * 100)} % under "
-                "the cap, never over max_leverage"
+                f"while capped, hedges held within {readable(h.cap_slack * 100)} % {where}, "
+                "never over max_leverage"
             )
         tail.append(f"cap: {'; '.join(parts)}\n")
     s = cfg.schedule

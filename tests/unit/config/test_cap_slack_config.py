@@ -48,6 +48,11 @@ def test_a_slack_out_of_range_is_one_line_naming_the_field(tmp_path: Path, secti
             "cap: while capped, hedges held within 5 % under the cap, never over max_leverage",
         ),
         ("[hedging]\ncollateral_buffer = 0.02\n", "cap: 2 % of collateral kept free"),
+        (
+            "[hedging]\ncollateral_buffer = 0.02\ncap_slack = 0.02\n",
+            "cap: 2 % of collateral kept free; while capped, hedges held within 2 % of the cap "
+            "either side, never over max_leverage",
+        ),
     ],
 )
 def test_the_summary_says_what_the_cap_keeps_and_holds(
