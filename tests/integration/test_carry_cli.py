@@ -150,7 +150,14 @@ def test_offline_reports_from_the_journal_alone(tmp_path: Path) -> None:
     with paying("binance") as emu:
         config = write_config(tmp_path, emu)
         assert rebalancer("carry", "-c", str(config), "--json").returncode == 0
-    # The emulator is gone: offline needs neither the exchange nor the keys.
+    # The emulator is gone: without --offline, one line that says so and names the way out.
+    failed = rebalancer("carry", "-c", str(config), "--json")
+    assert failed.returncode == 1
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot reach "), last
+    assert last.endswith("; or report from the journal alone with --offline"), last
+    assert failed.stdout == ""
+    # Offline needs neither the exchange nor the keys.
     done = run_cli(
         *("carry", "-c", str(config), "--offline", "--json", "--since", "2000-01-01"),
         env={k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_API")},

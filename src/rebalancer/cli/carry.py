@@ -57,7 +57,11 @@ def carry_command(
     if not offline:
         describe_account(settings, run_mode)
     portfolio = settings.config.portfolio.name
-    with user_errors(), bootstrap.open_journal(settings, create=not offline) as journal:
+    offline_hint = "or report from the journal alone with --offline"
+    with (
+        user_errors(exchange_hint=offline_hint),
+        bootstrap.open_journal(settings, create=not offline) as journal,
+    ):
         now: Snapshot | None = None
         if not offline:
             gateway = bootstrap.exchange_gateway(settings, run_mode, journal)

@@ -59,13 +59,15 @@ def settings_from(path: Path, *, credentials: bool = True) -> Settings:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn set-up and exchange failures into one line and the right exit code."""
+def user_errors(exchange_hint: str | None = None) -> Iterator[None]:
+    """Turn set-up and exchange failures into one line and the right exit code;
+    `exchange_hint` ends an exchange failure's line (what the command can do without it)."""
     try:
         yield
     except SetupError as exc:
         fail("", [str(exc)], exc.exit_code)
     except ExchangeFailure as exc:
-        fail("", [exchange_line(exc)], EXIT_FAILED)
+        line = exchange_line(exc)
+        fail("", [f"{line}; {exchange_hint}" if exchange_hint else line], EXIT_FAILED)
     except JournalUnavailable as exc:  # the database failed: say why and what was sent
         fail("", [str(exc)], EXIT_LOCKED if isinstance(exc, WriterLockLost) else EXIT_FAILED)
