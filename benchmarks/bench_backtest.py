@@ -6,6 +6,8 @@
    buffer, without and with the opt-in cap slack (`hedging.cap_slack`, 5 %), with both at 2 %
    (config/live-binance.toml), and with a 5 % slack and no buffer (holds only under the 1x
    cap): while the cap binds, the default re-plans and trades at nearly every drift check.
+   A line says where the default overlay-band's time goes: its plans (how many trade, the
+   time per plan) and the rest, beside the time per trading plan the goal would leave.
 2. The real daily BTC/ETH data with funding, 2020-01-01 .. 2025-12-29, every policy.
 3. A 36-combination sweep (band x policy x fee) over 4 years of minute bars x 20 assets on all
    cores, with the strategy's defaults, or with `--cap-slack F` (collateral buffer and cap
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rebalancer.backtest import engine
 from rebalancer.backtest.data import PriceTable, load_funding, load_prices
 from rebalancer.backtest.engine import Market, run
 from rebalancer.backtest.funding import plan_funding
@@ -43,6 +46,8 @@ from rebalancer.backtest.sweep import expand, ranked, run_all
 from rebalancer.backtest.universe import build_universe
 from rebalancer.domain import planner
 from rebalancer.domain.fitting import fit
+from rebalancer.domain.plan import Plan
+from rebalancer.domain.snapshot import Snapshot
 from rebalancer.domain.strategy import Band, Hedge, Strategy
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -91,6 +96,7 @@ def one_year_per_policy() -> None:
     took: dict[str, float] = {}
     for policy in Policy:
         took[policy.value] = _timed(policy, strategy, market, policy.value)
+    _plans_against_the_goal(strategy, market)
     # Fitting that sizes every line afresh in every round (the reference) against reused
     # sizing, alternated twice and the best of each kept, since the machine's load drifts.
     planner_fit = planner.fit
@@ -120,6 +126,39 @@ def one_year_per_policy() -> None:
     print(
         "  time against spot-band (this run): "
         + ", ".join(f"{name} x{seconds / band:.1f}" for name, seconds in took.items())
+    )
+
+
+def _plans_against_the_goal(strategy: Strategy, market: Market) -> None:
+    """Where the default overlay-band's time goes: its plans (how many trade, what they cost)
+    and everything else, beside the time per plan the goal would leave."""
+    spent: list[float] = []
+    trading: list[bool] = []
+    made = engine.plan
+
+    def timed_plan(snapshot: Snapshot, strat: Strategy) -> Plan:
+        began = time.perf_counter()
+        result = made(snapshot, strat)
+        spent.append(time.perf_counter() - began)
+        trading.append(bool(result.orders))
+        return result
+
+    engine.plan = timed_plan  # type: ignore[assignment]
+    try:
+        spec = RunSpec("overlay-band", Policy.OVERLAY_BAND, strategy, drift_check=3600)
+        began = time.perf_counter()
+        run(spec, market)
+        total = time.perf_counter() - began
+    finally:
+        engine.plan = made  # type: ignore[assignment]
+    goal = len(market.prices.times) * len(ASSETS) / GOAL_PER_CORE
+    planning = sum(spent)
+    print(
+        f"  overlay-band's plans: {len(spent)}, {sum(trading)} of them trading; planning "
+        f"{planning:.2f} s ({1e3 * planning / max(1, len(spent)):.2f} ms a plan), the rest "
+        f"{total - planning:.2f} s ({1e3 * (total - planning) / max(1, sum(trading)):.2f} ms a "
+        f"trading plan); the goal ({goal:.2f} s) leaves {1e3 * goal / max(1, sum(trading)):.2f} "
+        "ms a trading plan for everything"
     )
 
 
