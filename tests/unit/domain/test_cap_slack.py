@@ -8,11 +8,14 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from rebalancer.domain.plan import CapState
 from rebalancer.domain.planner import plan
 from rebalancer.domain.strategy import Strategy
 from tests.unit.domain.builders import perp, snapshot, strategy
+from tests.unit.domain.test_planner_class_properties import Case, cases
 
 D = Decimal
 
@@ -127,3 +130,41 @@ def test_less_than_a_minimum_trade_of_room_under_the_cap_is_held_too() -> None:
     assert any("cap_slack" in note for note in plan(snap, _strategy("0.01")).notes)
     snap = _capped("-0.00084", "0.0168", futures_equity="100")  # gross 84: room 11, not below
     assert plan(snap, _strategy("0.01")) == plan(snap, _strategy("0"))
+
+
+@settings(max_examples=150)
+@given(
+    cases(minimums=True, fee=True),
+    st.sampled_from(["0.02", "0.1"]),
+    st.sampled_from(["0", "0.05"]),
+    st.sampled_from(["0.8", "0.9", "0.97", "0.999", "1", "1.01", "1.04", "1.2"]),
+)
+def test_the_slack_only_ever_replaces_a_plan_by_a_hold_in_its_zone(
+    case: Case, slack: str, buffer: str, ratio: str
+) -> None:
+    """With any markets (refused reductions, minimums, fees) and a gross placed near the cap:
+    the plan with a slack is the plan without it, or it holds every hedge, and only while the
+    wanted hedges do not fit and the gross is in the zone, never over max_leverage x K."""
+    snap = case.snapshot
+    gross = snap.gross_notional
+    assume(gross > 0)
+    s0 = replace(case.strategy, collateral_buffer=D(buffer), cap_slack=D(0))
+    sf = replace(s0, cap_slack=D(slack))
+    # The futures equity that puts the gross at `ratio` x the (buffered) cap.
+    futures = gross / (D(ratio) * s0.max_leverage * (1 - s0.collateral_buffer))
+    snap = replace(snap, futures_equity=futures)
+    assume(snap.equity > 0)
+    without, with_slack = plan(snap, s0), plan(snap, sf)
+    if with_slack == without:
+        return
+    assert with_slack.orders == ()
+    assert with_slack.skipped == ()
+    assert any("cap_slack" in note for note in with_slack.notes)
+    assert with_slack.cap is not CapState.WITHIN
+    cap = s0.max_leverage * snap.collateral * (1 - s0.collateral_buffer)
+    assert gross <= s0.max_leverage * snap.collateral  # never held over 1x
+    assert gross <= cap * (1 + sf.cap_slack)
+    assert gross >= min(cap * (1 - sf.cap_slack), cap - sf.min_trade_notional)
+    assert [line.hedge_after for line in with_slack.lines] == [
+        line.hedge_before for line in with_slack.lines
+    ]
