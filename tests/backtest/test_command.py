@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,9 +13,16 @@ from click.testing import CliRunner
 from rebalancer.backtest.command import backtest_command
 from rebalancer.backtest.policy import Policy
 from rebalancer.backtest.setup import RunSpec
-from rebalancer.backtest.sweep import SweepError, band_notes, expand
-from rebalancer.domain.strategy import hedge_lines
-from tests.backtest.helpers import shared_data, strategy
+from rebalancer.backtest.sweep import (
+    CHURN_REBALANCES,
+    SweepError,
+    band_notes,
+    cap_churn_notes,
+    expand,
+    run_all,
+)
+from rebalancer.domain.strategy import Band, hedge_lines
+from tests.backtest.helpers import market, random_walk, shared_data, strategy
 
 CONFIG = """
 mode = "paper"
@@ -185,3 +193,32 @@ def test_a_sweep_over_bands_that_trade_alike_says_so(config: Path) -> None:
     assert "band=0.15 band-rel=0.25, band=0.20 band-rel=0.25 give every hedged line" in (
         " ".join(result.output.split())
     )
+
+
+def test_overlay_runs_that_rebalanced_mostly_at_the_cap_get_one_note_naming_the_slack() -> None:
+    symbols = ["BTC", "ETH", "SOL", "ADA", "XRP"]
+    weights = {"BTC": "0.3", "ETH": "0.2", "SOL": "0.1", "ADA": "0.1", "XRP": "0.1"}
+    strat = replace(
+        strategy(weights, "0.2", band=Band(Decimal("0.02"), None)), max_leverage=Decimal("0.2")
+    )  # the cap binds from the first plan on
+    m = market(random_walk(1_200, symbols, seed=11, vol=0.01), symbols, strat)
+    base = RunSpec("", Policy.HOLD, strat, Decimal(20_000))
+    specs = expand(base, ["overlay-band", "spot-band"], ["cap-slack=0,0.1"])
+    outcomes = run_all(specs, m, jobs=1, series=False)
+    churned = next(o for o in outcomes if o.name == "overlay-band cap-slack=0")
+    assert churned.metrics.rebalances >= CHURN_REBALANCES
+    assert 2 * churned.metrics.cap_bound_wakeups >= churned.metrics.rebalances
+    (note,) = cap_churn_notes(specs, outcomes)
+    assert note.startswith(f"overlay-band cap-slack=0 ({churned.metrics.rebalances} rebalances):")
+    assert "hedging.cap_slack" in note
+    # With the slack, or without hedges, nothing to say.
+    assert cap_churn_notes(specs, [o for o in outcomes if o.name != churned.name]) == []
+
+
+@pytest.mark.needs_shared_data
+def test_a_backtest_that_churns_at_the_cap_says_so(config: Path) -> None:
+    result = CliRunner().invoke(backtest_command, _args(config, "--policy", "overlay-band"))
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "most rebalances came while the leverage cap bound" in output
+    assert "hedging.cap_slack (e.g. 0.02)" in output

@@ -46,6 +46,7 @@ from rebalancer.backtest.sweep import (
     Outcome,
     SweepError,
     band_notes,
+    cap_churn_notes,
     expand,
     ranked,
     run_all,
@@ -288,7 +289,14 @@ def backtest_command(  # click passes options by keyword
     outcomes = run_all(specs, market, jobs=jobs, series=output is not None)
     if sweeps:
         outcomes = ranked(outcomes)
-    notes = [*notes, *funding_notes, *plan.notes, *band_notes(specs, universe.lines), *MODEL_NOTES]
+    notes = [
+        *notes,
+        *funding_notes,
+        *plan.notes,
+        *band_notes(specs, universe.lines),
+        *cap_churn_notes(specs, outcomes),
+        *MODEL_NOTES,
+    ]
     title = _title(settings.config.portfolio.name, prices)
     if as_json_output:
         click.echo(

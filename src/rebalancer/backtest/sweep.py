@@ -22,7 +22,7 @@ import numpy as np
 from rebalancer.backtest.data import PriceTable
 from rebalancer.backtest.engine import Market, run
 from rebalancer.backtest.metrics import Metrics, compute
-from rebalancer.backtest.policy import POLICY_NAMES, Policy
+from rebalancer.backtest.policy import POLICY_NAMES, Action, Policy
 from rebalancer.backtest.setup import RunSpec
 from rebalancer.backtest.summary import ReportSeries, report_series
 from rebalancer.domain.snapshot import AccountKind
@@ -212,6 +212,44 @@ def band_notes(specs: Sequence[RunSpec], lines: Sequence[HedgeLine]) -> list[str
                 "band-rel x its weight): their runs trade alike"
             )
     return notes
+
+
+# A capped overlay that rebalanced at least this often, mostly at cap-bound wake-ups, and with
+# no cap slack, gets a note: its rebalances are the cap traded back and forth.
+CHURN_REBALANCES = 50
+CHURN_NAMED = 3
+
+
+def cap_churn_notes(specs: Sequence[RunSpec], outcomes: Sequence[Outcome]) -> list[str]:
+    """A note when overlay runs without a cap slack rebalanced mostly while the cap bound.
+
+    While the wanted hedges do not fit under the 1x cap, each price move pushes the gross a
+    little over or under it, and every check trades it back (planner.py, "cap slack"): many
+    small trades. The note says so and names the setting that holds the hedges instead.
+    """
+    by_name = {spec.name: spec for spec in specs}
+    churned = []
+    for outcome in outcomes:
+        spec = by_name.get(outcome.name)
+        m = outcome.metrics
+        if (
+            spec is not None
+            and spec.policy.action is Action.OVERLAY
+            and not spec.strategy.cap_slack
+            and m.rebalances >= CHURN_REBALANCES
+            and 2 * m.cap_bound_wakeups >= m.rebalances
+        ):
+            churned.append(f"{outcome.name} ({m.rebalances} rebalances)")
+    if not churned:
+        return []
+    named = ", ".join(churned[:CHURN_NAMED])
+    if len(churned) > CHURN_NAMED:
+        named += f" and {len(churned) - CHURN_NAMED} more"
+    return [
+        f"{named}: most rebalances came while the leverage cap bound, each trading the gross back to "
+        "the cap as prices moved; hedging.cap_slack (e.g. 0.02) holds the hedges within that "
+        "fraction under the cap instead (compare with --sweep cap-slack=0,0.02; docs/backtest.md)"
+    ]
 
 
 def _text(value: Decimal | None) -> str:
