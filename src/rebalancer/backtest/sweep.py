@@ -246,9 +246,10 @@ def cap_churn_notes(specs: Sequence[RunSpec], outcomes: Sequence[Outcome]) -> li
     if len(churned) > CHURN_NAMED:
         named += f" and {len(churned) - CHURN_NAMED} more"
     return [
-        f"{named}: most rebalances came while the leverage cap bound, each trading the gross back to "
-        "the cap as prices moved; hedging.cap_slack (e.g. 0.02) holds the hedges within that "
-        "fraction under the cap instead (compare with --sweep cap-slack=0,0.02; docs/backtest.md)"
+        f"{named}: most rebalances came while the leverage cap bound, each trading the gross "
+        "back to the cap as prices moved; hedging.cap_slack (e.g. 0.02) holds the hedges within "
+        "that fraction under the cap instead (compare with --sweep cap-slack=0,0.02; "
+        "docs/backtest.md)"
     ]
 
 
