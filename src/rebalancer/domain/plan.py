@@ -103,6 +103,10 @@ class PlanLine:
 
     @property
     def exposure_after(self) -> Decimal:
+        """Spot and hedge after the plan; a rolled line's spot trades add what its target hedge
+        would have carried (roll.py, `spot_to_target`), as wanted, before their rounding."""
+        if self.status is LineStatus.ROLLED:
+            return self.spot_value + self.target_hedge + self.hedge_after
         return self.spot_value + self.hedge_after
 
     @property

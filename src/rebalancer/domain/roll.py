@@ -195,8 +195,9 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
 
     The closing orders take legs after the plan's last, so no client id is reused. The lines
     say what the run does: a rolled line ends with no hedge, on target once its spot trades
-    fill (status `rolled`, with the roll's reasons); its hedge-or-sell row keeps the
-    projection the roll weighed, marked as rolled.
+    fill (status `rolled`, with the roll's reasons); the cash line counts the closes and the
+    spot trades as wanted; a rolled line's hedge-or-sell row keeps the projection the roll
+    weighed, marked as rolled.
     """
     rolled = {r.line: r for r in decision.lines}
     instruments = [
@@ -240,12 +241,24 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
         _line_after_roll(line, plan, snapshot, after=after, roll=rolled.get(line.name))
         for line in plan.lines
     )
+    # Cash (stablecoins and futures equity, net of the hedges) after the closes and the spot
+    # trades as wanted: sales add their value, purchases spend it.
+    traded = sum((v for r in decision.lines for v in r.spot.values()), ZERO)
+    base = snapshot.cash + snapshot.futures_equity
+    later = base - sum((q * snapshot.perps[s].mark for s, q in after.items()), ZERO) - traded
+    weight = plan.cash.target_weight
+    cash = replace(plan.cash, exposure_after=later, drift_after=later / plan.equity - weight)
     carry = plan.carry
     if carry is not None:
         marked = tuple(replace(f, rolled=True) if f.line in rolled else f for f in carry.lines)
         carry = replace(carry, lines=marked)
     return replace(
-        plan, orders=orders, gross_after=max(gross_after, ZERO), lines=lines, carry=carry
+        plan,
+        orders=orders,
+        gross_after=max(gross_after, ZERO),
+        lines=lines,
+        cash=cash,
+        carry=carry,
     )
 
 

@@ -71,14 +71,15 @@ def test_a_rolled_plan_closes_every_rolled_hedge_first_and_stays_executable(
     assert list(rolled.orders[len(closes) :]) == kept
     assert rolled.gross_after <= planned.gross_after
     check_plan(rolled)  # raises if the executor would refuse it
-    _assert_lines_say_the_roll(planned, rolled, snap, lines)
+    _assert_lines_say_the_roll(planned, rolled, snap, decision)
 
 
 def _assert_lines_say_the_roll(
-    planned: Plan, rolled: Plan, snap: Snapshot, lines: set[str]
+    planned: Plan, rolled: Plan, snap: Snapshot, decision: RollDecision
 ) -> None:
     """Rolled lines end with no hedge, on target as wanted; the others are the plan's own (an
     instrument belongs to one line only); hedge-or-sell rows are marked."""
+    lines = {r.line for r in decision.lines}
     after = {s: p.position for s, p in snap.perps.items()}
     for order in rolled.orders:
         after[order.instrument] = order.position_after
@@ -89,8 +90,18 @@ def _assert_lines_say_the_roll(
             assert line.hedge_after == 0
             assert line.drift_after == 0
             assert line.reasons[-1].startswith("rolled into spot (")
+            assert line.exposure_after == line.spot_value + line.target_hedge  # on target
         else:
             assert line == before
+    # Cash: the closes, and the spot trades as wanted (sales add, purchases spend).
+    if not lines:
+        assert rolled.cash == planned.cash
+    traded = sum((v for r in decision.lines for v in r.spot.values()), D(0))
+    hedges = sum((q * snap.perps[s].mark for s, q in after.items()), D(0))
+    assert rolled.cash.exposure_after == snap.cash + snap.futures_equity - hedges - traded
+    assert rolled.cash.drift_after == (
+        rolled.cash.exposure_after / rolled.equity - rolled.cash.target_weight
+    )
     assert (rolled.carry is None) is (planned.carry is None)
     if rolled.carry is not None:
         assert all(not f.rolled for f in planned.carry.lines)
@@ -120,7 +131,7 @@ def test_a_roll_of_some_lines_says_what_each_line_ends_with(
         ),
     )
     rolled = rolled_plan(planned, snap, decision)
-    _assert_lines_say_the_roll(planned, rolled, snap, {line.name for line in chosen})
+    _assert_lines_say_the_roll(planned, rolled, snap, decision)
     check_plan(rolled)
 
 
