@@ -29,7 +29,7 @@ from rebalancer.backtest.data import PriceTable, to_time
 from rebalancer.backtest.funding import FundingPlan
 from rebalancer.backtest.ledger import Ledger
 from rebalancer.backtest.policy import Action, Trigger
-from rebalancer.backtest.scan import Checks, Observation, Scanner
+from rebalancer.backtest.scan import Checks, Hold, Observation, Scanner
 from rebalancer.backtest.setup import RunSpec, open_account, set_prices
 from rebalancer.backtest.universe import Universe, band_limits
 from rebalancer.backtest.view import float_state, perp_rules, snapshot_of
@@ -281,8 +281,8 @@ def _drift_checks(times: npt.NDArray[np.int64], every: int) -> npt.NDArray[np.bo
     return first
 
 
-def _hold(spec: RunSpec) -> tuple[float, float, float] | None:
-    """The cap slack, minimum trade and max_leverage, where the scan can prove that a plan holds
+def _hold(spec: RunSpec) -> Hold | None:
+    """The cap slack's terms, where the scan can prove that a plan holds
     every hedge (scan.py, `held`): the overlay on the band trigger, to target, with no borrowing
     limit."""
     strategy = spec.strategy
@@ -295,10 +295,8 @@ def _hold(spec: RunSpec) -> tuple[float, float, float] | None:
         or (spec.unified and strategy.max_borrow is not None)
     ):
         return None
-    return (
-        float(strategy.cap_slack),
-        float(strategy.min_trade_notional),
-        float(strategy.max_leverage),
+    return Hold(
+        float(strategy.cap_slack), float(strategy.min_trade_notional), float(strategy.max_leverage)
     )
 
 

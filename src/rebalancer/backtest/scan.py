@@ -27,6 +27,7 @@ then the bar's funding).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -55,16 +56,23 @@ class Observation:
     held: Flags | None = None  # candidates where the plan surely holds every hedge (cap slack)
 
 
+class Hold(NamedTuple):
+    """The strategy's terms of the cap slack's hold, as floats."""
+
+    slack: float
+    min_trade: float
+    max_leverage: float
+
+
 @dataclass(frozen=True, slots=True)
 class Checks:
     band: bool  # flag band breaches
     limits: Floats  # per line: band half-width (inf: none)
     floor: float | None  # flag futures equity < floor x gross
     cap: float | None  # L x (1 - buffer): compute the cap-bound flag
-    # The cap slack, the minimum trade and max_leverage, when a plan within the slack would
-    # hold every hedge and the engine may skip it (planner.py: "cap slack"; band trigger,
-    # rebalancing to target, no borrowing limit).
-    hold: tuple[float, float, float] | None = None
+    # When a plan within the cap slack would hold every hedge and the engine may skip it
+    # (planner.py: "cap slack"; band trigger, rebalancing to target, no borrowing limit).
+    hold: Hold | None = None
     # The band half-width shared by every line, when they share one (then the largest excess
     # over the limits is the largest drift less it: x - l is monotonic in x).
     one_limit: float | None = field(init=False, default=None)

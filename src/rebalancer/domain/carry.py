@@ -76,10 +76,8 @@ def hedge_or_sell(
     cost_basis: Mapping[str, Decimal],
 ) -> tuple[HedgeOrSell, ...]:
     """Per hedgeable line of the plan, its carry beside the spot trade it replaces."""
-    after = {s: p.position for s, p in snapshot.perps.items()}
-    for order in plan.orders:
-        after[order.instrument] = order.position_after
-    gross = sum((abs(q) * snapshot.perps[s].mark for s, q in after.items()), ZERO)
+    after = snapshot.positions_after(plan.orders)
+    gross = snapshot.gross_at(after)
     interest = snapshot.borrowed * terms.borrow_rate * terms.horizon_hours / HOURS_PER_YEAR
     return tuple(
         _line(

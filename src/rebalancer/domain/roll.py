@@ -209,12 +209,8 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
     ]
     leg = max((o.leg for o in plan.orders), default=0)
     closes: list[OrderIntent] = []
-    gross_after = plan.gross_after
     for name, symbol in instruments:
         perp = snapshot.perps[symbol]
-        planned = [o for o in plan.orders if o.instrument == symbol]
-        ends = planned[-1].position_after if planned else perp.position
-        gross_after -= abs(ends) * perp.mark
         leg += 1
         size = abs(perp.position)
         closes.append(
@@ -234,11 +230,9 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
     closed = {symbol for _, symbol in instruments}
     kept = tuple(o for o in plan.orders if o.line not in rolled and o.instrument not in closed)
     orders = (*closes, *kept)
-    after = {s: p.position for s, p in snapshot.perps.items()}
-    for order in orders:
-        after[order.instrument] = order.position_after
+    after = snapshot.positions_after(orders)
     lines = tuple(
-        _line_after_roll(line, plan, snapshot, after=after, roll=rolled.get(line.name))
+        _line_after_roll(line, snapshot, plan.equity, after=after, roll=rolled.get(line.name))
         for line in plan.lines
     )
     # Cash (stablecoins and futures equity, net of the hedges) after the closes and the spot
@@ -255,7 +249,7 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
     return replace(
         plan,
         orders=orders,
-        gross_after=max(gross_after, ZERO),
+        gross_after=snapshot.gross_at(after),
         lines=lines,
         cash=cash,
         carry=carry,
@@ -264,8 +258,8 @@ def rolled_plan(plan: Plan, snapshot: Snapshot, decision: RollDecision) -> Plan:
 
 def _line_after_roll(
     line: PlanLine,
-    plan: Plan,
     snapshot: Snapshot,
+    equity: Decimal,
     *,
     after: Mapping[str, Decimal],
     roll: LineRoll | None,
@@ -283,7 +277,7 @@ def _line_after_roll(
     return replace(
         line,
         hedge_after=hedge,
-        drift_after=hedge / plan.equity,
+        drift_after=hedge / equity,
         status=LineStatus.ROLLED,
         reasons=(
             *line.reasons,

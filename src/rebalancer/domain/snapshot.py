@@ -15,13 +15,14 @@ validated on construction so that the planner can trust it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
 from rebalancer.domain.market import ZERO, MarketRules
+from rebalancer.domain.plan import OrderIntent
 
 
 class AccountKind(Enum):
@@ -154,6 +155,18 @@ class Snapshot:
     @property
     def gross_notional(self) -> Decimal:
         return sum((abs(p.notional) for p in self.perps.values()), ZERO)
+
+    def positions_after(self, orders: Iterable[OrderIntent]) -> dict[str, Decimal]:
+        """Each perp's position once `orders` fill (the last order on an instrument sets it)."""
+        after = {symbol: perp.position for symbol, perp in self.perps.items()}
+        for order in orders:
+            after[order.instrument] = order.position_after
+        return after
+
+    def gross_at(self, positions: Mapping[str, Decimal]) -> Decimal:
+        """The gross notional of `positions` at the perps' marks."""
+        perps = self.perps
+        return sum((abs(q) * perps[symbol].mark for symbol, q in positions.items()), ZERO)
 
     def holding(self, asset: str) -> SpotHolding | None:
         return self.spot.get(asset)
